@@ -1,0 +1,1 @@
+"""hedgebot: keeps an altcoin spot portfolio hedged with perpetual and dated futures."""

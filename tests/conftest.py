@@ -1,0 +1,39 @@
+"""Shared fixtures: where the real market data lives, and a skip when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+
+def _require(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"real market data {path} is absent (expected ../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real Binance data; tests that need it skip with a clear reason where it is absent."""
+    _require("README.md")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def prices_1h() -> Path:
+    return _require("prices_1h.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def funding_8h() -> Path:
+    return _require("funding_8h.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def perp_1h() -> Path:
+    return _require("perp_1h.csv.gz")
