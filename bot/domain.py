@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import NewType
@@ -23,6 +24,24 @@ MS_PER_SECOND = 1_000
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MS = {
+    "ms": 1,
+    "s": MS_PER_SECOND,
+    "m": MS_PER_MINUTE,
+    "h": MS_PER_HOUR,
+    "d": MS_PER_DAY,
+    "w": 7 * MS_PER_DAY,
+}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'30d', '6h', '15m', '30s', '250ms', '1w' → milliseconds; ValueError naming the text otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like '30s', '15m', '6h', '30d'")
+    return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
 
 
 class BadMarketData(ValueError):

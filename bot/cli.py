@@ -1,0 +1,168 @@
+"""hedgebot run | backtest | check-config: the command line. Exit 0 on success, 2 on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot import logs
+from bot.clock import WallClock
+from bot.config import Config, ConfigError, load_config, parse_duration_ms, with_overrides
+from bot.daemon import Daemon, RunSummary
+from bot.feeds.replay import ReplayError
+from bot.report.backtest import result_json, result_text
+from bot.secrets import redact
+from bot.store.journal import Journal, JournalError
+from bot.wiring import (
+    Plan,
+    as_fast_as_possible,
+    build_daemon,
+    journal_for,
+    paced,
+    replay_plan,
+    synthetic_plan,
+)
+
+FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hedgebot", description="Keeps an altcoin portfolio hedged with futures.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon (default: paper mode on the built-in synthetic market)")
+    run.add_argument("--config", type=Path, help="TOML config (default: the embedded paper config)")
+    run.add_argument("--realtime", action="store_true", help="pace by the wall clock until SIGINT/SIGTERM")
+    run.add_argument("--speed", type=float, default=1.0, help="with --realtime: simulated seconds per second")
+    run.add_argument("--span", help="simulated time to cover when not --realtime (default bot.span, 30d)")
+
+    bt = sub.add_parser("backtest", help="run the engine over history on an event-time clock")
+    bt.add_argument("--config", type=Path, required=True)
+    bt.add_argument("--prices", type=Path, required=True, help="spot candles CSV (../shared/data format)")
+    bt.add_argument("--funding", type=Path, required=True, help="funding CSV")
+    bt.add_argument("--perp", type=Path, help="perpetual candles CSV (else perps are priced from spot)")
+    bt.add_argument("--start", type=_date, help="first day traded, YYYY-MM-DD")
+    bt.add_argument("--end", type=_date, help="day after the last traded, YYYY-MM-DD")
+    bt.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    check = sub.add_parser("check-config", help="validate a config and print it resolved, secrets redacted")
+    check.add_argument("file", type=Path)
+    return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-01-31") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return _check_config(args.file)
+        if args.command == "backtest":
+            return _backtest(args)
+        return _run(args)
+    except (ConfigError, ReplayError, JournalError, UsageError) as exc:
+        print(f"hedgebot: {redact(str(exc))}", file=sys.stderr)
+        return 2
+
+
+def _check_config(path: Path) -> int:
+    config = load_config(path)
+    print(json.dumps(config.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if config.bot.mode != "paper" or config.market.source != "synthetic":
+        raise UsageError(
+            "this build runs paper mode on the synthetic market (bot.mode='paper', market.source='synthetic')"
+        )
+    if args.speed <= 0:
+        raise UsageError(f"--speed {args.speed} must be positive")
+    span_ms = config.span_ms if args.span is None else _duration(args.span, "--span")
+    start = WallClock().now_ms() if args.realtime else FIXED_START_MS
+    plan = synthetic_plan(config, start, span_ms, realtime=args.realtime)
+    journal = journal_for(config, durable=True)
+    summary = _execute(config, plan, journal=journal, realtime=args.realtime, speed=args.speed, verbose=True)
+    print(result_text(summary))
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    base = load_config(args.config)
+    market: dict[str, Any] = {
+        "source": "replay",
+        "prices": args.prices,
+        "funding": args.funding,
+        "perp": args.perp,
+    }
+    if args.start:
+        market["start"] = args.start
+    if args.end:
+        market["end"] = args.end
+    config = with_overrides(base, market=market, bot={"mode": "paper"})
+    plan = replay_plan(config)
+    journal = journal_for(config, durable=False, name="backtest.sqlite")
+    summary = _execute(config, plan, journal=journal, realtime=False, speed=1.0, verbose=False)
+    print(json.dumps(result_json(summary), indent=2) if args.json else result_text(summary))
+    return 0
+
+
+def _duration(text: str, flag: str) -> int:
+    try:
+        return parse_duration_ms(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _execute(
+    config: Config, plan: Plan, *, journal: Journal, realtime: bool, speed: float, verbose: bool
+) -> RunSummary:
+    logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
+    human = (lambda line: print(line, flush=True)) if verbose else None
+    daemon = build_daemon(config, plan, journal, human)
+    try:
+        return asyncio.run(_drive(daemon, plan, realtime, speed))
+    finally:
+        journal.close()
+
+
+async def _drive(daemon: Daemon, plan: Plan, realtime: bool, speed: float) -> RunSummary:
+    engine = await daemon.start()
+    events = paced(plan.events, speed) if realtime else as_fast_as_possible(plan.events)
+    run = asyncio.create_task(daemon.run(events))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, run.cancel)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    if realtime:  # clips fall due between market events: a wall-clock job works them
+        scheduler.add_job(daemon.tick, "interval", seconds=1, max_instances=1, coalesce=True)
+        scheduler.start()
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return daemon.summary(engine)

@@ -1,0 +1,245 @@
+"""The TOML config as validated, frozen models: the one home of defaults.
+
+`Config()` with no file is the embedded default: paper mode, offline, on the built-in synthetic market.
+Unknown keys and wrong types are errors that name the key, the value and what was expected.
+Secrets are never read from the TOML file itself: only the name of an environment variable or of a file
+with 0600 permissions is configured here (see `bot.secrets`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.domain import Rounding, parse_duration_ms
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names each bad key, its value and what was expected."""
+
+
+def _valid_duration(text: str) -> str:
+    parse_duration_ms(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_valid_duration)]
+_SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+(-\d{6})?)?(@quarterly)?$")
+
+
+def _valid_symbol(text: str) -> str:
+    if not _SYMBOL.match(text):
+        raise ValueError(f"{text!r} is not a ccxt unified symbol like 'BTC/USDT:USDT' or 'BTC/USDT:USDT-250328'")
+    return text
+
+
+HedgeSymbol = Annotated[str, AfterValidator(_valid_symbol)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class BotSection(_Section):
+    mode: Literal["paper", "live"] = "paper"
+    state_dir: Path = Path("var")
+    log_file: str = "hedgebot.log"  # inside state_dir unless absolute
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    span: Duration = "30d"  # how much simulated time `hedgebot run` covers when not --realtime
+    seed: int = 7
+
+
+class MarketSection(_Section):
+    source: Literal["synthetic", "replay", "exchange"] = "synthetic"
+    step: Duration = "1m"  # synthetic market: one price per asset per step
+    prices: Path | None = None  # replay: spot candles (../shared/data format)
+    funding: Path | None = None
+    perp: Path | None = None
+    start: date | None = None  # replay: first day traded (warm-up data before it is read too)
+    end: date | None = None  # replay: exclusive
+
+
+class PortfolioSection(_Section):
+    quote: str = "USDT"
+    holdings: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"ETH": 10.0, "SOL": 250.0, "LINK": 1500.0, "DOGE": 100_000.0}
+    )
+
+    # base asset -> quote value, bought at the first price once trading starts (equal-value baskets in backtests)
+    holdings_value: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_basket_only_when_none_given(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "holdings_value" in data and "holdings" not in data:
+            return {**data, "holdings": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _holdings_named_by_base(self) -> PortfolioSection:
+        both = set(self.holdings) & set(self.holdings_value)
+        if both:
+            raise ValueError(f"{sorted(both)} given in both holdings and holdings_value; keep one")
+        for base in [*self.holdings, *self.holdings_value]:
+            if not re.fullmatch(r"[A-Z0-9]+", base):
+                raise ValueError(f"holding {base!r} must be a base asset in capitals, like 'ETH'")
+        return self
+
+
+class HedgeSection(_Section):
+    instruments: tuple[HedgeSymbol, ...] = ("BTC/USDT:USDT", "ETH/USDT:USDT")
+    policy: Literal["fixed", "beta", "min_variance"] = "min_variance"
+    ratio: Annotated[float, Field(ge=0, le=3)] = 1.0
+    proxy: HedgeSymbol | None = None  # beta policy: the one instrument; default the first
+    window: Duration = "30d"  # estimation window of returns
+    sample: Duration = "1h"  # sampling step of returns
+    min_samples: Annotated[int, Field(ge=3)] = 72
+    ridge: Annotated[float, Field(ge=0)] = 0.0  # min_variance: shrinks weights of collinear instruments
+    rebalance_band: Fraction = 0.10  # trade when |actual − target| > band × |target| ...
+    min_trade_notional: Annotated[float, Field(ge=0)] = 100.0  # ... and more than this, so dust never trades
+    rounding: Rounding = Rounding.DOWN
+    allow_overhedge: bool = False
+
+    @model_validator(mode="after")
+    def _proxy_is_an_instrument(self) -> HedgeSection:
+        if not self.instruments:
+            raise ValueError("instruments must name at least one hedge instrument")
+        if self.proxy is not None and self.proxy not in self.instruments:
+            raise ValueError(f"proxy {self.proxy!r} is not one of instruments {list(self.instruments)}")
+        return self
+
+    @property
+    def proxy_symbol(self) -> str:
+        return self.proxy or self.instruments[0]
+
+
+class RiskSection(_Section):
+    max_leverage: PositiveFloat = 3.0  # total hedge notional / hedge-account equity
+    max_position_notional: PositiveFloat = 250_000.0  # per instrument
+    max_order_notional: PositiveFloat = 25_000.0
+    max_price_age: Duration = "5m"  # staleness gate: no order on a price older than this
+
+
+class ExecutionSection(_Section):
+    clip_notional: PositiveFloat = 5_000.0
+    clip_interval: Duration = "30s"
+    order_type: Literal["market", "limit"] = "market"
+    limit_offset_bps: Annotated[float, Field(ge=0)] = 2.0
+
+
+class PaperSection(_Section):
+    collateral: PositiveFloat = 50_000.0  # hedge-account starting equity, in the quote currency
+    leverage: PositiveFloat = 5.0
+    taker_fee_bps: Annotated[float, Field(ge=0)] = 4.0
+    maker_fee_bps: Annotated[float, Field(ge=-10)] = 2.0
+    slippage_bps: Annotated[float, Field(ge=0)] = 1.0
+    impact_bps_per_10k: Annotated[float, Field(ge=0)] = 0.5
+    maintenance_margin_rate: Annotated[float, Field(gt=0, lt=1)] = 0.005
+
+
+class VenueSection(_Section):
+    exchange: Literal["binanceusdm", "bybit", "okx"] = "binanceusdm"
+    endpoint: str | None = None  # e.g. "http://127.0.0.1:8765" to point REST and websockets at another host
+    api_key_env: str = "HEDGEBOT_API_KEY"
+    api_secret_env: str = "HEDGEBOT_API_SECRET"
+    api_key_file: Path | None = None  # 0600 file, used when the environment variable is unset
+    api_secret_file: Path | None = None
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    leverage: Annotated[int, Field(ge=1, le=125)] = 3
+
+
+class ControlSection(_Section):
+    listen: str = "127.0.0.1:8686"  # host:port, or unix:/path/to/socket
+    token_env: str = "HEDGEBOT_TOKEN"
+    token_file: Path | None = None  # 0600 file, used when the environment variable is unset
+
+
+class Config(_Section):
+    bot: BotSection = BotSection()
+    market: MarketSection = MarketSection()
+    portfolio: PortfolioSection = PortfolioSection()
+    hedge: HedgeSection = HedgeSection()
+    risk: RiskSection = RiskSection()
+    execution: ExecutionSection = ExecutionSection()
+    paper: PaperSection = PaperSection()
+    venue: VenueSection = VenueSection()
+    control: ControlSection = ControlSection()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        quote = self.portfolio.quote
+        for symbol in self.hedge.instruments:
+            if f"/{quote}" not in symbol:
+                raise ValueError(f"hedge instrument {symbol!r} is not quoted in portfolio.quote {quote!r}")
+        if self.market.source == "replay" and self.market.prices is None:
+            raise ValueError("market.source = 'replay' needs market.prices (a CSV of spot candles)")
+        if self.market.start and self.market.end and self.market.end <= self.market.start:
+            raise ValueError(f"market.end {self.market.end} is not after market.start {self.market.start}")
+        return self
+
+    @property
+    def span_ms(self) -> int:
+        return parse_duration_ms(self.bot.span)
+
+    def path_in_state(self, name: str) -> Path:
+        path = Path(name)
+        return path if path.is_absolute() else self.bot.state_dir / path
+
+
+def day_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    value = error.get("input")
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key (value {value!r})"
+    if error["type"] == "missing":
+        return f"{where}: required key is missing"
+    if message.startswith("Value error, "):  # our own validators already explain themselves
+        return f"{where}: {message.removeprefix('Value error, ')}"
+    expected = message.removeprefix("Input should be ").removeprefix("input should be ")
+    return f"{where}: got {value!r}, expected {expected}"
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(error) for error in exc.errors(include_url=False)]
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """The config in `path`, or the embedded default when `path` is None."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_config(data, str(path))
+
+
+def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:
+    """A copy of `config` with some keys of some sections replaced, validated again."""
+    data = config.model_dump()
+    for name, values in sections.items():
+        data[name] = {**data[name], **values}
+    return parse_config(data, "overrides")

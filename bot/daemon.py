@@ -1,0 +1,248 @@
+"""The shell: feeds market events into the engine, journals and executes its actions, feeds venue events back.
+
+Live, paper and backtest differ only in the feed, the venue and the clock they are wired to (`bot.wiring`).
+The engine's `on_time` runs once after all events of one instant (event time), or on a timer (wall time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain import (
+    MS_PER_HOUR,
+    Fill,
+    FundingSettled,
+    MarketEvent,
+    OrderStatus,
+    OrderUpdate,
+    Symbol,
+    VenueEvent,
+)
+from bot.engine import Action, ClipHeld, DecisionMade, Engine, PlaceOrder
+from bot.logs import get_logger
+from bot.report.performance import Effectiveness, ValueRecorder
+from bot.report.text import order_line
+from bot.store.journal import Journal
+from bot.venues.base import Venue
+from bot.venues.errors import Rejected, UnknownOutcome, VenueError
+
+HumanLine = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class Totals:
+    events: int = 0
+    fills: int = 0
+    fees: float = 0.0
+    funding: float = 0.0
+    traded_notional: float = 0.0
+    slippage_cost: float = 0.0  # quote paid versus the mark at send time
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    first_ts: int
+    last_ts: int
+    decisions: int
+    clips: int
+    rejected: int
+    totals: Totals
+    effectiveness: Effectiveness
+    positions: dict[Symbol, float] = field(default_factory=dict)
+    equity: float = 0.0
+    triggers: dict[str, int] = field(default_factory=dict)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        venue: Venue,
+        journal: Journal,
+        clock: Clock,
+        *,
+        trading_from_ms: int,
+        human: HumanLine | None = None,
+    ) -> None:
+        self.config = config
+        self.venue = venue
+        self.journal = journal
+        self.clock = clock
+        self.trading_from_ms = trading_from_ms
+        self.human = human or (lambda _line: None)
+        self.log = get_logger(component="daemon", mode=config.bot.mode)
+        self.totals = Totals()
+        self.recorder = ValueRecorder()
+        self.engine: Engine | None = None
+        self._lock = asyncio.Lock()
+        self._instant: int | None = None
+        self._next_record_ts = 0
+        self._send_price: dict[str, float] = {}
+        self._first_ts: int | None = None
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> Engine:
+        await self.venue.start()
+        symbols = [Symbol(s) for s in self.config.hedge.instruments]
+        instruments = await self.venue.load_instruments(symbols)
+        self.engine = Engine(self.config, instruments, self.trading_from_ms)
+        self.engine.on_venue(await self.venue.fetch_account())
+        self.log.info("daemon_started", instruments=list(instruments), trading_from=self.trading_from_ms)
+        return self.engine
+
+    async def run(self, events: AsyncIterator[MarketEvent]) -> RunSummary:
+        """Consume the feed to its end (or until cancelled), then flush and summarise."""
+        engine = self.engine or await self.start()
+        try:
+            async for event in events:
+                async with self._lock:
+                    await self._on_market(event)
+            if self._instant is not None:
+                async with self._lock:
+                    await self._on_time(self._instant)
+        finally:
+            await self.venue.close()
+        return self.summary(engine)
+
+    async def tick(self) -> None:
+        """The wall-clock timer (realtime and live): work due clips even when no event arrives."""
+        async with self._lock:
+            await self._on_time(self.clock.now_ms())
+
+    # ---- the event path ---------------------------------------------------------------------------
+
+    async def _on_market(self, event: MarketEvent) -> None:
+        assert self.engine is not None
+        if self._instant is not None and event.ts > self._instant:
+            await self._on_time(self._instant)
+        if self._first_ts is None:
+            self._first_ts = event.ts
+        self._instant = event.ts
+        self.clock.observe(event.ts)
+        self.totals.events += 1
+        self.venue.on_market(event)
+        self.engine.on_market(event)
+        await self._drain()
+
+    async def _on_time(self, now: int) -> None:
+        assert self.engine is not None
+        for action in self.engine.on_time(now):
+            await self._execute(now, action)
+        if now >= self.trading_from_ms and now >= self._next_record_ts:
+            self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
+            await self._record_value(now)
+
+    async def _record_value(self, now: int) -> None:
+        assert self.engine is not None
+        account = await self.venue.fetch_account()
+        self.engine.on_venue(account)
+        exposure = self.engine.exposure()
+        if exposure.missing or not exposure.values:
+            return
+        initial = self.config.paper.collateral
+        self.recorder.record(now, exposure.total, account.equity - initial)
+
+    async def _execute(self, now: int, action: Action) -> None:
+        if isinstance(action, DecisionMade):
+            self.journal.record_decision(action.decision)
+            self.log.info("decision_made", decision=action.decision.id, trigger=action.decision.trigger,
+                          reason=action.decision.reason, numbers=action.decision.numbers,
+                          targets={t.symbol: t.qty for t in action.decision.targets})  # fmt: skip
+        elif isinstance(action, ClipHeld):
+            self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
+        elif isinstance(action, PlaceOrder):
+            await self._place(now, action)
+
+    async def _place(self, now: int, action: PlaceOrder) -> None:
+        assert self.engine is not None
+        request = action.request
+        if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
+            self.log.error("order_already_journaled", client_id=request.client_id)
+            return
+        self._send_price[request.client_id] = self.engine.prices[request.symbol]
+        self.log.info(
+            "order_sent",
+            client_id=request.client_id,
+            instrument=request.symbol,
+            side=request.side,
+            qty=request.qty,
+            type=request.order_type,
+            price=request.price,
+            reduce_only=request.reduce_only,
+        )
+        try:
+            update = await self.venue.create_order(request)
+        except UnknownOutcome as exc:
+            self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
+            update = await self._resolve_unknown(request.client_id, request.symbol, now)
+        except Rejected as exc:
+            update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
+        except VenueError as exc:
+            update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
+        await self._on_venue_event(update)
+        await self._drain()
+        self.human(order_line(now, request, update, action.parent_reason))
+
+    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate:
+        """Ask the venue what became of an order; never send it again blind."""
+        try:
+            return await self.venue.fetch_order(client_id, symbol)
+        except VenueError as exc:
+            return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=f"not found after timeout: {exc}")
+
+    async def _drain(self) -> None:
+        for event in self.venue.drain():
+            await self._on_venue_event(event)
+
+    async def _on_venue_event(self, event: VenueEvent) -> None:
+        assert self.engine is not None
+        if isinstance(event, Fill):
+            if not self.journal.record_fill(event):
+                self.log.info("fill_duplicate_ignored", trade_id=event.trade_id, client_id=event.client_id)
+                return
+            self._count_fill(event)
+        elif isinstance(event, OrderUpdate):
+            self.journal.record_order_update(event)
+            if event.status.is_final:
+                self._send_price.pop(event.client_id, None)
+            if event.status is OrderStatus.REJECTED:
+                self.log.warning("order_rejected", client_id=event.client_id, reason=event.reason)
+        elif isinstance(event, FundingSettled):
+            if not self.journal.record_funding(event):
+                return
+            self.totals.funding += event.amount
+            self.log.info("funding_settled", instrument=event.symbol, rate=event.rate, amount=event.amount)
+        self.engine.on_venue(event)
+
+    def _count_fill(self, fill: Fill) -> None:
+        assert self.engine is not None
+        instrument = self.engine.instruments[fill.symbol]
+        self.totals.fills += 1
+        self.totals.fees += fill.fee
+        self.totals.traded_notional += abs(instrument.notional(fill.qty, fill.price))
+        reference = self._send_price.get(fill.client_id, fill.price)
+        self.totals.slippage_cost += fill.side.sign * instrument.notional(fill.qty, fill.price - reference)
+        self.log.info("fill", client_id=fill.client_id, trade_id=fill.trade_id, instrument=fill.symbol,
+                      side=fill.side, qty=fill.qty, price=fill.price, fee=fill.fee)  # fmt: skip
+
+    # ---- summary ----------------------------------------------------------------------------------
+
+    def summary(self, engine: Engine) -> RunSummary:
+        return RunSummary(
+            first_ts=self._first_ts or 0,
+            last_ts=self._instant or 0,
+            decisions=engine.stats.decisions,
+            clips=engine.stats.clips,
+            rejected=engine.stats.rejected,
+            totals=self.totals,
+            effectiveness=self.recorder.effectiveness(),
+            positions={s: q for s, q in engine.positions.items() if q},
+            equity=engine.equity or 0.0,
+            triggers=dict(engine.stats.triggers),
+        )

@@ -1,0 +1,105 @@
+"""Hedge policies: from exposure and estimates to a signed target notional per hedge instrument.
+
+Every policy returns quote notionals (negative = short) before lot rounding; `sizing.py` turns them into
+contracts. All are scaled by `ratio` and capped at 100 % of the exposure unless over-hedging is allowed.
+
+- fixed:        notional = −V × ratio, on the proxy instrument.               (50,000 × 0.40 → 20,000 short)
+- beta:         notional = −V × β × ratio on the proxy; β = Cov(r_p, r_x) / Var(r_x) over the window.
+- min_variance: w = (Σ_xx + λ·diag Σ_xx)⁻¹ Σ_xp, the regression of portfolio returns on all instruments'
+                returns; notional_i = −V × w_i × ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.domain import Symbol
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyResult:
+    """Target notionals per instrument and the numbers behind them (for the decision record)."""
+
+    notionals: dict[Symbol, float]
+    numbers: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CovarianceView:
+    """Covariance of returns over the estimation window, for named series (holdings and instruments)."""
+
+    index: Mapping[Symbol, int]
+    cov: FloatArray
+    samples: int
+
+    def portfolio_covariances(self, weights: Mapping[Symbol, float], instruments: Sequence[Symbol]) -> FloatArray:
+        """Cov(r_portfolio, r_instrument) for each instrument, with the portfolio's current value weights."""
+        rows = [self.index[name] for name in weights]
+        w = np.array(list(weights.values()))
+        cols = [self.index[name] for name in instruments]
+        result: FloatArray = w @ self.cov[np.ix_(rows, cols)]
+        return result
+
+    def portfolio_variance(self, weights: Mapping[Symbol, float]) -> float:
+        rows = [self.index[name] for name in weights]
+        w = np.array(list(weights.values()))
+        return float(w @ self.cov[np.ix_(rows, rows)] @ w)
+
+
+def fixed_policy(value: float, proxy: Symbol, ratio: float) -> PolicyResult:
+    return PolicyResult({proxy: -value * ratio}, {"exposure": value, "ratio": ratio})
+
+
+def beta_policy(
+    value: float, proxy: Symbol, ratio: float, estimates: CovarianceView, weights: Mapping[Symbol, float]
+) -> PolicyResult:
+    covariance = float(estimates.portfolio_covariances(weights, [proxy])[0])
+    variance = float(estimates.cov[estimates.index[proxy], estimates.index[proxy]])
+    beta = covariance / variance if variance > 0 else 0.0
+    numbers = {"exposure": value, "ratio": ratio, "beta": beta, "samples": float(estimates.samples)}
+    return PolicyResult({proxy: -value * beta * ratio}, numbers)
+
+
+def min_variance_policy(
+    value: float,
+    instruments: Sequence[Symbol],
+    ratio: float,
+    estimates: CovarianceView,
+    weights: Mapping[Symbol, float],
+    ridge: float = 0.0,
+) -> PolicyResult:
+    cols = [estimates.index[symbol] for symbol in instruments]
+    sxx = estimates.cov[np.ix_(cols, cols)]
+    sxy = estimates.portfolio_covariances(weights, instruments)
+    regularised = sxx + ridge * np.diag(np.diag(sxx))
+    try:
+        w = np.linalg.solve(regularised, sxy)
+    except np.linalg.LinAlgError:  # singular: fall back to least squares, which picks the minimum-norm weights
+        w = np.linalg.lstsq(regularised, sxy, rcond=None)[0]
+    var_p = estimates.portfolio_variance(weights)
+    explained = float(sxy @ w) / var_p if var_p > 0 else 0.0
+    numbers: dict[str, float] = {
+        "exposure": value,
+        "ratio": ratio,
+        "r2": explained,
+        "samples": estimates.samples,
+    }
+    for symbol, weight in zip(instruments, w, strict=True):
+        numbers[f"w[{symbol}]"] = float(weight)
+    return PolicyResult({s: -value * float(wi) * ratio for s, wi in zip(instruments, w, strict=True)}, numbers)
+
+
+def cap_to_exposure(result: PolicyResult, value: float, allow_overhedge: bool) -> PolicyResult:
+    """Scale short notionals down so their sum never exceeds the exposure (unless over-hedging is allowed)."""
+    short = -sum(n for n in result.notionals.values() if n < 0)
+    if allow_overhedge or short <= value or short <= 0:
+        return result
+    scale = value / short
+    capped = {s: n * scale if n < 0 else n for s, n in result.notionals.items()}
+    return PolicyResult(capped, {**result.numbers, "overhedge_cap_scale": scale})

@@ -1,0 +1,32 @@
+"""Journal schema, versioned: MIGRATIONS[n] takes a journal from version n − 1 to n. Never edit a shipped step."""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE decisions (
+            id TEXT PRIMARY KEY, ts INTEGER NOT NULL, trigger TEXT NOT NULL, reason TEXT NOT NULL,
+            numbers TEXT NOT NULL, targets TEXT NOT NULL)""",
+        """CREATE TABLE orders (
+            client_id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, clip_no INTEGER NOT NULL,
+            symbol TEXT NOT NULL, side TEXT NOT NULL, qty REAL NOT NULL, order_type TEXT NOT NULL, price REAL,
+            reduce_only INTEGER NOT NULL, post_only INTEGER NOT NULL, status TEXT NOT NULL,
+            filled_qty REAL NOT NULL DEFAULT 0, avg_price REAL NOT NULL DEFAULT 0, exchange_id TEXT,
+            reason TEXT NOT NULL DEFAULT '', created_ts INTEGER NOT NULL, updated_ts INTEGER NOT NULL)""",
+        "CREATE INDEX orders_by_status ON orders(status)",
+        """CREATE TABLE fills (
+            symbol TEXT NOT NULL, trade_id TEXT NOT NULL, client_id TEXT NOT NULL, side TEXT NOT NULL,
+            qty REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL, fee_currency TEXT NOT NULL,
+            liquidity TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (symbol, trade_id))""",
+        """CREATE TABLE funding (
+            symbol TEXT NOT NULL, ts INTEGER NOT NULL, rate REAL NOT NULL, position_qty REAL NOT NULL,
+            mark_price REAL NOT NULL, amount REAL NOT NULL, currency TEXT NOT NULL, PRIMARY KEY (symbol, ts))""",
+        """CREATE TABLE state_changes (
+            ts INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL)""",
+        """CREATE TABLE commands (
+            ts INTEGER NOT NULL, command TEXT NOT NULL, args TEXT NOT NULL, outcome TEXT NOT NULL)""",
+    ),
+}
