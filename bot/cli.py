@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from bot import logs
 from bot.clock import WallClock
-from bot.config import Config, ConfigError, load_config, parse_duration_ms, with_overrides
-from bot.daemon import Daemon, RunSummary
+from bot.config import ConfigError, load_config, parse_duration_ms, with_overrides
 from bot.feeds.replay import ReplayError
 from bot.report.backtest import result_json, result_text
+from bot.runs import FIXED_START_MS, run_backtest, run_paper
 from bot.secrets import redact
-from bot.store.journal import Journal, JournalError
-from bot.wiring import (
-    Plan,
-    as_fast_as_possible,
-    build_daemon,
-    journal_for,
-    paced,
-    replay_plan,
-    synthetic_plan,
-)
-
-FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
+from bot.store.journal import JournalError
 
 
 class UsageError(Exception):
@@ -100,9 +83,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed {args.speed} must be positive")
     span_ms = config.span_ms if args.span is None else _duration(args.span, "--span")
     start = WallClock().now_ms() if args.realtime else FIXED_START_MS
-    plan = synthetic_plan(config, start, span_ms, realtime=args.realtime)
-    journal = journal_for(config, durable=True)
-    summary = _execute(config, plan, journal=journal, realtime=args.realtime, speed=args.speed, verbose=True)
+    human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
+    summary = run_paper(config, start_ms=start, span_ms=span_ms, realtime=args.realtime, speed=args.speed, human=human)
     print(result_text(summary))
     return 0
 
@@ -120,9 +102,7 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.end:
         market["end"] = args.end
     config = with_overrides(base, market=market, bot={"mode": "paper"})
-    plan = replay_plan(config)
-    journal = journal_for(config, durable=False, name="backtest.sqlite")
-    summary = _execute(config, plan, journal=journal, realtime=False, speed=1.0, verbose=False)
+    summary = run_backtest(config)
     print(json.dumps(result_json(summary), indent=2) if args.json else result_text(summary))
     return 0
 
@@ -132,37 +112,3 @@ def _duration(text: str, flag: str) -> int:
         return parse_duration_ms(text)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
-
-
-def _execute(
-    config: Config, plan: Plan, *, journal: Journal, realtime: bool, speed: float, verbose: bool
-) -> RunSummary:
-    logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
-    human = (lambda line: print(line, flush=True)) if verbose else None
-    daemon = build_daemon(config, plan, journal, human)
-    try:
-        return asyncio.run(_drive(daemon, plan, realtime, speed))
-    finally:
-        journal.close()
-
-
-async def _drive(daemon: Daemon, plan: Plan, realtime: bool, speed: float) -> RunSummary:
-    engine = await daemon.start()
-    events = paced(plan.events, speed) if realtime else as_fast_as_possible(plan.events)
-    run = asyncio.create_task(daemon.run(events))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, run.cancel)
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    if realtime:  # clips fall due between market events: a wall-clock job works them
-        scheduler.add_job(daemon.tick, "interval", seconds=1, max_instances=1, coalesce=True)
-        scheduler.start()
-    try:
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
-    finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    return daemon.summary(engine)

@@ -149,7 +149,7 @@ class VenueSection(_Section):
     exchange: Literal["binanceusdm", "bybit", "okx"] = "binanceusdm"
     endpoint: str | None = None  # e.g. "http://127.0.0.1:8765" to point REST and websockets at another host
     api_key_env: str = "HEDGEBOT_API_KEY"
-    api_secret_env: str = "HEDGEBOT_API_SECRET"
+    api_secret_env: str = "HEDGEBOT_API_SECRET"  # noqa: S105 -- the name of a variable, not a secret
     api_key_file: Path | None = None  # 0600 file, used when the environment variable is unset
     api_secret_file: Path | None = None
     margin_mode: Literal["cross", "isolated"] = "cross"
@@ -158,7 +158,7 @@ class VenueSection(_Section):
 
 class ControlSection(_Section):
     listen: str = "127.0.0.1:8686"  # host:port, or unix:/path/to/socket
-    token_env: str = "HEDGEBOT_TOKEN"
+    token_env: str = "HEDGEBOT_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
     token_file: Path | None = None  # 0600 file, used when the environment variable is unset
 
 

@@ -7,11 +7,12 @@ The engine's `on_time` runs once after all events of one instant (event time), o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
+from bot.commands import Command, CommandError, Flatten, Kill, Pause, Reload, Resume, SetHolding, SetRatio
 from bot.config import Config
 from bot.domain import (
     MS_PER_HOUR,
@@ -23,10 +24,12 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
-from bot.engine import Action, ClipHeld, DecisionMade, Engine, PlaceOrder
+from bot.engine import Action, CancelOrder, ClipHeld, DecisionMade, Engine, PlaceOrder
 from bot.logs import get_logger
 from bot.report.performance import Effectiveness, ValueRecorder
+from bot.report.status import engine_status
 from bot.report.text import order_line
+from bot.risk.state import StateChanged
 from bot.store.journal import Journal
 from bot.venues.base import Venue
 from bot.venues.errors import Rejected, UnknownOutcome, VenueError
@@ -84,6 +87,7 @@ class Daemon:
         self._next_record_ts = 0
         self._send_price: dict[str, float] = {}
         self._first_ts: int | None = None
+        self.reloader: Callable[[], Config] | None = None  # re-reads the config file for `reload` and SIGHUP
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -114,6 +118,55 @@ class Daemon:
         """The wall-clock timer (realtime and live): work due clips even when no event arrives."""
         async with self._lock:
             await self._on_time(self.clock.now_ms())
+
+    # ---- operator commands ------------------------------------------------------------------------
+
+    async def command(self, command: Command, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Carry out one operator command between two events, journal it (the audit trail), return status."""
+        assert self.engine is not None
+        async with self._lock:
+            now = self.clock.now_ms()
+            try:
+                actions = self._apply(command, now)
+            except (ValueError, CommandError) as exc:
+                self.journal.record_command(now, command.name, args, f"refused: {exc}")
+                raise CommandError(str(exc)) from None
+            self.journal.record_command(now, command.name, args, "ok")
+            self.log.warning("operator_command", command=command.name, args=dict(args))
+            for action in actions:
+                await self._execute(now, action)
+            return self.status()
+
+    def _apply(self, command: Command, now: int) -> list[Action]:
+        assert self.engine is not None
+        engine = self.engine
+        match command:
+            case Pause():
+                return engine.pause(now)
+            case Resume():
+                return engine.resume(now)
+            case Flatten():
+                return engine.flatten(now)
+            case Kill(flatten=flatten):
+                return engine.kill(now, flatten)
+            case SetRatio(ratio=ratio, duration_ms=duration):
+                return engine.set_ratio(now, ratio, now + duration)
+            case SetHolding(asset=asset, qty=qty):
+                return engine.set_holding(now, asset, qty)
+            case Reload():
+                return self._reload(now)
+        raise CommandError(f"unsupported command {command!r}")
+
+    def _reload(self, now: int) -> list[Action]:
+        if self.reloader is None:
+            raise CommandError("reload: this daemon was not started from a config file")
+        config = self.reloader()  # raises ConfigError (a ValueError) on a bad file: the running config is kept
+        assert self.engine is not None
+        return self.engine.reconfigure(config, now)
+
+    def status(self) -> dict[str, Any]:
+        assert self.engine is not None
+        return engine_status(self.engine, self.clock.now_ms(), self.totals)
 
     # ---- the event path ---------------------------------------------------------------------------
 
@@ -151,13 +204,24 @@ class Daemon:
     async def _execute(self, now: int, action: Action) -> None:
         if isinstance(action, DecisionMade):
             self.journal.record_decision(action.decision)
-            self.log.info("decision_made", decision=action.decision.id, trigger=action.decision.trigger,
-                          reason=action.decision.reason, numbers=action.decision.numbers,
-                          targets={t.symbol: t.qty for t in action.decision.targets})  # fmt: skip
+            self.log.info(
+                "decision_made",
+                decision=action.decision.id,
+                trigger=action.decision.trigger,
+                reason=action.decision.reason,
+                numbers=action.decision.numbers,
+                targets={t.symbol: t.qty for t in action.decision.targets},
+            )
+        elif isinstance(action, StateChanged):
+            self.journal.record_state_change(action.ts, str(action.old), str(action.new), action.reason)
+            self.log.warning("trading_state_changed", old=str(action.old), new=str(action.new), reason=action.reason)
+            self.human(f"trading state {action.old} → {action.new}: {action.reason}")
         elif isinstance(action, ClipHeld):
             self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
         elif isinstance(action, PlaceOrder):
             await self._place(now, action)
+        elif isinstance(action, CancelOrder):
+            await self._cancel(now, action)
 
     async def _place(self, now: int, action: PlaceOrder) -> None:
         assert self.engine is not None
@@ -188,6 +252,18 @@ class Daemon:
         await self._on_venue_event(update)
         await self._drain()
         self.human(order_line(now, request, update, action.parent_reason))
+
+    async def _cancel(self, now: int, action: CancelOrder) -> None:
+        self.log.info("order_cancel", client_id=action.client_id, reason=action.reason)
+        try:
+            update = await self.venue.cancel_order(action.client_id, action.symbol)
+        except UnknownOutcome:
+            update = await self._resolve_unknown(action.client_id, action.symbol, now)
+        except VenueError as exc:  # already final at the venue, or not there: ask what it is
+            self.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
+            update = await self._resolve_unknown(action.client_id, action.symbol, now)
+        await self._on_venue_event(update)
+        await self._drain()
 
     async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate:
         """Ask the venue what became of an order; never send it again blind."""
@@ -228,8 +304,16 @@ class Daemon:
         self.totals.traded_notional += abs(instrument.notional(fill.qty, fill.price))
         reference = self._send_price.get(fill.client_id, fill.price)
         self.totals.slippage_cost += fill.side.sign * instrument.notional(fill.qty, fill.price - reference)
-        self.log.info("fill", client_id=fill.client_id, trade_id=fill.trade_id, instrument=fill.symbol,
-                      side=fill.side, qty=fill.qty, price=fill.price, fee=fill.fee)  # fmt: skip
+        self.log.info(
+            "fill",
+            client_id=fill.client_id,
+            trade_id=fill.trade_id,
+            instrument=fill.symbol,
+            side=fill.side,
+            qty=fill.qty,
+            price=fill.price,
+            fee=fill.fee,
+        )
 
     # ---- summary ----------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from bot.hedge.policies import PolicyResult, beta_policy, cap_to_exposure, fixed
 from bot.hedge.sizing import size_target
 from bot.hedge.triggers import TriggerFired, drift_outside_band
 from bot.risk.limits import Limits, check_clip
+from bot.risk.state import Governor, StateChanged, TradingState
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,14 @@ class ClipHeld:
     notes: tuple[str, ...]
 
 
-Action = PlaceOrder | DecisionMade | ClipHeld
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    client_id: ClientOrderId
+    symbol: Symbol
+    reason: str
+
+
+Action = PlaceOrder | CancelOrder | DecisionMade | ClipHeld | StateChanged
 
 
 @dataclass(slots=True)
@@ -76,6 +84,27 @@ class EngineStats:
     triggers: dict[str, int] = field(default_factory=dict)
 
 
+def _limits(config: Config) -> Limits:
+    return Limits(
+        max_leverage=config.risk.max_leverage,
+        max_position_notional=config.risk.max_position_notional,
+        max_order_notional=config.risk.max_order_notional,
+        max_price_age_ms=parse_duration_ms(config.risk.max_price_age),
+    )
+
+
+def _fixed_while_running(config: Config) -> dict[str, object]:
+    """What defines the estimator's history and the feed's subscriptions: a restart is needed to change it."""
+    return {
+        "hedge.instruments": config.hedge.instruments,
+        "hedge.window": config.hedge.window,
+        "hedge.sample": config.hedge.sample,
+        "portfolio.quote": config.portfolio.quote,
+        "portfolio assets": sorted([*config.portfolio.holdings, *config.portfolio.holdings_value]),
+        "bot.mode": config.bot.mode,
+    }
+
+
 class Engine:
     def __init__(self, config: Config, instruments: Mapping[Symbol, Instrument], trading_from_ms: int) -> None:
         self.config = config
@@ -85,12 +114,7 @@ class Engine:
         self.holdings = dict(config.portfolio.holdings)
         self.pending_value_holdings = dict(config.portfolio.holdings_value)
         self.hedge_symbols = tuple(Symbol(s) for s in config.hedge.instruments)
-        self.limits = Limits(
-            max_leverage=config.risk.max_leverage,
-            max_position_notional=config.risk.max_position_notional,
-            max_order_notional=config.risk.max_order_notional,
-            max_price_age_ms=parse_duration_ms(config.risk.max_price_age),
-        )
+        self.limits = _limits(config)
         self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
         bases = [*self.holdings, *self.pending_value_holdings]
         series = tuple(dict.fromkeys([*(spot_symbol(b, self.quote) for b in bases), *self.hedge_symbols]))
@@ -109,7 +133,13 @@ class Engine:
         self.parents: dict[Symbol, Parent] = {}
         self.targets: dict[Symbol, HedgeTarget] = {}
         self.last_decision: Decision | None = None
+        self.governor = Governor()
         self.stats = EngineStats()
+        self.paused = False
+        self.ratio_override: tuple[float, int] | None = None  # (ratio, until event time)
+        self._forced_trigger: tuple[str, str] | None = None  # fires at the next instant, whatever the band says
+        self._halt_when_flat = False
+        self.now = 0  # the latest instant seen: event time in replay, wall time live
 
     # ---- inputs -----------------------------------------------------------------------------------
 
@@ -150,16 +180,43 @@ class Engine:
 
     def on_time(self, now: int) -> list[Action]:
         """Called once after all events of one instant: sample, decide, and work due clips."""
+        self.now = max(self.now, now)
         actions: list[Action] = []
-        if self.estimator.due(now):
+        change = self._gate_on_staleness(now)
+        if change is not None:
+            actions.append(change)
+        sampled = self.estimator.due(now)
+        if sampled:
             self.stats.samples += self.estimator.sample(now)
-            if now >= self.trading_from_ms:
-                actions.extend(self._decide(now))
         if now >= self.trading_from_ms:
+            if sampled or self._forced_trigger:
+                actions.extend(self._decide(now))
             actions.extend(self._work_parents(now))
+            actions.extend(self._halt_once_flat(now))
         return actions
 
+    def _gate_on_staleness(self, now: int) -> StateChanged | None:
+        """Hold trading to `reducing` while a price we hedge with is older than its limit; lift it when fresh."""
+        stale = [
+            f"{s} {(now - self.price_ts[s]) / 1000:.0f}s old"
+            for s in self.hedge_symbols
+            if s in self.price_ts and now - self.price_ts[s] > self.limits.max_price_age_ms
+        ]
+        if stale:
+            return self.governor.hold("staleness", TradingState.REDUCING, "stale price: " + ", ".join(stale), now)
+        return self.governor.release("staleness", now, "prices fresh again")
+
     # ---- deciding ---------------------------------------------------------------------------------
+
+    @property
+    def ratio(self) -> float:
+        """The hedge ratio in force: the operator's override until it expires, else the config's."""
+        if self.ratio_override is not None:
+            ratio, until = self.ratio_override
+            if self.now < until:
+                return ratio
+            self.ratio_override = None
+        return self.config.hedge.ratio
 
     def exposure(self) -> Exposure:
         return value_holdings(self.holdings, self.prices, self.quote)
@@ -169,14 +226,14 @@ class Engine:
         value = exposure.total
         proxy = Symbol(hedge.proxy_symbol)
         if hedge.policy == "fixed":
-            return fixed_policy(value, proxy, hedge.ratio)
+            return fixed_policy(value, proxy, self.ratio)
         if not self.estimator.ready:
             return None
         weights = {spot_symbol(base, self.quote): w for base, w in exposure.weights().items()}
         view = self.estimator.view()
         if hedge.policy == "beta":
-            return beta_policy(value, proxy, hedge.ratio, view, weights)
-        return min_variance_policy(value, self.hedge_symbols, hedge.ratio, view, weights, hedge.ridge)
+            return beta_policy(value, proxy, self.ratio, view, weights)
+        return min_variance_policy(value, self.hedge_symbols, self.ratio, view, weights, hedge.ridge)
 
     def _buy_value_holdings(self) -> bool:
         """Turn holdings given as a quote value into quantities at the current prices; False until all are priced."""
@@ -189,6 +246,9 @@ class Engine:
         return True
 
     def _decide(self, now: int) -> list[Action]:
+        if self.paused or self.governor.state is not TradingState.ACTIVE:
+            self._forced_trigger = None
+            return []
         if self.pending_value_holdings and not self._buy_value_holdings():
             return []
         exposure = self.exposure()
@@ -199,17 +259,25 @@ class Engine:
             return []
         result = cap_to_exposure(result, exposure.total, self.config.hedge.allow_overhedge)
         targets = {
-            symbol: size_target(self.instruments[symbol], result.notionals.get(symbol, 0.0), self.prices[symbol],
-                                self.config.hedge.rounding)
+            symbol: size_target(
+                self.instruments[symbol],
+                result.notionals.get(symbol, 0.0),
+                self.prices[symbol],
+                self.config.hedge.rounding,
+            )
             for symbol in self.hedge_symbols
-        }  # fmt: skip
+        }
         self.targets = targets
         fired = drift_outside_band(
             {s: t.notional for s, t in targets.items()},
-            {s: self._notional(s, self._planned_position(s)) for s in self.hedge_symbols},
+            {s: self.notional(s, self._planned_position(s)) for s in self.hedge_symbols},
             self.config.hedge.rebalance_band,
             self.config.hedge.min_trade_notional,
         )
+        if self._forced_trigger is not None:  # an operator command re-decides now, band or not
+            name, why = self._forced_trigger
+            self._forced_trigger = None
+            fired = TriggerFired(name, why, fired.numbers if fired else {})
         if fired is None:
             return []
         return [self._make_decision(now, fired, result, targets)]
@@ -240,7 +308,7 @@ class Engine:
             )
         return DecisionMade(decision)
 
-    def _notional(self, symbol: Symbol, qty: float) -> float:
+    def notional(self, symbol: Symbol, qty: float) -> float:
         return self.instruments[symbol].notional(qty, self.prices[symbol])
 
     def _inflight_qty(self, symbol: Symbol) -> float:
@@ -270,10 +338,22 @@ class Engine:
         if clip is None:
             self.parents[symbol] = parent.finished(ParentStatus.DONE)
             return []
+        state = self.governor.state
+        if not state.allows(reduces=clip.reduce_only):
+            self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
+            self.stats.held += 1
+            return [ClipHeld(now, symbol, (f"trading is {state}: {self.governor.reason}",))]
         verdict = check_clip(
-            instrument, clip.qty, price, now - self.price_ts[symbol], self.positions, self.prices,
-            self.instruments, self.equity if self.equity is not None else 0.0, self.limits,
-        )  # fmt: skip
+            instrument,
+            clip.qty,
+            price,
+            now - self.price_ts[symbol],
+            self.positions,
+            self.prices,
+            self.instruments,
+            self.equity if self.equity is not None else 0.0,
+            self.limits,
+        )
         held: list[Action] = []
         if verdict.notes:
             self.stats.held += 1
@@ -309,3 +389,78 @@ class Engine:
             decision_id=parent.decision_id,
             clip_no=parent.next_clip_no,
         )
+
+    # ---- operator commands (each returns the actions to execute; the daemon journals the command) ---------
+
+    def pause(self, now: int) -> list[Action]:
+        """No new hedge adjustments; working clips are cancelled."""
+        self.paused = True
+        return self._stop_all_work("operator pause")
+
+    def resume(self, now: int) -> list[Action]:
+        """Lift the operator's pause or hold and re-decide at once."""
+        self.paused = False
+        self._halt_when_flat = False
+        self._forced_trigger = ("operator_resume", "operator resumed trading")
+        change = self.governor.release("operator", now, "operator resumed")
+        return [change] if change else []
+
+    def flatten(self, now: int, reason: str = "operator asked to flatten") -> list[Action]:
+        """Close every hedge in reduce-only clips; nothing may add exposure until resume."""
+        actions = self._stop_all_work(reason)
+        change = self.governor.hold("operator", TradingState.REDUCING, reason, now)
+        actions.extend([change] if change else [])
+        flat = {symbol: HedgeTarget(symbol, 0.0, 0.0) for symbol in self.hedge_symbols}
+        self.targets = flat
+        fired = TriggerFired("operator_flatten", reason, {})
+        actions.append(self._make_decision(now, fired, PolicyResult({}), flat))
+        return actions
+
+    def kill(self, now: int, flatten: bool) -> list[Action]:
+        """Kill switch: cancel every open order and halt; with `flatten`, close the hedges first, then halt."""
+        if flatten:
+            self._halt_when_flat = True
+            return self.flatten(now, "kill switch: flattening before halt")
+        actions = self._stop_all_work("kill switch")
+        change = self.governor.hold("operator", TradingState.HALTED, "kill switch", now)
+        return actions + ([change] if change else [])
+
+    def set_ratio(self, now: int, ratio: float, until_ms: int) -> list[Action]:
+        """Override the hedge ratio until event time `until_ms`, and re-decide."""
+        self.ratio_override = (ratio, until_ms)
+        self._forced_trigger = ("operator_ratio", f"operator set ratio {ratio:g} until {until_ms}")
+        return []
+
+    def set_holding(self, now: int, base: str, qty: float) -> list[Action]:
+        """Update a spot holding (a portfolio change trigger). Only assets the feed prices can be held."""
+        if spot_symbol(base, self.quote) not in self.estimator.index:
+            raise ValueError(f"holding {base!r} has no price stream; add it to [portfolio] and reload")
+        self.holdings[base] = qty
+        self._forced_trigger = ("portfolio_change", f"operator set holding {base} = {qty:g}")
+        return []
+
+    def _stop_all_work(self, reason: str) -> list[Action]:
+        for symbol, parent in self.parents.items():
+            if parent.status is ParentStatus.WORKING:
+                self.parents[symbol] = parent.finished(ParentStatus.STOPPED)
+        return [CancelOrder(cid, symbol, reason) for cid, (symbol, _) in self.inflight.items()]
+
+    def _halt_once_flat(self, now: int) -> list[Action]:
+        if not self._halt_when_flat or self.inflight or any(self.positions.values()):
+            return []
+        self._halt_when_flat = False
+        change = self.governor.hold("operator", TradingState.HALTED, "kill switch: hedges flat, halted", now)
+        return [change] if change else []
+
+    def reconfigure(self, config: Config, now: int) -> list[Action]:
+        """Apply a reloaded config: limits, execution, policy and holdings; refuse what needs a restart."""
+        before, after = _fixed_while_running(self.config), _fixed_while_running(config)
+        changed = [key for key in before if before[key] != after[key]]
+        if changed:
+            raise ValueError(f"reload: {', '.join(changed)} cannot change while running; restart to apply")
+        self.config = config
+        self.limits = _limits(config)
+        self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
+        self.holdings.update(config.portfolio.holdings)
+        self._forced_trigger = ("config_reload", "operator reloaded the config")
+        return []

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Tests never assert on wall-clock time: no per-example deadline, no "too slow" health check (CI is shared).
+settings.register_profile("hedgebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hedgebot")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()

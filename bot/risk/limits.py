@@ -31,7 +31,8 @@ class ClipVerdict:
 
 
 def _shrink(qty: float, allowed_abs: float, lot: float) -> float:
-    allowed = round_to_step(max(allowed_abs, 0.0), lot, Rounding.DOWN)
+    # 1e-9 relative slack: room computed as 0.0999999… contracts must still allow 0.1
+    allowed = round_to_step(max(allowed_abs, 0.0) * (1 + 1e-9), lot, Rounding.DOWN)
     return qty if abs(qty) <= allowed else allowed * (1 if qty > 0 else -1)
 
 

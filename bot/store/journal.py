@@ -102,50 +102,93 @@ class Journal:
     # ---- writes -------------------------------------------------------------------------------
 
     def record_decision(self, decision: Decision) -> None:
-        targets = [{"symbol": t.symbol, "qty": t.qty, "notional": t.notional, "residual": t.residual}
-                   for t in decision.targets]  # fmt: skip
+        targets = [
+            {"symbol": t.symbol, "qty": t.qty, "notional": t.notional, "residual": t.residual} for t in decision.targets
+        ]
         self._db.execute(
             "INSERT OR IGNORE INTO decisions(id, ts, trigger, reason, numbers, targets) VALUES (?,?,?,?,?,?)",
-            (decision.id, decision.ts, decision.trigger, decision.reason,
-             json.dumps(decision.numbers, allow_nan=True), json.dumps(targets)),
-        )  # fmt: skip
+            (
+                decision.id,
+                decision.ts,
+                decision.trigger,
+                decision.reason,
+                json.dumps(decision.numbers, allow_nan=True),
+                json.dumps(targets),
+            ),
+        )
 
     def record_intent(self, request: OrderRequest, ts: int) -> bool:
         """Journal an order before it is sent. False if this client id was journaled already (never resend)."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO orders(client_id, decision_id, clip_no, symbol, side, qty, order_type, price,"
             " reduce_only, post_only, status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (request.client_id, request.decision_id, request.clip_no, request.symbol, request.side.value,
-             request.qty, request.order_type.value, request.price, int(request.reduce_only),
-             int(request.post_only), OrderStatus.NEW.value, ts, ts),
-        )  # fmt: skip
+            (
+                request.client_id,
+                request.decision_id,
+                request.clip_no,
+                request.symbol,
+                request.side.value,
+                request.qty,
+                request.order_type.value,
+                request.price,
+                int(request.reduce_only),
+                int(request.post_only),
+                OrderStatus.NEW.value,
+                ts,
+                ts,
+            ),
+        )
         return cursor.rowcount == 1
 
     def record_order_update(self, update: OrderUpdate) -> None:
         self._db.execute(
             "UPDATE orders SET status=?, filled_qty=?, avg_price=?, exchange_id=COALESCE(NULLIF(?, ''), exchange_id),"
             " reason=?, updated_ts=? WHERE client_id=?",
-            (update.status.value, update.filled_qty, update.avg_price, update.exchange_id, update.reason,
-             update.ts, update.client_id),
-        )  # fmt: skip
+            (
+                update.status.value,
+                update.filled_qty,
+                update.avg_price,
+                update.exchange_id,
+                update.reason,
+                update.ts,
+                update.client_id,
+            ),
+        )
 
     def record_fill(self, fill: Fill) -> bool:
         """Record a fill once; False when this (symbol, trade id) was recorded before."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO fills(symbol, trade_id, client_id, side, qty, price, fee, fee_currency,"
             " liquidity, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (fill.symbol, fill.trade_id, fill.client_id, fill.side.value, fill.qty, fill.price, fill.fee,
-             fill.fee_currency, fill.liquidity, fill.ts),
-        )  # fmt: skip
+            (
+                fill.symbol,
+                fill.trade_id,
+                fill.client_id,
+                fill.side.value,
+                fill.qty,
+                fill.price,
+                fill.fee,
+                fill.fee_currency,
+                fill.liquidity,
+                fill.ts,
+            ),
+        )
         return cursor.rowcount == 1
 
     def record_funding(self, funding: FundingSettled) -> bool:
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO funding(symbol, ts, rate, position_qty, mark_price, amount, currency)"
             " VALUES (?,?,?,?,?,?,?)",
-            (funding.symbol, funding.ts, funding.rate, funding.position_qty, funding.mark_price, funding.amount,
-             funding.currency),
-        )  # fmt: skip
+            (
+                funding.symbol,
+                funding.ts,
+                funding.rate,
+                funding.position_qty,
+                funding.mark_price,
+                funding.amount,
+                funding.currency,
+            ),
+        )
         return cursor.rowcount == 1
 
     def record_state_change(self, ts: int, old: str, new: str, reason: str) -> None:
@@ -201,8 +244,24 @@ _ORDER_COLUMNS = (
 
 
 def _order_from_row(row: tuple[Any, ...]) -> JournaledOrder:
-    (client_id, decision_id, clip_no, symbol, side, qty, order_type, price, reduce_only, post_only,
-     status, filled_qty, avg_price, exchange_id, created_ts, updated_ts) = row  # fmt: skip
+    (
+        client_id,
+        decision_id,
+        clip_no,
+        symbol,
+        side,
+        qty,
+        order_type,
+        price,
+        reduce_only,
+        post_only,
+        status,
+        filled_qty,
+        avg_price,
+        exchange_id,
+        created_ts,
+        updated_ts,
+    ) = row
     request = OrderRequest(
         client_id=ClientOrderId(client_id),
         symbol=Symbol(symbol),

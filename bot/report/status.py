@@ -1,0 +1,63 @@
+"""The engine's state as the operator sees it: `hedgebot ctl status` and the control API's /status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.risk.state import TradingState
+
+if TYPE_CHECKING:  # the daemon passes its own objects in; importing them here would be circular
+    from bot.daemon import Totals
+    from bot.engine import Engine
+
+
+def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
+    exposure = engine.exposure()
+    equity = engine.equity or 0.0
+    gross = sum(abs(engine.notional(s, q)) for s, q in engine.positions.items() if s in engine.prices)
+    limits = engine.limits
+    decision = engine.last_decision
+    return {
+        "now": now,
+        "state": str(engine.governor.state),
+        "state_reason": engine.governor.reason,
+        "holds": [
+            {"source": h.source, "state": str(h.state), "reason": h.reason, "since": h.since_ts}
+            for h in engine.governor.holds
+        ],
+        "paused": engine.paused,
+        "ratio": engine.ratio,
+        "ratio_override": None
+        if engine.ratio_override is None
+        else {"ratio": engine.ratio_override[0], "until": engine.ratio_override[1]},
+        "exposure": round(exposure.total, 2),
+        "holdings": dict(engine.holdings),
+        "positions": {s: q for s, q in engine.positions.items() if q},
+        "targets": {s: {"qty": t.qty, "notional": round(t.notional, 2)} for s, t in engine.targets.items()},
+        "open_orders": len(engine.inflight),
+        "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
+        "equity": round(equity, 2),
+        "headroom": {
+            "leverage": round(gross / equity, 4) if equity > 0 else None,
+            "max_leverage": limits.max_leverage,
+            "max_position_notional": limits.max_position_notional,
+            "max_order_notional": limits.max_order_notional,
+        },
+        "feed_age_s": {s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items())},
+        "last_decision": None
+        if decision is None
+        else {
+            "id": decision.id,
+            "ts": decision.ts,
+            "trigger": decision.trigger,
+            "reason": decision.reason,
+        },
+        "counts": {
+            "decisions": engine.stats.decisions,
+            "clips": engine.stats.clips,
+            "fills": totals.fills,
+            "rejected": engine.stats.rejected,
+            "events": totals.events,
+        },
+        "trading_allows_adding": engine.governor.state is TradingState.ACTIVE and not engine.paused,
+    }

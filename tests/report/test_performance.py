@@ -1,0 +1,31 @@
+"""Effectiveness is measured on daily changes and drawdowns from the running peak."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain import MS_PER_DAY, MS_PER_HOUR
+from bot.report.performance import ValueRecorder, max_drawdown
+
+
+def test_max_drawdown_is_measured_from_the_peak_not_from_the_start() -> None:
+    assert max_drawdown([100, 150, 90, 120, 80, 200]) == 70
+
+
+def test_a_perfect_hedge_removes_all_variance_and_all_drawdown() -> None:
+    recorder = ValueRecorder()
+    for day, spot in enumerate([100.0, 90.0, 120.0, 70.0, 110.0]):
+        recorder.record(day * MS_PER_DAY, spot, 100.0 - spot)
+    result = recorder.effectiveness()
+    assert result.variance_reduction == pytest.approx(1.0)
+    assert result.drawdown_reduction == pytest.approx(1.0)
+    assert result.unhedged_pnl == pytest.approx(10.0)
+    assert result.hedged_pnl == pytest.approx(0.0)
+
+
+def test_only_the_last_value_of_each_day_counts() -> None:
+    recorder = ValueRecorder()
+    recorder.record(0, 100.0, 0.0)
+    recorder.record(5 * MS_PER_HOUR, 50.0, 0.0)
+    recorder.record(23 * MS_PER_HOUR, 100.0, 0.0)
+    assert recorder.series()[0] == [100.0, 100.0]
