@@ -75,6 +75,8 @@ class PortfolioSection(_Section):
 
     # base asset -> quote value, bought at the first price once trading starts (equal-value baskets in backtests)
     holdings_value: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    locked: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # staked/vesting: counted
+    core: tuple[str, ...] = ()  # core holdings, never hedged (only the satellite is)
 
     @model_validator(mode="before")
     @classmethod
@@ -88,7 +90,10 @@ class PortfolioSection(_Section):
         both = set(self.holdings) & set(self.holdings_value)
         if both:
             raise ValueError(f"{sorted(both)} given in both holdings and holdings_value; keep one")
-        for base in [*self.holdings, *self.holdings_value]:
+        unknown_core = [base for base in self.core if base not in {*self.holdings, *self.holdings_value, *self.locked}]
+        if unknown_core:
+            raise ValueError(f"core {unknown_core} are not holdings")
+        for base in [*self.holdings, *self.holdings_value, *self.locked]:
             if not re.fullmatch(r"[A-Z0-9]+", base):
                 raise ValueError(f"holding {base!r} must be a base asset in capitals, like 'ETH'")
         return self
@@ -107,6 +112,8 @@ class HedgeSection(_Section):
     min_trade_notional: Annotated[float, Field(ge=0)] = 100.0  # ... and more than this, so dust never trades
     rounding: Rounding = Rounding.DOWN
     allow_overhedge: bool = False
+    direct: tuple[str, ...] = ()  # holdings hedged 1:1 with their own perpetual (must be in instruments)
+    proxies: tuple[HedgeSymbol, ...] | None = None  # instruments of the proxy policy; default all instruments
 
     @model_validator(mode="after")
     def _proxy_is_an_instrument(self) -> HedgeSection:
@@ -114,6 +121,13 @@ class HedgeSection(_Section):
             raise ValueError("instruments must name at least one hedge instrument")
         if self.proxy is not None and self.proxy not in self.instruments:
             raise ValueError(f"proxy {self.proxy!r} is not one of instruments {list(self.instruments)}")
+        missing = [p for p in self.proxies or () if p not in self.instruments]
+        if missing:
+            raise ValueError(f"proxies {missing} are not among instruments {list(self.instruments)}")
+        bases_with_perp = {s.split("/")[0] for s in self.instruments if ":" in s and "-" not in s}
+        undirected = [base for base in self.direct if base not in bases_with_perp]
+        if undirected:
+            raise ValueError(f"direct {undirected}: add their perpetuals (like 'XRP/USDT:USDT') to instruments")
         return self
 
     @property

@@ -37,8 +37,9 @@ from bot.execution.clips import Parent, ParentStatus, plan_clip
 from bot.execution.ids import client_order_id, decision_id
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
-from bot.hedge.policies import PolicyResult, beta_policy, cap_to_exposure, fixed_policy, min_variance_policy
+from bot.hedge.policies import PolicyResult
 from bot.hedge.sizing import size_target
+from bot.hedge.targeting import hedge_notionals
 from bot.hedge.triggers import TriggerFired, drift_outside_band
 from bot.risk.limits import Limits, check_clip
 from bot.risk.state import Governor, StateChanged, TradingState
@@ -116,7 +117,7 @@ class Engine:
         self.hedge_symbols = tuple(Symbol(s) for s in config.hedge.instruments)
         self.limits = _limits(config)
         self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
-        bases = [*self.holdings, *self.pending_value_holdings]
+        bases = [*self.holdings, *self.pending_value_holdings, *config.portfolio.locked]
         series = tuple(dict.fromkeys([*(spot_symbol(b, self.quote) for b in bases), *self.hedge_symbols]))
         self.estimator = CovarianceEstimator(
             series,
@@ -219,21 +220,11 @@ class Engine:
         return self.config.hedge.ratio
 
     def exposure(self) -> Exposure:
-        return value_holdings(self.holdings, self.prices, self.quote)
-
-    def _policy(self, exposure: Exposure) -> PolicyResult | None:
-        hedge = self.config.hedge
-        value = exposure.total
-        proxy = Symbol(hedge.proxy_symbol)
-        if hedge.policy == "fixed":
-            return fixed_policy(value, proxy, self.ratio)
-        if not self.estimator.ready:
-            return None
-        weights = {spot_symbol(base, self.quote): w for base, w in exposure.weights().items()}
-        view = self.estimator.view()
-        if hedge.policy == "beta":
-            return beta_policy(value, proxy, self.ratio, view, weights)
-        return min_variance_policy(value, self.hedge_symbols, self.ratio, view, weights, hedge.ridge)
+        """Spot holdings, locked ones included, at the latest prices."""
+        held = dict(self.holdings)
+        for base, qty in self.config.portfolio.locked.items():
+            held[base] = held.get(base, 0.0) + qty
+        return value_holdings(held, self.prices, self.quote)
 
     def _buy_value_holdings(self) -> bool:
         """Turn holdings given as a quote value into quantities at the current prices; False until all are priced."""
@@ -254,10 +245,10 @@ class Engine:
         exposure = self.exposure()
         if exposure.missing or exposure.total <= 0 or any(s not in self.prices for s in self.hedge_symbols):
             return []
-        result = self._policy(exposure)
+        view = self.estimator.view() if self.estimator.ready else None
+        result = hedge_notionals(self.config.hedge, self.quote, exposure, self.ratio, view, self.config.portfolio.core)
         if result is None:
             return []
-        result = cap_to_exposure(result, exposure.total, self.config.hedge.allow_overhedge)
         targets = {
             symbol: size_target(
                 self.instruments[symbol],

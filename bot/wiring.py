@@ -28,7 +28,7 @@ class Plan:
 
 def spot_symbols(config: Config) -> tuple[Symbol, ...]:
     quote = config.portfolio.quote
-    bases = [*config.portfolio.holdings, *config.portfolio.holdings_value]
+    bases = [*config.portfolio.holdings, *config.portfolio.holdings_value, *config.portfolio.locked]
     return tuple(dict.fromkeys(spot_symbol(base, quote) for base in bases))
 
 
