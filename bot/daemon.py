@@ -25,6 +25,7 @@ from bot.domain import (
     VenueEvent,
 )
 from bot.engine import Action, CancelOrder, ClipHeld, DecisionMade, Engine, PlaceOrder
+from bot.execution.orders import IllegalTransition
 from bot.logs import get_logger
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
@@ -230,6 +231,7 @@ class Daemon:
             self.log.error("order_already_journaled", client_id=request.client_id)
             return
         self._send_price[request.client_id] = self.engine.prices[request.symbol]
+        await self._on_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
         self.log.info(
             "order_sent",
             client_id=request.client_id,
@@ -294,7 +296,10 @@ class Daemon:
                 return
             self.totals.funding += event.amount
             self.log.info("funding_settled", instrument=event.symbol, rate=event.rate, amount=event.amount)
-        self.engine.on_venue(event)
+        try:
+            self.engine.on_venue(event)
+        except IllegalTransition as exc:
+            self.log.error("order_transition_illegal", error=str(exc), event=repr(event))
 
     def _count_fill(self, fill: Fill) -> None:
         assert self.engine is not None

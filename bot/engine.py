@@ -35,6 +35,7 @@ from bot.domain import (
 )
 from bot.execution.clips import Parent, ParentStatus, plan_clip
 from bot.execution.ids import client_order_id, decision_id
+from bot.execution.orders import OrderTracker
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult
@@ -130,7 +131,7 @@ class Engine:
         self.funding: dict[Symbol, FundingObserved] = {}
         self.positions: dict[Symbol, float] = {}
         self.equity: float | None = None
-        self.inflight: dict[ClientOrderId, tuple[Symbol, float]] = {}  # open orders: remaining signed qty
+        self.orders = OrderTracker()  # our orders whose fate is not final yet (and, until pruned, final ones)
         self.parents: dict[Symbol, Parent] = {}
         self.targets: dict[Symbol, HedgeTarget] = {}
         self.last_decision: Decision | None = None
@@ -153,23 +154,19 @@ class Engine:
             self.funding[event.symbol] = event
 
     def on_venue(self, event: VenueEvent) -> None:
+        """Apply what the venue reports. Raises IllegalTransition for an impossible order status report."""
         if isinstance(event, Fill):
             self.positions[event.symbol] = self.positions.get(event.symbol, 0.0) + event.signed_qty
-            self._reduce_inflight(event.client_id, event.signed_qty)
+            self.orders.fill(event)
         elif isinstance(event, OrderUpdate):
+            order = self.orders.update(event)
+            if order is not None and event.status is OrderStatus.REJECTED:
+                self._stop_parent(event.symbol)
             if event.status.is_final:
-                self.inflight.pop(event.client_id, None)
-                if event.status is OrderStatus.REJECTED:
-                    self._stop_parent(event.symbol)
+                self.orders.forget_final()
         elif isinstance(event, AccountSnapshot):
             self.equity = event.equity
             self.positions = {p.symbol: p.qty for p in event.positions if p.qty != 0}
-
-    def _reduce_inflight(self, client_id: ClientOrderId, signed_qty: float) -> None:
-        entry = self.inflight.get(client_id)
-        if entry is not None:
-            symbol, remaining = entry
-            self.inflight[client_id] = (symbol, remaining - signed_qty)
 
     def _stop_parent(self, symbol: Symbol) -> None:
         self.stats.rejected += 1
@@ -303,7 +300,7 @@ class Engine:
         return self.instruments[symbol].notional(qty, self.prices[symbol])
 
     def _inflight_qty(self, symbol: Symbol) -> float:
-        return sum(remaining for s, remaining in self.inflight.values() if s == symbol)
+        return sum(order.remaining for order in self.orders.open_orders() if order.request.symbol == symbol)
 
     def _planned_position(self, symbol: Symbol) -> float:
         return self.positions.get(symbol, 0.0) + self._inflight_qty(symbol)
@@ -315,7 +312,7 @@ class Engine:
         for symbol, parent in list(self.parents.items()):
             if parent.status is not ParentStatus.WORKING or now < parent.next_due_ts:
                 continue
-            if any(s == symbol for s, _ in self.inflight.values()):
+            if any(order.request.symbol == symbol for order in self.orders.open_orders()):
                 continue  # one working clip per instrument at a time: the next waits for its outcome
             actions.extend(self._next_clip(now, parent))
         return actions
@@ -353,7 +350,7 @@ class Engine:
             self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
             return held
         request = self._order_request(parent, instrument, verdict.qty, clip.reduce_only, price)
-        self.inflight[request.client_id] = (symbol, request.signed_qty)
+        self.orders.add(request)
         self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
         self.stats.clips += 1
         return [*held, PlaceOrder(request, parent.reason)]
@@ -434,10 +431,10 @@ class Engine:
         for symbol, parent in self.parents.items():
             if parent.status is ParentStatus.WORKING:
                 self.parents[symbol] = parent.finished(ParentStatus.STOPPED)
-        return [CancelOrder(cid, symbol, reason) for cid, (symbol, _) in self.inflight.items()]
+        return [CancelOrder(o.request.client_id, o.request.symbol, reason) for o in self.orders.open_orders()]
 
     def _halt_once_flat(self, now: int) -> list[Action]:
-        if not self._halt_when_flat or self.inflight or any(self.positions.values()):
+        if not self._halt_when_flat or self.orders.open_orders() or any(self.positions.values()):
             return []
         self._halt_when_flat = False
         change = self.governor.hold("operator", TradingState.HALTED, "kill switch: hedges flat, halted", now)

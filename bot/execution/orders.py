@@ -39,8 +39,14 @@ def check_transition(old: OrderStatus, new: OrderStatus) -> None:
 class TrackedOrder:
     request: OrderRequest
     status: OrderStatus = OrderStatus.NEW
-    filled_qty: float = 0.0
+    reported_qty: float = 0.0  # cumulative filled quantity the venue last reported on the order
+    fills_qty: float = 0.0  # sum of the distinct fills seen
     trade_ids: frozenset[TradeId] = field(default_factory=frozenset)
+
+    @property
+    def filled_qty(self) -> float:
+        """Venues report both a cumulative quantity and the fills; either may arrive first."""
+        return max(self.reported_qty, self.fills_qty)
 
     @property
     def remaining(self) -> float:
@@ -81,7 +87,7 @@ class OrderTracker:
         if order is None:
             return None
         check_transition(order.status, update.status)
-        order = replace(order, status=update.status, filled_qty=max(order.filled_qty, update.filled_qty))
+        order = replace(order, status=update.status, reported_qty=max(order.reported_qty, update.filled_qty))
         self._orders[update.client_id] = order
         return order
 
@@ -91,7 +97,7 @@ class OrderTracker:
         if order is None or fill.trade_id in order.trade_ids:
             return False
         self._orders[fill.client_id] = replace(
-            order, filled_qty=order.filled_qty + fill.qty, trade_ids=order.trade_ids | {fill.trade_id}
+            order, fills_qty=order.fills_qty + fill.qty, trade_ids=order.trade_ids | {fill.trade_id}
         )
         return True
 

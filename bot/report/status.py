@@ -34,7 +34,7 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         "holdings": dict(engine.holdings),
         "positions": {s: q for s, q in engine.positions.items() if q},
         "targets": {s: {"qty": t.qty, "notional": round(t.notional, 2)} for s, t in engine.targets.items()},
-        "open_orders": len(engine.inflight),
+        "open_orders": len(engine.orders.open_orders()),
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
         "equity": round(equity, 2),
         "headroom": {
