@@ -253,6 +253,8 @@ class Daemon:
             update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
         await self._on_venue_event(update)
         await self._drain()
+        if update.status.is_final:  # later fills of a working order still need their reference price
+            self._send_price.pop(request.client_id, None)
         self.human(order_line(now, request, update, action.parent_reason))
 
     async def _cancel(self, now: int, action: CancelOrder) -> None:
@@ -287,8 +289,6 @@ class Daemon:
             self._count_fill(event)
         elif isinstance(event, OrderUpdate):
             self.journal.record_order_update(event)
-            if event.status.is_final:
-                self._send_price.pop(event.client_id, None)
             if event.status is OrderStatus.REJECTED:
                 self.log.warning("order_rejected", client_id=event.client_id, reason=event.reason)
         elif isinstance(event, FundingSettled):
@@ -324,7 +324,7 @@ class Daemon:
 
     def summary(self, engine: Engine) -> RunSummary:
         return RunSummary(
-            first_ts=self._first_ts or 0,
+            first_ts=max(self._first_ts or 0, self.trading_from_ms),
             last_ts=self._instant or 0,
             decisions=engine.stats.decisions,
             clips=engine.stats.clips,

@@ -284,9 +284,10 @@ class Engine:
         self.stats.decisions += 1
         self.stats.triggers[fired.name] = self.stats.triggers.get(fired.name, 0) + 1
         self.last_decision = decision
-        for target in decision.targets:
+        for leg, target in enumerate(decision.targets):
             self.parents[target.symbol] = Parent(
                 decision_id=decision.id,
+                leg=leg,
                 symbol=target.symbol,
                 target_qty=target.qty,
                 reason=f"{fired.name}: {fired.reason}",
@@ -367,7 +368,7 @@ class Engine:
             rounding = Rounding.UP if side is Side.BUY else Rounding.DOWN
             limit_price = round_to_step(price * (1 + offset), instrument.tick_size, rounding)
         return OrderRequest(
-            client_id=client_order_id(parent.decision_id, parent.next_clip_no),
+            client_id=client_order_id(parent.decision_id, parent.leg, parent.next_clip_no),
             symbol=parent.symbol,
             side=side,
             qty=abs(qty),

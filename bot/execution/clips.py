@@ -21,6 +21,7 @@ class ParentStatus(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Parent:
     decision_id: DecisionId
+    leg: int  # the instrument's place in its decision: client ids are (decision, leg, clip)
     symbol: Symbol
     target_qty: float  # the position (contracts, signed) this parent drives towards
     reason: str

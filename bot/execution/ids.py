@@ -17,8 +17,9 @@ def decision_id(ts_ms: int, seq: int) -> DecisionId:
     return DecisionId(f"{ts_ms:x}-{seq}")
 
 
-def client_order_id(decision: DecisionId, clip_no: int) -> ClientOrderId:
-    cid = f"hb-{decision}-{clip_no}"
+def client_order_id(decision: DecisionId, leg: int, clip_no: int) -> ClientOrderId:
+    """The `clip_no`-th clip of the `leg`-th instrument a decision trades."""
+    cid = f"hb-{decision}-{leg}-{clip_no}"
     if not _CLIENT_ID.match(cid):
         raise ValueError(f"client order id {cid!r} breaks the venue's 36-character rule")
     return ClientOrderId(cid)

@@ -37,7 +37,8 @@ def test_a_clip_that_only_reduces_a_short_is_reduce_only() -> None:
 
 
 def test_client_order_ids_are_deterministic_and_fit_binances_rule() -> None:
-    first = client_order_id(decision_id(1_704_067_200_000, 12), 3)
-    assert first == client_order_id(decision_id(1_704_067_200_000, 12), 3)
+    first = client_order_id(decision_id(1_704_067_200_000, 12), 1, 3)
+    assert first == client_order_id(decision_id(1_704_067_200_000, 12), 1, 3)
     assert len(first) <= 36
-    assert first != client_order_id(decision_id(1_704_067_200_000, 12), 4)
+    assert first != client_order_id(decision_id(1_704_067_200_000, 12), 1, 4)
+    assert first != client_order_id(decision_id(1_704_067_200_000, 12), 0, 3)
