@@ -51,7 +51,8 @@ def plan_clip(
     unit = abs(instrument.notional(1.0, price))
     size = min(abs(remaining), clip_notional / unit)
     qty = round_to_step(size, instrument.lot_step, Rounding.DOWN)
-    if qty < max(instrument.lot_step, instrument.min_qty) - 1e-12 or qty * unit < instrument.min_notional:
+    # 2 % above the venue's minimum notional: the price moves between planning and the fill
+    if qty < max(instrument.lot_step, instrument.min_qty) - 1e-12 or qty * unit < instrument.min_notional * 1.02:
         return None
     signed = qty if remaining > 0 else -qty
     reduces = position * signed < 0 and qty <= abs(position) + 1e-12
