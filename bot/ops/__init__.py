@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics, alerts to a webhook or Telegram, and systemd readiness/watchdog."""

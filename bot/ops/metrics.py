@@ -1,0 +1,210 @@
+"""Prometheus metrics of the running daemon, and the small HTTP server that exposes them.
+
+    GET /metrics   text exposition format (every metric is prefixed `hedgebot_`)
+    GET /healthz   liveness: 200 "ok" while the event loop answers
+    GET /readyz    readiness: 200 "ready" once the daemon called `set_ready(True)` (start-up reconciliation
+                   done), 503 "not ready" before that and after `set_ready(False)` (shutting down)
+
+Each `Metrics` owns its own `CollectorRegistry`, never the process-global one, so a test (or two daemons in
+one process) can make as many as it likes. Money values are in the portfolio's quote currency.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from bot.risk.state import TradingState
+
+DEFAULT_LISTEN = "127.0.0.1:9108"
+TRADING_STATES = tuple(str(state) for state in TradingState)  # "active", "reducing", "halted"
+# From a fast in-memory decision (well under a millisecond) to one that waited on a slow venue call.
+DECISION_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_HOST_PORT = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})$")
+
+
+class MetricsSection(BaseModel):
+    """`[metrics]` in the config: where the metrics server listens, and whether it runs at all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    listen: str = DEFAULT_LISTEN
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, text: str) -> str:
+        parse_host_port(text)
+        return text
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """'127.0.0.1:9108', '[::1]:9108' or '0.0.0.0:0' → (host, port); ValueError naming the text otherwise."""
+    match = _HOST_PORT.match(text)
+    if match is None or int(match.group("port")) > 65535:
+        raise ValueError(f"{text!r} is not 'host:port' (port 0-65535), like '127.0.0.1:9108'")
+    return match.group("host"), int(match.group("port"))
+
+
+class Metrics:
+    """The daemon's gauges, counters and histogram; one method per thing it reports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.ready = False
+        r = self.registry
+        self._ready = Gauge("hedgebot_ready", "1 once start-up reconciliation is done, else 0", registry=r)
+        self._hedge_target = Gauge(
+            "hedgebot_hedge_ratio_target",
+            "Target hedge notional / exposure, per hedge instrument",
+            ["symbol"],
+            registry=r,
+        )
+        self._hedge_actual = Gauge(
+            "hedgebot_hedge_ratio_actual",
+            "Held hedge notional / exposure, per hedge instrument",
+            ["symbol"],
+            registry=r,
+        )
+        self._exposure = Gauge("hedgebot_exposure_quote", "Hedged spot holdings at mark", registry=r)
+        self._equity = Gauge("hedgebot_equity_quote", "Hedge-account wallet + unrealised P&L", registry=r)
+        self._margin_ratio = Gauge(
+            "hedgebot_margin_ratio",
+            "Hedge-account equity / maintenance margin (below 1 is liquidation)",
+            registry=r,
+        )
+        self._drawdown = Gauge(
+            "hedgebot_drawdown_quote", "Fall of hedged portfolio value from its running peak", registry=r
+        )
+        self._trading_state = Gauge(
+            "hedgebot_trading_state",
+            "1 for the trading state in force, 0 for the others",
+            ["state"],
+            registry=r,
+        )
+        self._feed_age = Gauge("hedgebot_feed_age_seconds", "Age of the newest message", ["feed"], registry=r)
+        self._orders = Counter("hedgebot_orders", "Orders by final outcome", ["outcome"], registry=r)
+        self._fills = Counter("hedgebot_fills", "Executions received", registry=r)
+        self._funding_received = Counter("hedgebot_funding_received_quote", "Funding received", registry=r)
+        self._funding_paid = Counter("hedgebot_funding_paid_quote", "Funding paid", registry=r)
+        self._reconnects = Counter("hedgebot_reconnects", "Stream reconnections", ["stream"], registry=r)
+        self._decision_latency = Histogram(
+            "hedgebot_decision_latency_seconds",
+            "From the market event to the decision's orders handed to the venue",
+            buckets=DECISION_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.set_trading_state(str(TradingState.ACTIVE))
+        self._set_ready_gauge()
+
+    # ---- state the daemon sets ----------------------------------------------------------------------
+
+    def set_ready(self, ready: bool) -> None:
+        self.ready = ready
+        self._set_ready_gauge()
+
+    def set_hedge_ratio(self, symbol: str, target: float, actual: float) -> None:
+        self._hedge_target.labels(symbol=symbol).set(target)
+        self._hedge_actual.labels(symbol=symbol).set(actual)
+
+    def set_exposure(self, value: float) -> None:
+        self._exposure.set(value)
+
+    def set_equity(self, value: float) -> None:
+        self._equity.set(value)
+
+    def set_margin_ratio(self, value: float) -> None:
+        """+Inf with no positions, as `AccountSnapshot.margin_ratio` reports it (Prometheus accepts +Inf)."""
+        self._margin_ratio.set(value)
+
+    def set_drawdown(self, value: float) -> None:
+        self._drawdown.set(value)
+
+    def set_trading_state(self, state: str) -> None:
+        """Exactly one `state` label is 1; all three known states always exist, so alerts can match on 0."""
+        for known in {*TRADING_STATES, state}:
+            self._trading_state.labels(state=known).set(1.0 if known == state else 0.0)
+
+    def set_feed_age(self, feed: str, seconds: float) -> None:
+        self._feed_age.labels(feed=feed).set(seconds)
+
+    # ---- things that happened -----------------------------------------------------------------------
+
+    def order_outcome(self, outcome: str) -> None:
+        """`filled`, `cancelled`, `rejected`, `expired`, `unknown`: one increment per order's final state."""
+        self._orders.labels(outcome=outcome).inc()
+
+    def fill(self) -> None:
+        self._fills.inc()
+
+    def funding(self, amount: float) -> None:
+        """A settlement: + received, − paid (as `FundingSettled.amount`); counters only go up, so two."""
+        if amount > 0:
+            self._funding_received.inc(amount)
+        elif amount < 0:
+            self._funding_paid.inc(-amount)
+
+    def reconnect(self, stream: str) -> None:
+        self._reconnects.labels(stream=stream).inc()
+
+    def observe_decision_latency(self, seconds: float) -> None:
+        self._decision_latency.observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def _set_ready_gauge(self) -> None:
+        self._ready.set(1.0 if self.ready else 0.0)
+
+
+# ---- the HTTP server --------------------------------------------------------------------------------
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def build_metrics_app(metrics: Metrics) -> web.Application:
+    app = web.Application()
+    app[METRICS] = metrics
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    return app
+
+
+async def start_metrics_server(metrics: Metrics, host: str = "127.0.0.1", port: int = 9108) -> web.AppRunner:
+    """Serve `metrics` on host:port (port 0: any free one, see `bound_port`); stop with `runner.cleanup()`."""
+    # No access log: a scrape every 15 s would flood it.
+    runner = web.AppRunner(build_metrics_app(metrics), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The TCP port the server listens on (useful when it was started on port 0)."""
+    address = runner.addresses[0]
+    return int(address[1])
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].exposition()
+    # Version 0.0.4 is the format every Prometheus scrapes; set by header since it carries a charset.
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    if request.app[METRICS].ready:
+        return web.Response(text="ready\n")
+    return web.Response(status=503, text="not ready\n")

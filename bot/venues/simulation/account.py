@@ -1,0 +1,390 @@
+"""A simulated cross-margin derivatives account: positions, fees, funding, margin, liquidation, expiry. Pure.
+
+No I/O, no clock, no asyncio: every method takes the time it is told (`ts`) and the prices it is given. The
+paper venue and the loopback exchange simulator both keep their book-keeping here.
+
+Money is kept in the account's settlement `currency`: quote (USDT) for linear contracts, the coin (BTC) for
+inverse ones — an account holds only instruments that settle in its currency (an inverse BTC contract needs
+an account in "BTC"). Quantities are contracts, signed (+ long, − short).
+
+Public API (`SimulatedAccount`):
+
+- `SimulatedAccount(currency, collateral, instruments, leverage=5.0, maintenance_margin_rate=0.005)`;
+  `add_instrument(instrument)`; `instruments` (read-only mapping); `instrument(symbol)` (KeyError if unknown).
+- State: `position(symbol) -> Position` (flat Position when none), `positions() -> tuple[Position, ...]` (open
+  ones), `mark(symbol, price)`, `mark_price(symbol) -> float | None`, `is_expired(symbol)`, `ledger` (every
+  realised P&L, commission and funding amount as `LedgerEntry`, like Binance's income history).
+- Figures, all in the settlement currency: `wallet_balance` (collateral + realised − fees + funding),
+  `unrealized_pnl(symbol=None)`, `equity`, `initial_margin` (Σ |value| / leverage), `maintenance_margin`
+  (Σ |value| × rate), `available_balance` (equity − initial margin; may be negative), `margin_ratio`
+  (equity / maintenance, +inf when flat), `realized_pnl`, `fees_paid`, `funding_total`, `position_value`,
+  `liquidation_price(symbol) -> float | None` (the price of that symbol, others held at their marks, at which
+  equity would fall to the maintenance margin; None when flat or when no positive price would do it).
+- `order_margin(symbol, qty, price)`: the initial margin an open order for `qty` at `price` holds.
+- Changes: `can_open(symbol, signed_qty, price, reserved_margin=0.0, fee=0.0) -> bool`,
+  `apply_fill(ts, client_id, symbol, side, qty, price, fee_bps, liquidity="taker") -> Fill`,
+  `settle_funding(symbol, rate, mark, ts) -> FundingSettled | None`, `expire(symbol, settle_price, ts) -> Fill
+  | None`, `liquidate_if_needed(ts) -> list[Fill]`, `snapshot(ts) -> AccountSnapshot`.
+
+Trade ids come from one counter per account ("1", "2", ...): unique and deterministic.
+Module functions: `settlement_value(instrument, qty, price)` (signed value in the settlement currency) and
+`apply_to_position(instrument, position, signed_qty, price) -> (Position, realised P&L)`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from bot.domain import (
+    AccountSnapshot,
+    ClientOrderId,
+    Fill,
+    FundingSettled,
+    Instrument,
+    InstrumentKind,
+    Position,
+    Side,
+    Symbol,
+    TimestampMs,
+    TradeId,
+)
+
+__all__ = ["LedgerEntry", "LedgerKind", "SimulatedAccount", "apply_to_position", "settlement_value"]
+
+_QTY_DECIMALS = 12  # positions are sums of lot multiples: round away the float noise of 0.1 + 0.2
+_BPS = 1e4
+
+
+class LedgerKind(enum.StrEnum):
+    REALIZED_PNL = "realized_pnl"
+    COMMISSION = "commission"
+    FUNDING_FEE = "funding_fee"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One change of the wallet balance; `amount` in the settlement currency, + credited, − debited."""
+
+    ts: TimestampMs
+    kind: LedgerKind
+    symbol: Symbol
+    amount: float
+    trade_id: TradeId | None = None
+
+
+def settlement_value(instrument: Instrument, qty: float, price: float) -> float:
+    """Signed value of `qty` contracts at `price` in the settlement currency (coin for inverse contracts)."""
+    if instrument.inverse:
+        return qty * instrument.contract_size / price
+    return qty * instrument.contract_size * price
+
+
+def _clean(qty: float) -> float:
+    rounded = round(qty, _QTY_DECIMALS)
+    return 0.0 if rounded == 0 else rounded
+
+
+def apply_to_position(
+    instrument: Instrument, position: Position, signed_qty: float, price: float
+) -> tuple[Position, float]:
+    """The position after a fill of `signed_qty` at `price`, and the P&L that fill realised.
+
+    Adding averages the entry (arithmetically for linear contracts, harmonically for inverse ones, so that
+    `Instrument.pnl` of the average equals the sum over the fills); reducing realises P&L at the old entry;
+    flipping closes the old side and opens the rest at `price`.
+    """
+    held, entry = position.qty, position.entry_price
+    new_qty = _clean(held + signed_qty)
+    if new_qty == held:  # a fill below the quantity resolution changes nothing
+        return position, 0.0
+    if held == 0 or math.copysign(1.0, held) == math.copysign(1.0, signed_qty):
+        if instrument.inverse:
+            new_entry = new_qty / (held / entry + signed_qty / price) if held else price
+        else:
+            new_entry = (held * entry + signed_qty * price) / new_qty
+        return replace(position, qty=new_qty, entry_price=new_entry), 0.0
+    # the part of the old position this fill closes
+    closed = math.copysign(min(abs(signed_qty), abs(held)), held)
+    realized = instrument.pnl(closed, entry, price)
+    if new_qty == 0:
+        new_entry = 0.0
+    elif math.copysign(1.0, new_qty) != math.copysign(1.0, held):
+        new_entry = price  # flipped: the remainder is a new position opened here
+    else:
+        new_entry = entry
+    total_realized = position.realized_pnl + realized
+    moved = replace(position, qty=new_qty, entry_price=new_entry, realized_pnl=total_realized)
+    return moved, realized
+
+
+class SimulatedAccount:
+    """One cross-margin account in one settlement currency (see the module docstring)."""
+
+    def __init__(
+        self,
+        currency: str,
+        collateral: float,
+        instruments: Mapping[Symbol, Instrument] | Iterable[Instrument] = (),
+        leverage: float = 5.0,
+        maintenance_margin_rate: float = 0.005,
+    ) -> None:
+        if not (math.isfinite(collateral) and collateral >= 0):
+            raise ValueError(f"collateral {collateral!r} must be a finite non-negative amount")
+        if not (math.isfinite(leverage) and leverage > 0):
+            raise ValueError(f"leverage {leverage!r} must be positive")
+        if not 0 < maintenance_margin_rate < 1:
+            raise ValueError(f"maintenance_margin_rate {maintenance_margin_rate!r} must be between 0 and 1")
+        self.currency = currency
+        self.collateral = collateral
+        self.leverage = leverage
+        self.maintenance_margin_rate = maintenance_margin_rate
+        self._instruments: dict[Symbol, Instrument] = {}
+        self._positions: dict[Symbol, Position] = {}
+        self._marks: dict[Symbol, float] = {}
+        self._expired: set[Symbol] = set()
+        self._ledger: list[LedgerEntry] = []
+        self._realized = self._fees = self._funding = 0.0
+        self._trade_seq = 0
+        for instrument in instruments.values() if isinstance(instruments, Mapping) else instruments:
+            self.add_instrument(instrument)
+
+    # ---- instruments and state --------------------------------------------------------------------
+
+    def add_instrument(self, instrument: Instrument) -> None:
+        """Make `instrument` tradable here; ValueError when it settles in another currency."""
+        settles_in = instrument.settle or instrument.quote
+        if settles_in != self.currency:
+            here = self.currency
+            raise ValueError(f"{instrument.symbol} settles in {settles_in}; this account holds {here}")
+        self._instruments[instrument.symbol] = instrument
+
+    @property
+    def instruments(self) -> Mapping[Symbol, Instrument]:
+        return MappingProxyType(self._instruments)
+
+    def instrument(self, symbol: Symbol) -> Instrument:
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            raise KeyError(f"{symbol} is not an instrument of this account") from None
+
+    def position(self, symbol: Symbol) -> Position:
+        return self._positions.get(symbol) or Position(symbol, 0.0)
+
+    def positions(self) -> tuple[Position, ...]:
+        """Open positions, by symbol."""
+        return tuple(p for _, p in sorted(self._positions.items()) if p.qty != 0)
+
+    def mark(self, symbol: Symbol, price: float) -> None:
+        if not (math.isfinite(price) and price > 0):
+            raise ValueError(f"{symbol}: mark price {price!r} must be a finite positive number")
+        self.instrument(symbol)
+        self._marks[symbol] = price
+
+    def mark_price(self, symbol: Symbol) -> float | None:
+        return self._marks.get(symbol)
+
+    def is_expired(self, symbol: Symbol) -> bool:
+        return symbol in self._expired
+
+    @property
+    def ledger(self) -> tuple[LedgerEntry, ...]:
+        return tuple(self._ledger)
+
+    # ---- figures ----------------------------------------------------------------------------------
+
+    @property
+    def realized_pnl(self) -> float:
+        return self._realized
+
+    @property
+    def fees_paid(self) -> float:
+        return self._fees
+
+    @property
+    def funding_total(self) -> float:
+        """Funding received (+) or paid (−) so far."""
+        return self._funding
+
+    @property
+    def wallet_balance(self) -> float:
+        return self.collateral + self._realized - self._fees + self._funding
+
+    def _price_of(self, position: Position) -> float:
+        """The mark, or the entry while the symbol has not been marked (unrealised P&L 0 until then)."""
+        return self._marks.get(position.symbol, position.entry_price)
+
+    def unrealized_pnl(self, symbol: Symbol | None = None) -> float:
+        held = self._positions.values() if symbol is None else [self.position(symbol)]
+        return sum(self._pnl_at_mark(p) for p in held if p.qty)
+
+    def _pnl_at_mark(self, position: Position) -> float:
+        instrument = self._instruments[position.symbol]
+        return instrument.pnl(position.qty, position.entry_price, self._price_of(position))
+
+    def position_value(self, symbol: Symbol) -> float:
+        """Signed value of the position at its mark, in the settlement currency."""
+        position = self.position(symbol)
+        return self._value_at_mark(position) if position.qty else 0.0
+
+    @property
+    def equity(self) -> float:
+        return self.wallet_balance + self.unrealized_pnl()
+
+    def _gross_value(self, exclude: Symbol | None = None) -> float:
+        held = self._positions.values()
+        return sum(abs(self._value_at_mark(p)) for p in held if p.qty and p.symbol != exclude)
+
+    def _value_at_mark(self, position: Position) -> float:
+        return settlement_value(self._instruments[position.symbol], position.qty, self._price_of(position))
+
+    @property
+    def initial_margin(self) -> float:
+        return self._gross_value() / self.leverage
+
+    @property
+    def maintenance_margin(self) -> float:
+        return self._gross_value() * self.maintenance_margin_rate
+
+    @property
+    def available_balance(self) -> float:
+        return self.equity - self.initial_margin
+
+    @property
+    def margin_ratio(self) -> float:
+        maintenance = self.maintenance_margin
+        return math.inf if maintenance <= 0 else self.equity / maintenance
+
+    def liquidation_price(self, symbol: Symbol) -> float | None:
+        """Estimated price of `symbol` where equity meets maintenance margin (others held at their marks)."""
+        position = self.position(symbol)
+        if position.qty == 0:
+            return None
+        instrument = self._instruments[symbol]
+        qty, entry, size = position.qty, position.entry_price, instrument.contract_size
+        mmr = self.maintenance_margin_rate
+        # what the account has beyond this position's P&L and the other positions' maintenance margin
+        free = self.equity - self.unrealized_pnl(symbol) - self._gross_value(exclude=symbol) * mmr
+        if instrument.inverse:  # equity is linear in 1/price: solve for x = 1/price
+            x = (free + qty * size / entry) / (size * (qty + abs(qty) * mmr))
+            return 1.0 / x if x > 0 else None
+        price = (qty * size * entry - free) / (size * (qty - abs(qty) * mmr))
+        return price if price > 0 else None
+
+    # ---- changes ----------------------------------------------------------------------------------
+
+    def order_margin(self, symbol: Symbol, qty: float, price: float) -> float:
+        return abs(settlement_value(self.instrument(symbol), qty, price)) / self.leverage
+
+    def can_open(
+        self, symbol: Symbol, signed_qty: float, price: float, reserved_margin: float = 0.0, fee: float = 0.0
+    ) -> bool:
+        """Whether the margin allows trading `signed_qty` at `price`; reducing a position is always allowed.
+
+        The added initial margin (of the resulting position over the current one, both valued at `price`)
+        plus `fee` must fit in the available balance less `reserved_margin` (held by resting orders).
+        """
+        instrument = self.instrument(symbol)
+        if symbol in self._expired:
+            return False
+        held = self.position(symbol).qty
+        after = _clean(held + signed_qty)
+        if abs(after) <= abs(held) and (after == 0 or math.copysign(1.0, after) == math.copysign(1.0, held)):
+            return True
+        value_after = abs(settlement_value(instrument, after, price))
+        needed = (value_after - abs(settlement_value(instrument, held, price))) / self.leverage + fee
+        return needed <= self.available_balance - reserved_margin
+
+    def next_trade_id(self) -> TradeId:
+        self._trade_seq += 1
+        return TradeId(str(self._trade_seq))
+
+    def apply_fill(
+        self,
+        ts: TimestampMs,
+        client_id: ClientOrderId,
+        symbol: Symbol,
+        side: Side,
+        qty: float,
+        price: float,
+        fee_bps: float,
+        liquidity: str = "taker",
+    ) -> Fill:
+        """Book one execution: position, realised P&L, fee = |value| × fee_bps (negative bps: a rebate)."""
+        instrument = self.instrument(symbol)
+        if symbol in self._expired:
+            raise ValueError(f"{symbol} has expired; it cannot be traded")
+        if not (qty > 0 and math.isfinite(qty)) or not (price > 0 and math.isfinite(price)):
+            raise ValueError(f"{symbol}: a fill needs a positive quantity and price, got {qty!r} @ {price!r}")
+        trade_id = self.next_trade_id()
+        moved, realized = apply_to_position(instrument, self.position(symbol), side.sign * qty, price)
+        self._positions[symbol] = moved
+        fee = abs(settlement_value(instrument, qty, price)) * fee_bps / _BPS
+        self._realized += realized
+        self._fees += fee
+        if realized:
+            self._ledger.append(LedgerEntry(ts, LedgerKind.REALIZED_PNL, symbol, realized, trade_id))
+        if fee:
+            self._ledger.append(LedgerEntry(ts, LedgerKind.COMMISSION, symbol, -fee, trade_id))
+        return Fill(ts, trade_id, client_id, symbol, side, qty, price, fee, self.currency, liquidity)
+
+    def settle_funding(self, symbol: Symbol, rate: float, mark: float, ts: int) -> FundingSettled | None:
+        """Pay or receive one funding settlement; None when flat. Shorts receive a positive rate."""
+        instrument = self.instrument(symbol)
+        position = self.position(symbol)
+        if position.qty == 0:
+            return None
+        amount = -settlement_value(instrument, position.qty, mark) * rate
+        self._funding += amount
+        self._ledger.append(LedgerEntry(ts, LedgerKind.FUNDING_FEE, symbol, amount))
+        return FundingSettled(ts, symbol, rate, position.qty, mark, amount, self.currency)
+
+    def expire(self, symbol: Symbol, settle_price: float, ts: TimestampMs) -> Fill | None:
+        """Deliver a dated contract: close any position at `settle_price` (no fee); it can no longer trade.
+
+        `settle_price` is used only when a position is open (a flat contract just stops trading).
+        """
+        instrument = self.instrument(symbol)
+        if instrument.kind is not InstrumentKind.FUTURE:
+            raise ValueError(f"{symbol} is a {instrument.kind}, not a dated future; it does not expire")
+        if symbol in self._expired:
+            return None
+        fill = None
+        if self.position(symbol).qty != 0:
+            self.mark(symbol, settle_price)
+            fill = self._close(symbol, settle_price, ts, ClientOrderId(f"delivery-{ts}"))
+        self._expired.add(symbol)
+        return fill
+
+    def liquidate_if_needed(self, ts: TimestampMs) -> list[Fill]:
+        """Below maintenance margin, close every position at its mark (no fee) and return the fills.
+
+        The wallet may end negative after a gap through the bankruptcy price: the simulation has no insurance
+        fund, and says so rather than hiding the loss.
+        """
+        if not self.positions() or self.equity >= self.maintenance_margin:
+            return []
+        client_id = ClientOrderId(f"liquidation-{ts}")
+        fills = [self._close(p.symbol, self._price_of(p), ts, client_id) for p in self.positions()]
+        return [fill for fill in fills if fill is not None]
+
+    def _close(self, symbol: Symbol, price: float, ts: TimestampMs, client_id: ClientOrderId) -> Fill | None:
+        held = self.position(symbol).qty
+        if held == 0:
+            return None
+        return self.apply_fill(ts, client_id, symbol, Side.of(-held), abs(held), price, fee_bps=0.0)
+
+    def snapshot(self, ts: TimestampMs) -> AccountSnapshot:
+        return AccountSnapshot(
+            ts,
+            self.currency,
+            self.wallet_balance,
+            self.equity,
+            self.initial_margin,
+            self.maintenance_margin,
+            self.positions(),
+        )
