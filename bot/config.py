@@ -99,9 +99,14 @@ class PortfolioSection(_Section):
         return self
 
 
+class TierSpec(_Section):
+    above: Annotated[float, Field(ge=0)]  # tier entered when the metric rises above this
+    ratio: Annotated[float, Field(ge=0, le=3)]  # hedge ratio (× hedge.ratio) in this tier
+
+
 class HedgeSection(_Section):
     instruments: tuple[HedgeSymbol, ...] = ("BTC/USDT:USDT", "ETH/USDT:USDT")
-    policy: Literal["fixed", "beta", "min_variance"] = "min_variance"
+    policy: Literal["fixed", "beta", "min_variance", "tiered"] = "min_variance"
     ratio: Annotated[float, Field(ge=0, le=3)] = 1.0
     proxy: HedgeSymbol | None = None  # beta policy: the one instrument; default the first
     window: Duration = "30d"  # estimation window of returns
@@ -112,6 +117,21 @@ class HedgeSection(_Section):
     min_trade_notional: Annotated[float, Field(ge=0)] = 100.0  # ... and more than this, so dust never trades
     rounding: Rounding = Rounding.DOWN
     allow_overhedge: bool = False
+    # tiered: min_variance scaled by the tier of the portfolio's realised volatility (annualised, EWM)
+    tiers: tuple[TierSpec, ...] = (
+        TierSpec(above=0.0, ratio=0.5),
+        TierSpec(above=0.8, ratio=0.8),
+        TierSpec(above=1.2, ratio=1.0),
+    )
+    tier_halflife: Duration = "3d"
+    tier_hysteresis: Fraction = 0.1
+    # triggers besides the band; 0 or "0s" turns one off
+    correlation_band: Fraction = 0.0  # |corr(portfolio, proxy) − its trailing mean| above this re-decides
+    beta_band: Annotated[float, Field(ge=0)] = 0.0  # |beta − its trailing mean| above this re-decides
+    trailing_halflife: Duration = "7d"  # the trailing mean of correlation and beta
+    schedule: Duration = "0s"  # a full rebalance at least this often
+    cooldown: Duration = "0s"  # no rebalance sooner than this after the last one
+    max_rebalances_per_hour: Annotated[int, Field(ge=1)] = 60
     direct: tuple[str, ...] = ()  # holdings hedged 1:1 with their own perpetual (must be in instruments)
     proxies: tuple[HedgeSymbol, ...] | None = None  # instruments of the proxy policy; default all instruments
 
@@ -147,6 +167,7 @@ class ExecutionSection(_Section):
     clip_interval: Duration = "30s"
     order_type: Literal["market", "limit"] = "market"
     limit_offset_bps: Annotated[float, Field(ge=0)] = 2.0
+    on_shutdown: Literal["cancel", "leave"] = "cancel"  # working orders at SIGTERM/SIGINT: cancel or leave
 
 
 class PaperSection(_Section):
@@ -174,6 +195,15 @@ class ControlSection(_Section):
     listen: str = "127.0.0.1:8686"  # host:port, or unix:/path/to/socket
     token_env: str = "HEDGEBOT_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
     token_file: Path | None = None  # 0600 file, used when the environment variable is unset
+    tls_cert: Path | None = None  # PEM certificate (with tls_key): HTTPS, needed to listen beyond loopback
+    tls_key: Path | None = None
+    allow_remote: bool = False  # explicit override: plain HTTP beyond loopback (behind a TLS proxy, in a pod)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ControlSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
 
 
 class Config(_Section):

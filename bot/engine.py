@@ -36,12 +36,11 @@ from bot.domain import (
 from bot.execution.clips import Parent, ParentStatus, plan_clip
 from bot.execution.ids import client_order_id, decision_id
 from bot.execution.orders import OrderTracker
+from bot.hedge.decider import HedgeDecider
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult
-from bot.hedge.sizing import size_target
-from bot.hedge.targeting import hedge_notionals
-from bot.hedge.triggers import TriggerFired, drift_outside_band
+from bot.hedge.triggers import TriggerFired
 from bot.risk.limits import Limits, check_clip
 from bot.risk.state import Governor, StateChanged, TradingState
 
@@ -125,7 +124,9 @@ class Engine:
             step_ms=parse_duration_ms(config.hedge.sample),
             window_ms=parse_duration_ms(config.hedge.window),
             min_samples=config.hedge.min_samples,
+            fast_halflife_ms=parse_duration_ms(config.hedge.tier_halflife),
         )
+        self.decider = HedgeDecider(config, self.instruments, self.estimator)
         self.prices: dict[Symbol, float] = {}
         self.price_ts: dict[Symbol, int] = {}
         self.funding: dict[Symbol, FundingObserved] = {}
@@ -242,33 +243,13 @@ class Engine:
         exposure = self.exposure()
         if exposure.missing or exposure.total <= 0 or any(s not in self.prices for s in self.hedge_symbols):
             return []
-        view = self.estimator.view() if self.estimator.ready else None
-        result = hedge_notionals(self.config.hedge, self.quote, exposure, self.ratio, view, self.config.portfolio.core)
-        if result is None:
+        forced, self._forced_trigger = self._forced_trigger, None
+        planned = {symbol: self._planned_position(symbol) for symbol in self.hedge_symbols}
+        proposal = self.decider.decide(now, exposure, self.prices, planned, self.ratio, forced)
+        if proposal is None:
             return []
-        targets = {
-            symbol: size_target(
-                self.instruments[symbol],
-                result.notionals.get(symbol, 0.0),
-                self.prices[symbol],
-                self.config.hedge.rounding,
-            )
-            for symbol in self.hedge_symbols
-        }
-        self.targets = targets
-        fired = drift_outside_band(
-            {s: t.notional for s, t in targets.items()},
-            {s: self.notional(s, self._planned_position(s)) for s in self.hedge_symbols},
-            self.config.hedge.rebalance_band,
-            self.config.hedge.min_trade_notional,
-        )
-        if self._forced_trigger is not None:  # an operator command re-decides now, band or not
-            name, why = self._forced_trigger
-            self._forced_trigger = None
-            fired = TriggerFired(name, why, fired.numbers if fired else {})
-        if fired is None:
-            return []
-        return [self._make_decision(now, fired, result, targets)]
+        self.targets = proposal.targets
+        return [self._make_decision(now, proposal.fired, proposal.result, proposal.targets)]
 
     def _make_decision(
         self, now: int, fired: TriggerFired, result: PolicyResult, targets: dict[Symbol, HedgeTarget]
@@ -451,5 +432,6 @@ class Engine:
         self.limits = _limits(config)
         self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
         self.holdings.update(config.portfolio.holdings)
+        self.decider.configure(config)
         self._forced_trigger = ("config_reload", "operator reloaded the config")
         return []

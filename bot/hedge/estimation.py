@@ -8,18 +8,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain import Symbol
+from bot.hedge.ewm import EwmStats
 from bot.hedge.policies import CovarianceView
 from bot.hedge.rolling import RollingStats
 from bot.hedge.sampling import ReturnKind, ReturnSampler
 
 
 class CovarianceEstimator:
-    def __init__(self, series: Sequence[Symbol], step_ms: int, window_ms: int, min_samples: int) -> None:
+    def __init__(
+        self, series: Sequence[Symbol], step_ms: int, window_ms: int, min_samples: int, fast_halflife_ms: int
+    ) -> None:
         self.series = tuple(series)
         self.step_ms = step_ms
         self.index = {name: i for i, name in enumerate(self.series)}
         self.sampler = ReturnSampler(self.series, step_ms, ReturnKind.SIMPLE)
         self.stats = RollingStats(len(self.series), window_ms, min_periods=min_samples)
+        self.fast = EwmStats(len(self.series), fast_halflife_ms, min_periods=min_samples)  # regime: reacts sooner
         self._next_sample_ts: int | None = None
 
     def on_price(self, ts: int, symbol: Symbol, price: float) -> None:
@@ -35,10 +39,12 @@ class CovarianceEstimator:
         return False
 
     def sample(self, now: int) -> bool:
+        self.stats.advance(now)  # an outage longer than the window empties it rather than freezing old estimates
         returns = self.sampler.sample(now)
         if returns is None:
             return False
         self.stats.update(now, returns)
+        self.fast.update(now, returns)
         return True
 
     @property
@@ -47,3 +53,12 @@ class CovarianceEstimator:
 
     def view(self) -> CovarianceView:
         return CovarianceView(self.index, self.stats.cov(), self.stats.count)
+
+    def fast_view(self) -> CovarianceView | None:
+        if not self.fast.ready:
+            return None
+        return CovarianceView(self.index, self.fast.cov(), self.fast.count)
+
+    @property
+    def samples_per_year(self) -> float:
+        return 365 * 86_400_000 / self.step_ms

@@ -52,6 +52,19 @@ class CovarianceView:
         return float(w @ self.cov[np.ix_(rows, rows)] @ w)
 
 
+def portfolio_correlation(view: CovarianceView, weights: Mapping[Symbol, float], instrument: Symbol) -> float:
+    covariance = float(view.portfolio_covariances(weights, [instrument])[0])
+    variance_x = float(view.cov[view.index[instrument], view.index[instrument]])
+    variance_p = view.portfolio_variance(weights)
+    return covariance / (variance_x * variance_p) ** 0.5 if variance_x > 0 and variance_p > 0 else float("nan")
+
+
+def portfolio_beta(view: CovarianceView, weights: Mapping[Symbol, float], instrument: Symbol) -> float:
+    variance_x = float(view.cov[view.index[instrument], view.index[instrument]])
+    covariance = float(view.portfolio_covariances(weights, [instrument])[0])
+    return covariance / variance_x if variance_x > 0 else float("nan")
+
+
 def fixed_policy(value: float, proxy: Symbol, ratio: float) -> PolicyResult:
     return PolicyResult({proxy: -value * ratio}, {"exposure": value, "ratio": ratio})
 
@@ -59,9 +72,8 @@ def fixed_policy(value: float, proxy: Symbol, ratio: float) -> PolicyResult:
 def beta_policy(
     value: float, proxy: Symbol, ratio: float, estimates: CovarianceView, weights: Mapping[Symbol, float]
 ) -> PolicyResult:
-    covariance = float(estimates.portfolio_covariances(weights, [proxy])[0])
-    variance = float(estimates.cov[estimates.index[proxy], estimates.index[proxy]])
-    beta = covariance / variance if variance > 0 else 0.0
+    beta = portfolio_beta(estimates, weights, proxy)
+    beta = beta if beta == beta else 0.0  # NaN (a flat proxy): no hedge rather than a guess
     numbers = {"exposure": value, "ratio": ratio, "beta": beta, "samples": float(estimates.samples)}
     return PolicyResult({proxy: -value * beta * ratio}, numbers)
 

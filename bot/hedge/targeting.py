@@ -66,5 +66,6 @@ def _proxy_policy(
         return None
     if hedge.policy == "beta":
         return beta_policy(value, proxy, ratio, view, weights)
+    # min_variance, and tiered (min_variance with the tier's ratio folded into `ratio` by the caller)
     instruments = [Symbol(s) for s in (hedge.proxies or hedge.instruments)]
     return min_variance_policy(value, instruments, ratio, view, weights, hedge.ridge)

@@ -40,3 +40,36 @@ def drift_outside_band(
         reason=f"{symbol} hedge {actuals.get(symbol, 0.0):,.0f} is {drift:,.0f} off target {target:,.0f}",
         numbers={"drift": drift, "target": target, "actual": actuals.get(symbol, 0.0), "band": band},
     )
+
+
+class TrailingShift:
+    """Fires when a metric (correlation, beta) leaves its trailing mean by more than `band`.
+
+    The trailing mean is exponentially weighted in time (half-life); a breakdown and a spike both count.
+    A band of 0 turns the trigger off.
+    """
+
+    def __init__(self, name: str, band: float, halflife_ms: int) -> None:
+        self.name = name
+        self.band = band
+        self.halflife_ms = halflife_ms
+        self.mean: float | None = None
+        self._last_ts = 0
+
+    def update(self, ts: int, value: float) -> TriggerFired | None:
+        if value != value:  # NaN: no estimate, nothing to compare
+            return None
+        if self.mean is None:
+            self.mean, self._last_ts = value, ts
+            return None
+        keep = 0.5 ** ((ts - self._last_ts) / self.halflife_ms) if self.halflife_ms > 0 else 0.0
+        deviation = value - self.mean
+        self.mean = keep * self.mean + (1 - keep) * value
+        self._last_ts = ts
+        if self.band <= 0 or abs(deviation) <= self.band:
+            return None
+        return TriggerFired(
+            name=self.name,
+            reason=f"{self.name.split('_')[0]} {value:.3f} is {deviation:+.3f} from its trailing mean",
+            numbers={"value": value, "trailing_mean": value - deviation, "band": self.band},
+        )

@@ -1,0 +1,310 @@
+"""The loopback exchange simulator: an aiohttp server speaking Binance USDⓈ-M REST and websockets.
+
+    sim = ExchangeSim(SimSettings(), events)      # events: Iterable[MarketEvent]
+    port = await sim.start()                       # 127.0.0.1, port 0 = a free one
+    await sim.advance(10)                          # step the market by hand (tests) ...
+    await sim.run_feed()                           # ... or play it at the configured pace
+    sim.faults.rate_limit(times=2)                 # script failures
+    await sim.stop()
+
+`serve(settings, events)` runs one until cancelled (`hedgebot exchange-sim`). Every order request received
+is kept in `order_requests` (client order id and params), so tests can assert no client id was sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock, WallClock
+from bot.domain import MarketEvent
+from bot.exchange_sim import auth, errors, payloads
+from bot.exchange_sim.catalog import Contract
+from bot.exchange_sim.errors import BinanceError
+from bot.exchange_sim.exchange import SimExchange
+from bot.exchange_sim.faults import Faults, Phase
+from bot.exchange_sim.rest import ROUTES, Answer, Security
+from bot.exchange_sim.settings import SimSettings
+from bot.exchange_sim.streams import Payload, StreamHub
+from bot.logs import get_logger
+
+_ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/batchOrders"})
+_LISTEN_KEY_PATH = "/fapi/v1/listenKey"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedOrderRequest:
+    """One request to an order endpoint, as received (before faults and checks), without its signature."""
+
+    seq: int
+    method: str
+    path: str
+    client_order_id: str | None  # newClientOrderId on create, origClientOrderId on query/cancel
+    params: Mapping[str, str]
+
+
+class ExchangeSim:
+    def __init__(
+        self, settings: SimSettings, events: Iterable[MarketEvent], *, auth_clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self._events: Iterator[MarketEvent] = iter(events)
+        self._pending: MarketEvent | None = next(self._events, None)  # peeked: market time starts at it
+        self.exchange = SimExchange(settings, self._pending.ts if self._pending else 0)
+        self.faults = Faults()
+        self.hub = StreamHub(self.faults, self._snapshot)
+        self.order_requests: list[ReceivedOrderRequest] = []
+        self.events_applied = 0
+        self.feed_finished = asyncio.Event()  # set when `run_feed` has played the whole feed
+        self._auth_clock = auth_clock or WallClock()
+        self._listen_key: str | None = None
+        self._book_update_id = 0
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.log = get_logger(component="exchange_sim")
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    async def start(self) -> int:
+        app = web.Application()
+        app.router.add_route("*", "/fapi/{tail:.*}", self._dispatch)
+        app.router.add_route("*", "/futures/{tail:.*}", self._dispatch)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/ws/{tail}", self._websocket)
+        app.router.add_get("/{category:public|market|private}/ws", self._websocket)
+        app.router.add_get("/{category:public|market|private}/ws/{tail}", self._websocket)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        self.faults.attach(self)
+        self.log.info("exchange_sim_listening", url=self.base_url, contracts=len(self.exchange.catalog.all()))
+        return self.port
+
+    async def stop(self) -> None:
+        self.faults.release()  # answer requests held by a timeout fault, or shutdown would wait for them
+        await self.hub.drop_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ExchangeSim:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ---- the market -----------------------------------------------------------------------------------
+
+    def push(self, event: MarketEvent) -> None:
+        """Apply one market event now and publish what it changed."""
+        self.exchange.on_event(event)
+        self.events_applied += 1
+        self._publish()
+
+    async def advance(self, n: int = 1) -> int:
+        """Apply the next `n` events of the feed; returns how many there were (fewer at its end)."""
+        applied = 0
+        while applied < n and (event := self._next_event()) is not None:
+            self.push(event)
+            applied += 1
+        return applied
+
+    async def run_feed(self) -> int:
+        """Play the rest of the feed at the configured pace; returns how many events were applied."""
+        eps, multiplier = self.settings.events_per_second, self.settings.time_multiplier
+        applied, previous_ts = 0, None
+        while (event := self._next_event()) is not None:
+            if eps is not None:
+                await asyncio.sleep(1.0 / eps)
+            elif multiplier is not None and previous_ts is not None:
+                await asyncio.sleep(max(0, event.ts - previous_ts) / 1000.0 / multiplier)
+            else:
+                await asyncio.sleep(0)  # as fast as possible, but let requests and writers in
+            self.push(event)
+            applied, previous_ts = applied + 1, event.ts
+        self.feed_finished.set()
+        return applied
+
+    def _next_event(self) -> MarketEvent | None:
+        if self._pending is not None:
+            event, self._pending = self._pending, None
+            return event
+        return next(self._events, None)
+
+    # ---- REST -----------------------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        method, path = request.method, request.path
+        body = await request.text()
+        raw = "&".join(part for part in (request.rel_url.raw_query_string, body) if part)
+        self._record_order_request(method, path, raw)
+        try:
+            rule = self.faults.take(Phase.BEFORE, method, path)
+            if rule is not None:
+                raise rule.as_error()
+            answer = await self._handle(method, path, raw, request.headers)
+        except BinanceError as error:
+            return _error_response(error)
+        finally:
+            self._publish()
+        held = self.faults.take(Phase.AFTER, method, path)
+        if held is not None:
+            await self.faults.hold(held)
+        return web.json_response(answer)
+
+    async def _handle(self, method: str, path: str, raw: str, headers: Mapping[str, str]) -> Answer:
+        if path == "/fapi/v1/time":
+            return {"serverTime": self._auth_clock.now_ms()}
+        if path == "/fapi/v1/exchangeInfo":
+            return payloads.exchange_info(self.exchange.catalog, self.exchange.now_ms, self._auth_clock.now_ms())
+        if path == _LISTEN_KEY_PATH:
+            auth.require_api_key(headers, self.settings.secret_for)
+            return await self._listen_key_request(method)
+        route = ROUTES.get((method, path))
+        if route is None:
+            raise BinanceError(404, -5000, f"Path {path}, Method {method} is invalid")
+        if route.security is Security.SIGNED:
+            secret = auth.require_api_key(headers, self.settings.secret_for)
+            params = auth.check_signed(raw, secret, self._auth_clock.now_ms(), self.settings.recv_window_max_ms)
+        else:
+            params = auth.parse_params(raw)
+        return route.handler(self.exchange, params)
+
+    async def _listen_key_request(self, method: str) -> Answer:
+        """One listen key per account, as on Binance: POST returns the live one or a new one."""
+        if method == "POST":
+            if self._listen_key is None:
+                self._listen_key = secrets.token_hex(32)
+            return {"listenKey": self._listen_key}
+        if method == "PUT":
+            if self._listen_key is None:
+                raise errors.listen_key_does_not_exist()
+            return {"listenKey": self._listen_key}
+        if method == "DELETE":
+            key, self._listen_key = self._listen_key, None
+            if key is not None:
+                await self.hub.close_user(key)
+            return {}
+        raise BinanceError(404, -5000, f"Path {_LISTEN_KEY_PATH}, Method {method} is invalid")
+
+    def _record_order_request(self, method: str, path: str, raw: str) -> None:
+        if path not in _ORDER_PATHS:
+            return
+        params = auth.parse_params(auth.signed_payload(raw)[0])
+        client_id = params.get("newClientOrderId") if method == "POST" else params.get("origClientOrderId")
+        self.order_requests.append(ReceivedOrderRequest(len(self.order_requests) + 1, method, path, client_id, params))
+
+    def sent_client_order_ids(self) -> list[str]:
+        """newClientOrderId of every order create received, in arrival order (repeats included)."""
+        return [r.client_order_id for r in self.order_requests if r.method == "POST" and r.client_order_id]
+
+    # ---- websockets -----------------------------------------------------------------------------------
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        rule = self.faults.take(Phase.BEFORE, request.method, request.path)
+        if rule is not None:
+            return _error_response(rule.as_error())
+        category = request.match_info.get("category", "")
+        tail = request.match_info.get("tail", "")
+        legacy_key = category in ("", "private") and bool(tail) and "@" not in tail and not tail.isdigit()
+        key = request.query.get("listenKey") or (tail if legacy_key else "")  # /ws/<listenKey> is the old form
+        if category == "private" or key:
+            if not key or key != self._listen_key:
+                return _error_response(errors.listen_key_does_not_exist())
+            return await self.hub.serve_user(request, key)
+        return await self.hub.serve_market(request, [tail] if "@" in tail else [])
+
+    def _publish(self) -> None:
+        moved = self.exchange.drain_moved()
+        if moved:
+            cache: dict[str, list[Payload]] = {}
+
+            def for_stream(stream: str) -> list[Payload]:
+                if stream not in cache:
+                    cache[stream] = self._stream_payloads(stream, moved)
+                return cache[stream]
+
+            self.hub.publish_market(for_stream)
+        self.hub.publish_user(self.exchange.drain_user_events())
+
+    def _snapshot(self, stream: str) -> list[Payload]:
+        return self._stream_payloads(stream, self.exchange.catalog.trading(self.exchange.now_ms))
+
+    def _stream_payloads(self, stream: str, contracts: list[Contract]) -> list[Payload]:
+        name, _, rest = stream.partition("@")
+        if name.startswith("!"):
+            channel = name[1:]
+            items = [p for c in contracts if (p := self._channel_payload(channel, c)) is not None]
+            return list(items) if channel == "bookTicker" else ([items] if items else [])
+        contract = self.exchange.catalog.by_id(name)
+        if contract is None or contract not in contracts:
+            return []
+        payload = self._channel_payload(rest.split("@", 1)[0], contract)
+        return [payload] if payload is not None else []
+
+    def _channel_payload(self, channel: str, contract: Contract) -> dict[str, Any] | None:
+        market = self.exchange.market
+        if channel == "markPrice":
+            return payloads.mark_price_update(market, contract)
+        if channel == "bookTicker":
+            self._book_update_id += 1
+            return payloads.book_ticker(market, contract, self._book_update_id)
+        if channel == "miniTicker":
+            return payloads.mini_ticker(market, contract)
+        if channel == "ticker":
+            return payloads.full_ticker(market, contract)
+        return None
+
+    # ---- stream faults (StreamControl) ------------------------------------------------------------------
+
+    async def drop_websockets(self) -> int:
+        return await self.hub.drop_all()
+
+    async def expire_listen_keys(self, listen_key: str | None) -> int:
+        key = self._listen_key
+        if key is None or (listen_key is not None and listen_key != key):
+            return 0
+        self._listen_key = None
+        now = self.exchange.now_ms
+        return await self.hub.close_user(key, lambda k: {"e": "listenKeyExpired", "E": now, "listenKey": k})
+
+
+def _error_response(error: BinanceError) -> web.Response:
+    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
+    if error.plain_text:
+        return web.Response(status=error.status, text=error.msg, headers=headers)
+    return web.json_response(error.body(), status=error.status, headers=headers)
+
+
+async def serve(
+    settings: SimSettings,
+    events: Iterable[MarketEvent],
+    *,
+    on_start: Callable[[ExchangeSim], None] | None = None,
+) -> None:
+    """Run a simulator until cancelled: listen, play the feed at the configured pace, then keep serving.
+
+    `on_start` is called with the started simulator (its port, faults, ...) before the feed plays.
+    """
+    sim = ExchangeSim(settings, events)
+    await sim.start()
+    if on_start is not None:
+        on_start(sim)
+    try:
+        applied = await sim.run_feed()
+        sim.log.info("exchange_sim_feed_finished", events=applied, market_time=sim.exchange.now_ms)
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()

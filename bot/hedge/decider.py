@@ -1,0 +1,140 @@
+"""Deciding when and to what the hedge changes: policy → targets, then the triggers, then the pacing. Pure.
+
+Triggers, in order of precedence (the decision records the first that fired and the numbers behind it):
+an operator command (forced), the rebalance band, a volatility regime change (tier crossed after
+hysteresis), correlation or beta leaving its trailing mean, and the schedule. A cooldown and an hourly cap
+hold back all but operator commands, so triggers cannot churn the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.domain import HedgeTarget, Instrument, Symbol, parse_duration_ms, spot_symbol
+from bot.hedge.estimation import CovarianceEstimator
+from bot.hedge.exposure import Exposure
+from bot.hedge.pacing import RebalancePacer
+from bot.hedge.policies import CovarianceView, PolicyResult, portfolio_beta, portfolio_correlation
+from bot.hedge.sizing import size_target
+from bot.hedge.targeting import hedge_notionals
+from bot.hedge.tiers import Tier, TierSelector
+from bot.hedge.triggers import TrailingShift, TriggerFired, drift_outside_band
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A decision to be made: the trigger, the policy's numbers and the targets per instrument."""
+
+    fired: TriggerFired
+    result: PolicyResult
+    targets: dict[Symbol, HedgeTarget]
+
+
+class HedgeDecider:
+    def __init__(self, config: Config, instruments: Mapping[Symbol, Instrument], estimator: CovarianceEstimator):
+        self.instruments = instruments
+        self.estimator = estimator
+        self.held_back = 0  # triggers the pacer held back
+        self.targets: dict[Symbol, HedgeTarget] = {}
+        self._last_rebalance: int | None = None
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        hedge = config.hedge
+        self.config = config
+        self.tiers = TierSelector([Tier(t.above, t.ratio) for t in hedge.tiers], hedge.tier_hysteresis)
+        trailing = parse_duration_ms(hedge.trailing_halflife)
+        self.correlation = TrailingShift("correlation_shift", hedge.correlation_band, trailing)
+        self.beta = TrailingShift("beta_shift", hedge.beta_band, trailing)
+        self.pacer = RebalancePacer(parse_duration_ms(hedge.cooldown), hedge.max_rebalances_per_hour)
+        self.schedule_ms = parse_duration_ms(hedge.schedule)
+
+    @property
+    def tier_ratio(self) -> float:
+        return self.tiers.ratio if self.config.hedge.policy == "tiered" else 1.0
+
+    def decide(
+        self,
+        now: int,
+        exposure: Exposure,
+        prices: Mapping[Symbol, float],
+        planned: Mapping[Symbol, float],
+        ratio: float,
+        forced: tuple[str, str] | None,
+    ) -> Proposal | None:
+        """A proposal when some trigger fires (and the pacer allows it); None otherwise or before estimates."""
+        hedge = self.config.hedge
+        view = self.estimator.view() if self.estimator.ready else None
+        regime = self._regime(now, exposure)
+        shift = self._shift(now, exposure, view)
+        core = self.config.portfolio.core
+        result = hedge_notionals(hedge, self.config.portfolio.quote, exposure, ratio * self.tier_ratio, view, core)
+        if result is None:
+            return None
+        targets = {
+            symbol: size_target(
+                self.instruments[symbol], result.notionals.get(symbol, 0.0), prices[symbol], hedge.rounding
+            )
+            for symbol in self.instruments
+        }
+        self.targets = targets
+        band = drift_outside_band(
+            {s: t.notional for s, t in targets.items()},
+            {s: self.instruments[s].notional(q, prices[s]) for s, q in planned.items()},
+            hedge.rebalance_band,
+            hedge.min_trade_notional,
+        )
+        fired = self._first(now, forced, band, regime, shift)
+        if fired is None:
+            return None
+        if forced is None and self.pacer.blocked_reason(now) is not None:
+            self.held_back += 1
+            return None
+        self.pacer.record(now)
+        self._last_rebalance = now
+        numbers = {**fired.numbers, "tier_ratio": self.tier_ratio}
+        return Proposal(TriggerFired(fired.name, fired.reason, numbers), result, targets)
+
+    def _first(self, now: int, forced: tuple[str, str] | None, *candidates: TriggerFired | None) -> TriggerFired | None:
+        if forced is not None:
+            return TriggerFired(forced[0], forced[1], {})
+        for fired in candidates:
+            if fired is not None:
+                return fired
+        due = self._last_rebalance is not None and now - self._last_rebalance >= self.schedule_ms > 0
+        return TriggerFired("schedule", f"scheduled rebalance every {self.config.hedge.schedule}", {}) if due else None
+
+    def _weights(self, exposure: Exposure) -> dict[Symbol, float]:
+        quote = self.config.portfolio.quote
+        core = self.config.portfolio.core
+        hedged = {base: value for base, value in exposure.values.items() if base not in core}
+        total = sum(hedged.values())
+        return {spot_symbol(base, quote): value / total for base, value in hedged.items()} if total > 0 else {}
+
+    def _regime(self, now: int, exposure: Exposure) -> TriggerFired | None:
+        """Realised volatility of the portfolio (EWM, annualised) against the tier table."""
+        fast = self.estimator.fast_view()
+        weights = self._weights(exposure)
+        if fast is None or not weights:
+            return None
+        volatility = (fast.portfolio_variance(weights) * self.estimator.samples_per_year) ** 0.5
+        change = self.tiers.update(volatility)
+        if change is None or self.config.hedge.policy != "tiered":
+            return None
+        ratio = self.tiers.tiers[change.new].ratio
+        return TriggerFired(
+            "volatility_regime",
+            f"realised volatility {volatility:.0%} moved the tier {change.old} → {change.new} (ratio {ratio:g})",
+            {"volatility": volatility, "tier": float(change.new), "tier_ratio": ratio},
+        )
+
+    def _shift(self, now: int, exposure: Exposure, view: CovarianceView | None) -> TriggerFired | None:
+        weights = self._weights(exposure)
+        if view is None or not weights:
+            return None
+        proxy = Symbol(self.config.hedge.proxy_symbol)
+        correlation = self.correlation.update(now, portfolio_correlation(view, weights, proxy))
+        beta = self.beta.update(now, portfolio_beta(view, weights, proxy))
+        return correlation or beta
