@@ -21,3 +21,9 @@ def test_the_hourly_cap_holds_back_rebalances_until_the_oldest_is_an_hour_old() 
         pacer.record(minute * MS_PER_MINUTE)
     assert (pacer.blocked_reason(30 * MS_PER_MINUTE) or "").startswith("hourly cap")
     assert pacer.blocked_reason(60 * MS_PER_MINUTE) is None
+
+
+def test_a_cooldown_longer_than_an_hour_still_holds() -> None:
+    pacer = RebalancePacer(cooldown_ms=6 * 60 * MS_PER_MINUTE, max_per_hour=60)
+    pacer.record(0)
+    assert (pacer.blocked_reason(2 * 60 * MS_PER_MINUTE) or "").startswith("cooldown")
