@@ -7,6 +7,8 @@ The engine's `on_time` runs once after all events of one instant (event time), o
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,7 @@ from bot.domain import (
 from bot.engine import Action, CancelOrder, ClipHeld, DecisionMade, Engine, PlaceOrder
 from bot.execution.orders import IllegalTransition
 from bot.logs import get_logger
+from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
@@ -89,6 +92,10 @@ class Daemon:
         self._send_price: dict[str, float] = {}
         self._first_ts: int | None = None
         self.reloader: Callable[[], Config] | None = None  # re-reads the config file for `reload` and SIGHUP
+        self.observer = Observer()  # metrics and alerts; the silent one unless the run wires OpsObserver
+        self._peak_value = -math.inf
+        self._drawdown = 0.0
+        self._margin_ratio = math.inf
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -119,6 +126,7 @@ class Daemon:
         """The wall-clock timer (realtime and live): work due clips even when no event arrives."""
         async with self._lock:
             await self._on_time(self.clock.now_ms())
+            self.publish_gauges()
 
     # ---- operator commands ------------------------------------------------------------------------
 
@@ -186,7 +194,10 @@ class Daemon:
 
     async def _on_time(self, now: int) -> None:
         assert self.engine is not None
-        for action in self.engine.on_time(now):
+        started = time.perf_counter()  # decision latency: a measurement of the shell, not an input to the core
+        actions = self.engine.on_time(now)
+        self.observer.decision_latency(time.perf_counter() - started)
+        for action in actions:
             await self._execute(now, action)
         if now >= self.trading_from_ms and now >= self._next_record_ts:
             self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
@@ -201,6 +212,15 @@ class Daemon:
             return
         initial = self.config.paper.collateral
         self.recorder.record(now, exposure.total, account.equity - initial)
+        value = exposure.total + account.equity - initial
+        self._peak_value = max(self._peak_value, value)
+        self._drawdown = self._peak_value - value
+        self._margin_ratio = account.margin_ratio
+        self.publish_gauges()
+
+    def publish_gauges(self) -> None:
+        """Refresh the observer's gauges from the engine (hourly in replay, every tick live)."""
+        self.observer.gauges(self.status(), self._drawdown, self._margin_ratio)
 
     async def _execute(self, now: int, action: Action) -> None:
         if isinstance(action, DecisionMade):
@@ -215,6 +235,7 @@ class Daemon:
             )
         elif isinstance(action, StateChanged):
             self.journal.record_state_change(action.ts, str(action.old), str(action.new), action.reason)
+            self.observer.state_changed(str(action.old), str(action.new), action.reason)
             self.log.warning("trading_state_changed", old=str(action.old), new=str(action.new), reason=action.reason)
             self.human(f"trading state {action.old} → {action.new}: {action.reason}")
         elif isinstance(action, ClipHeld):
@@ -287,14 +308,18 @@ class Daemon:
                 self.log.info("fill_duplicate_ignored", trade_id=event.trade_id, client_id=event.client_id)
                 return
             self._count_fill(event)
+            self.observer.fill(event)
         elif isinstance(event, OrderUpdate):
             self.journal.record_order_update(event)
+            self.observer.order(event)
             if event.status is OrderStatus.REJECTED:
                 self.log.warning("order_rejected", client_id=event.client_id, reason=event.reason)
+                self.observer.alert("order_rejected", event.symbol, f"order {event.client_id} rejected: {event.reason}")
         elif isinstance(event, FundingSettled):
             if not self.journal.record_funding(event):
                 return
             self.totals.funding += event.amount
+            self.observer.funding(event)
             self.log.info("funding_settled", instrument=event.symbol, rate=event.rate, amount=event.amount)
         try:
             self.engine.on_venue(event)

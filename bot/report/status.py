@@ -33,6 +33,9 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         "exposure": round(exposure.total, 2),
         "holdings": dict(engine.holdings),
         "positions": {s: q for s, q in engine.positions.items() if q},
+        "positions_notional": {
+            s: round(engine.notional(s, q), 2) for s, q in engine.positions.items() if q and s in engine.prices
+        },
         "targets": {s: {"qty": t.qty, "notional": round(t.notional, 2)} for s, t in engine.targets.items()},
         "open_orders": len(engine.orders.open_orders()),
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
