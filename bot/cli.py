@@ -1,4 +1,4 @@
-"""hedgebot run | backtest | check-config: the command line. Exit 0 on success, 2 on bad input."""
+"""hedgebot run | backtest | check-config | ctl: the command line. Exit 0 on success, 2 on bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import WallClock
-from bot.config import ConfigError, load_config, parse_duration_ms, with_overrides
+from bot.config import ConfigError, load_config, with_overrides
+from bot.control.ctl import add_ctl_parser, run_ctl
+from bot.domain import parse_duration_ms
 from bot.feeds.replay import ReplayError
 from bot.report.backtest import result_json, result_text
 from bot.runs import FIXED_START_MS, run_backtest, run_paper
@@ -44,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a config and print it resolved, secrets redacted")
     check.add_argument("file", type=Path)
+
+    add_ctl_parser(sub)
     return parser
 
 
@@ -61,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.file)
         if args.command == "backtest":
             return _backtest(args)
+        if args.command == "ctl":
+            return run_ctl(args)
         return _run(args)
     except (ConfigError, ReplayError, JournalError, UsageError) as exc:
         print(f"hedgebot: {redact(str(exc))}", file=sys.stderr)
@@ -84,7 +90,15 @@ def _run(args: argparse.Namespace) -> int:
     span_ms = config.span_ms if args.span is None else _duration(args.span, "--span")
     start = WallClock().now_ms() if args.realtime else FIXED_START_MS
     human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
-    summary = run_paper(config, start_ms=start, span_ms=span_ms, realtime=args.realtime, speed=args.speed, human=human)
+    summary = run_paper(
+        config,
+        start_ms=start,
+        span_ms=span_ms,
+        realtime=args.realtime,
+        speed=args.speed,
+        human=human,
+        config_path=args.config,
+    )
     print(result_text(summary))
     return 0
 

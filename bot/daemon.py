@@ -34,7 +34,7 @@ from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
 from bot.risk.state import StateChanged
-from bot.store.journal import Journal
+from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
 from bot.venues.errors import Rejected, UnknownOutcome, VenueError
 
@@ -212,11 +212,22 @@ class Daemon:
             return
         initial = self.config.paper.collateral
         self.recorder.record(now, exposure.total, account.equity - initial)
+        self.journal.record_valuation(self._valuation(now, exposure.total, account.equity, initial))
         value = exposure.total + account.equity - initial
         self._peak_value = max(self._peak_value, value)
         self._drawdown = self._peak_value - value
         self._margin_ratio = account.margin_ratio
         self.publish_gauges()
+
+    def _valuation(self, now: int, spot_value: float, equity: float, collateral: float) -> Valuation:
+        assert self.engine is not None
+        engine = self.engine
+        hedge = sum(engine.notional(s, q) for s, q in engine.positions.items() if s in engine.prices)
+        target = sum(t.notional for t in engine.targets.values())
+        correlation, beta = engine.portfolio_estimates()
+        totals = self.totals
+        return Valuation(now, spot_value, equity, collateral, hedge, target, totals.fees, totals.funding,
+                         totals.slippage_cost, 0.0, correlation, beta)  # fmt: skip
 
     def publish_gauges(self) -> None:
         """Refresh the observer's gauges from the engine (hourly in replay, every tick live)."""

@@ -39,7 +39,7 @@ from bot.execution.orders import OrderTracker
 from bot.hedge.decider import HedgeDecider
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
-from bot.hedge.policies import PolicyResult
+from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.triggers import TriggerFired
 from bot.risk.limits import Limits, check_clip
 from bot.risk.state import Governor, StateChanged, TradingState
@@ -157,7 +157,10 @@ class Engine:
     def on_venue(self, event: VenueEvent) -> None:
         """Apply what the venue reports. Raises IllegalTransition for an impossible order status report."""
         if isinstance(event, Fill):
-            self.positions[event.symbol] = self.positions.get(event.symbol, 0.0) + event.signed_qty
+            # positions are whole lots: snap the float sum so 0.3 − 0.1 − 0.2 is flat, not −2.8e-17
+            lot = self.instruments[event.symbol].lot_step if event.symbol in self.instruments else 0.0
+            position = self.positions.get(event.symbol, 0.0) + event.signed_qty
+            self.positions[event.symbol] = round_to_step(position, lot, Rounding.NEAREST) if lot else position
             self.orders.fill(event)
         elif isinstance(event, OrderUpdate):
             order = self.orders.update(event)
@@ -216,6 +219,15 @@ class Engine:
                 return ratio
             self.ratio_override = None
         return self.config.hedge.ratio
+
+    def portfolio_estimates(self) -> tuple[float | None, float | None]:
+        """Correlation and beta of the hedged portfolio to the proxy over the window (None before estimates)."""
+        weights = self.decider.weights(self.exposure())
+        if not self.estimator.ready or not weights:
+            return None, None
+        view = self.estimator.view()
+        proxy = Symbol(self.config.hedge.proxy_symbol)
+        return portfolio_correlation(view, weights, proxy), portfolio_beta(view, weights, proxy)
 
     def exposure(self) -> Exposure:
         """Spot holdings, locked ones included, at the latest prices."""
@@ -404,7 +416,7 @@ class Engine:
     def set_holding(self, now: int, base: str, qty: float) -> list[Action]:
         """Update a spot holding (a portfolio change trigger). Only assets the feed prices can be held."""
         if spot_symbol(base, self.quote) not in self.estimator.index:
-            raise ValueError(f"holding {base!r} has no price stream; add it to [portfolio] and reload")
+            raise ValueError(f"holding {base!r} has no price stream; add it to [portfolio] and restart")
         self.holdings[base] = qty
         self._forced_trigger = ("portfolio_change", f"operator set holding {base} = {qty:g}")
         return []

@@ -41,7 +41,7 @@ def warmup_ms(config: Config) -> int:
     return parse_duration_ms(config.hedge.window) + parse_duration_ms(config.hedge.sample)
 
 
-def synthetic_plan(config: Config, start_ms: int, span_ms: int, realtime: bool) -> Plan:
+def synthetic_plan(config: Config, start_ms: int, span_ms: int, realtime: bool, speed: float = 1.0) -> Plan:
     bases = {base_of(s) for s in (*spot_symbols(config), *perpetuals(config))}
     warmup = 0 if realtime else warmup_ms(config)
     spec = SyntheticSpec(
@@ -53,7 +53,8 @@ def synthetic_plan(config: Config, start_ms: int, span_ms: int, realtime: bool) 
         step_ms=parse_duration_ms(config.market.step),
         seed=config.bot.seed,
     )
-    clock: Clock = WallClock() if realtime else EventClock(spec.start_ms)
+    # an accelerated run lives in event time (ahead of the wall clock); only a run at speed 1 is wall time
+    clock: Clock = WallClock() if realtime and speed == 1.0 else EventClock(spec.start_ms)
     return Plan(SyntheticMarket(spec).events(), start_ms, clock)
 
 
@@ -94,11 +95,20 @@ def paper_venue(config: Config) -> PaperVenue:
     return PaperVenue(settings)
 
 
-def journal_for(config: Config, *, durable: bool, name: str = "journal.sqlite") -> Journal:
-    """The journal in the state directory; backtests use their own file and skip the fsync."""
+def journal_for(config: Config, *, durable: bool, name: str = "journal.sqlite", fresh: bool = False) -> Journal:
+    """The journal in the state directory; backtests use their own file and skip the fsync.
+
+    `fresh` starts a new journal (a simulated run restarts its simulated account and its deterministic ids),
+    keeping the previous one as `<name>.prev`; backtests always start empty.
+    """
     path = config.path_in_state(name)
     if not durable:
-        path.unlink(missing_ok=True)  # a backtest starts from an empty journal every time
+        path.unlink(missing_ok=True)
+    elif fresh and path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            old = path.with_name(path.name + suffix)
+            if old.exists():
+                old.replace(path.with_name(f"{path.name}.prev{suffix}"))
     return Journal(path, durable=durable)
 
 

@@ -106,7 +106,7 @@ class HedgeDecider:
         due = self._last_rebalance is not None and now - self._last_rebalance >= self.schedule_ms > 0
         return TriggerFired("schedule", f"scheduled rebalance every {self.config.hedge.schedule}", {}) if due else None
 
-    def _weights(self, exposure: Exposure) -> dict[Symbol, float]:
+    def weights(self, exposure: Exposure) -> dict[Symbol, float]:
         quote = self.config.portfolio.quote
         core = self.config.portfolio.core
         hedged = {base: value for base, value in exposure.values.items() if base not in core}
@@ -116,7 +116,7 @@ class HedgeDecider:
     def _regime(self, now: int, exposure: Exposure) -> TriggerFired | None:
         """Realised volatility of the portfolio (EWM, annualised) against the tier table."""
         fast = self.estimator.fast_view()
-        weights = self._weights(exposure)
+        weights = self.weights(exposure)
         if fast is None or not weights:
             return None
         volatility = (fast.portfolio_variance(weights) * self.estimator.samples_per_year) ** 0.5
@@ -131,7 +131,7 @@ class HedgeDecider:
         )
 
     def _shift(self, now: int, exposure: Exposure, view: CovarianceView | None) -> TriggerFired | None:
-        weights = self._weights(exposure)
+        weights = self.weights(exposure)
         if view is None or not weights:
             return None
         proxy = Symbol(self.config.hedge.proxy_symbol)

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,28 @@ from bot.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 class JournalError(RuntimeError):
     """The journal file cannot be used (corrupt, foreign, or from a newer hedgebot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """The portfolio marked to market at one instant (quote currency; cumulative costs since the start)."""
+
+    ts: int
+    spot_value: float
+    hedge_equity: float
+    collateral: float  # what was deposited in the hedge account: equity − collateral is the hedge's P&L
+    hedge_notional: float  # signed: negative = short
+    target_notional: float
+    fees_cum: float
+    funding_cum: float  # + received
+    slippage_cum: float
+    roll_cost_cum: float
+    correlation: float | None = None  # portfolio vs proxy over the estimation window
+    beta: float | None = None
+
+    @property
+    def hedge_pnl(self) -> float:
+        return self.hedge_equity - self.collateral
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +225,20 @@ class Journal:
             (ts, command, json.dumps(dict(args), default=str), outcome),
         )
 
+    def record_valuation(self, valuation: Valuation) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO valuations(ts, spot_value, hedge_equity, collateral, hedge_notional,"
+            " target_notional, fees_cum, funding_cum, slippage_cum, roll_cost_cum, correlation, beta)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            astuple(valuation),
+        )
+
+    def valuations(self, start_ms: int = 0, end_ms: int = 2**62) -> list[Valuation]:
+        rows = self._db.execute(
+            "SELECT * FROM valuations WHERE ts >= ? AND ts < ? ORDER BY ts", (start_ms, end_ms)
+        ).fetchall()
+        return [Valuation(*row) for row in rows]
+
     # ---- reads --------------------------------------------------------------------------------
 
     def order(self, client_id: ClientOrderId) -> JournaledOrder | None:
@@ -236,7 +272,7 @@ class Journal:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-_TABLES = frozenset({"decisions", "orders", "fills", "funding", "state_changes", "commands"})
+_TABLES = frozenset({"decisions", "orders", "fills", "funding", "state_changes", "commands", "valuations"})
 _ORDER_COLUMNS = (
     "client_id, decision_id, clip_no, symbol, side, qty, order_type, price, reduce_only, post_only,"
     " status, filled_qty, avg_price, exchange_id, created_ts, updated_ts"

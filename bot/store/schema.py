@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -28,5 +28,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ts INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL)""",
         """CREATE TABLE commands (
             ts INTEGER NOT NULL, command TEXT NOT NULL, args TEXT NOT NULL, outcome TEXT NOT NULL)""",
+    ),
+    2: (  # hourly mark-to-market, for `hedgebot report` and the HTML report
+        """CREATE TABLE valuations (
+            ts INTEGER PRIMARY KEY, spot_value REAL NOT NULL, hedge_equity REAL NOT NULL,
+            collateral REAL NOT NULL, hedge_notional REAL NOT NULL, target_notional REAL NOT NULL,
+            fees_cum REAL NOT NULL, funding_cum REAL NOT NULL, slippage_cum REAL NOT NULL,
+            roll_cost_cum REAL NOT NULL, correlation REAL, beta REAL)""",
     ),
 }

@@ -1,0 +1,140 @@
+"""The daemon's status as a short block for people (`hedgebot ctl status`), and one line per command answer.
+
+Works on the JSON the API returns and tolerates keys that are missing or shaped unexpectedly, so a `ctl` of
+another version still prints what it can instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.report.text import utc
+
+_NO_ITEMS: Mapping[str, Any] = {}
+
+
+def status_text(status: Mapping[str, Any]) -> str:
+    lines = [
+        _state_line(status),
+        _ratio_line(status),
+        _money_line(status),
+        *_hedge_lines(status),
+        _orders_line(status),
+        _feeds_line(status),
+        _decision_line(status),
+        _counts_line(status),
+    ]
+    return "\n".join(lines)
+
+
+def command_text(command: str, status: Mapping[str, Any]) -> str:
+    """'pause: ok; state active, paused, 0 open orders, positions BTC/USDT:USDT -0.51'."""
+    held = ", ".join(f"{symbol} {_num(qty)}" for symbol, qty in _mapping(status.get("positions")).items())
+    paused = ", paused" if status.get("paused") is True else ""
+    return (
+        f"{command}: ok; state {_text(status.get('state'))}{paused},"
+        f" {_text(status.get('open_orders'))} open orders, positions {held or 'none'}"
+    )
+
+
+def _state_line(status: Mapping[str, Any]) -> str:
+    reason = _text(status.get("state_reason"), "")
+    line = f"state      {_text(status.get('state'))}" + (f" ({reason})" if reason else "")
+    if status.get("paused") is True:
+        line += "; PAUSED by the operator"
+    return line
+
+
+def _ratio_line(status: Mapping[str, Any]) -> str:
+    line = f"ratio      {_num(status.get('ratio'))}"
+    override = status.get("ratio_override")
+    if isinstance(override, Mapping):
+        line += f" (operator override until {_when(override.get('until'))})"
+    return line
+
+
+def _money_line(status: Mapping[str, Any]) -> str:
+    headroom = _mapping(status.get("headroom"))
+    return (
+        f"exposure   {_money(status.get('exposure'))}   equity {_money(status.get('equity'))}"
+        f"   leverage {_num(headroom.get('leverage'), '.2f')} of max {_num(headroom.get('max_leverage'))}"
+    )
+
+
+def _hedge_lines(status: Mapping[str, Any]) -> list[str]:
+    positions = _mapping(status.get("positions"))
+    targets = _mapping(status.get("targets"))
+    symbols = sorted({*positions, *targets})
+    if not symbols:
+        return ["hedge      no positions, no targets yet"]
+    width = max(len(symbol) for symbol in symbols)
+    header = f"{'instrument'.ljust(width)}  {'position':>12}  {'target':>12}  {'target value':>14}"
+    lines = [f"hedge      {header}"]
+    for symbol in symbols:
+        target = _mapping(targets.get(symbol))
+        lines.append(
+            f"           {symbol.ljust(width)}  {_num(positions.get(symbol, 0.0)):>12}"
+            f"  {_num(target.get('qty')):>12}  {_money(target.get('notional')):>14}"
+        )
+    return lines
+
+
+def _orders_line(status: Mapping[str, Any]) -> str:
+    working = status.get("working_parents")
+    names = ", ".join(str(name) for name in working) if isinstance(working, list) else ""
+    return f"orders     {_text(status.get('open_orders'))} open; working on: {names or 'nothing'}"
+
+
+def _feeds_line(status: Mapping[str, Any]) -> str:
+    ages = {symbol: age for symbol, age in _mapping(status.get("feed_age_s")).items() if _is_number(age)}
+    if not ages:
+        return "feeds      no prices yet"
+    oldest = max(ages, key=lambda symbol: ages[symbol])
+    if ages[oldest] < 0:  # a paced paper run replays market time faster than the wall clock
+        return f"feeds      {len(ages)} prices, all stamped ahead of the wall clock (accelerated run)"
+    return f"feeds      {len(ages)} prices, oldest {oldest} {ages[oldest]:g}s"
+
+
+def _decision_line(status: Mapping[str, Any]) -> str:
+    decision = status.get("last_decision")
+    if not isinstance(decision, Mapping):
+        return "decision   none yet"
+    return (
+        f"decision   {_when(decision.get('ts'))} {_text(decision.get('trigger'))}:"
+        f" {_text(decision.get('reason'), '')} [{_text(decision.get('id'))}]"
+    )
+
+
+def _counts_line(status: Mapping[str, Any]) -> str:
+    counts = _mapping(status.get("counts"))
+    return "counts     " + (", ".join(f"{key} {_text(value)}" for key, value in counts.items()) or "-")
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _NO_ITEMS
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _num(value: Any, spec: str = "g") -> str:
+    return format(value, spec) if _is_number(value) else "-"
+
+
+def _money(value: Any) -> str:
+    return _num(value, ",.2f")
+
+
+def _text(value: Any, missing: str = "?") -> str:
+    return missing if value is None else str(value)
+
+
+def _when(ts: Any) -> str:
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        return "?"
+    try:
+        return f"{utc(ts)} UTC"
+    except (OverflowError, OSError, ValueError):  # a timestamp beyond what datetime can show
+        return str(ts)

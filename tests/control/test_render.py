@@ -1,0 +1,66 @@
+"""`hedgebot ctl status` prints a short readable block, whatever shape of status it is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.control.render import command_text, status_text
+
+STATUS: dict[str, Any] = {
+    "now": 1_704_067_200_000,
+    "state": "reducing",
+    "state_reason": "operator asked to flatten",
+    "paused": True,
+    "ratio": 0.5,
+    "ratio_override": {"ratio": 0.5, "until": 1_704_074_400_000},
+    "exposure": 52_345.1,
+    "positions": {"BTC/USDT:USDT": -0.512},
+    "targets": {
+        "BTC/USDT:USDT": {"qty": -0.5, "notional": -21_000.0},
+        "ETH/USDT:USDT": {"qty": 0, "notional": 0},
+    },
+    "open_orders": 1,
+    "working_parents": ["BTC/USDT:USDT"],
+    "equity": 50_010.22,
+    "headroom": {"leverage": 0.42, "max_leverage": 3.0},
+    "feed_age_s": {"BTC/USDT:USDT": 1.5, "ETH/USDT": 12.0},
+    "last_decision": {"id": "d-1", "ts": 1_704_067_200_000, "trigger": "operator_flatten", "reason": "asked"},
+    "counts": {"decisions": 3, "clips": 22},
+}
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+def test_the_status_block_shows_state_ratio_money_hedge_orders_feeds_and_the_last_decision() -> None:
+    text = status_text(STATUS)
+    assert "state      reducing (operator asked to flatten); PAUSED by the operator" in text
+    assert "ratio      0.5 (operator override until 2024-01-01 02:00 UTC)" in text
+    assert "exposure   52,345.10   equity 50,010.22   leverage 0.42 of max 3" in text
+    assert "BTC/USDT:USDT        -0.512          -0.5      -21,000.00" in text
+    assert "ETH/USDT:USDT             0             0            0.00" in text
+    assert "orders     1 open; working on: BTC/USDT:USDT" in text
+    assert "feeds      2 prices, oldest ETH/USDT 12s" in text
+    assert "decision   2024-01-01 00:00 UTC operator_flatten: asked [d-1]" in text
+    assert "counts     decisions 3, clips 22" in text
+
+
+def test_a_command_answer_is_one_line() -> None:
+    line = command_text("pause", STATUS)
+    assert line == "pause: ok; state reducing, paused, 1 open orders, positions BTC/USDT:USDT -0.512"
+
+
+def test_an_empty_status_still_prints_every_line() -> None:
+    assert len(status_text({}).splitlines()) == 8
+
+
+@given(st.dictionaries(st.sampled_from(sorted(STATUS)), JSON, max_size=len(STATUS)))
+def test_any_json_status_prints_without_error(status: dict[str, Any]) -> None:
+    assert status_text(status)
+    assert command_text("resume", status).startswith("resume: ok")
