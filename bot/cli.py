@@ -1,4 +1,7 @@
-"""hedgebot run | backtest | check-config | ctl: the command line. Exit 0 on success, 2 on bad input."""
+"""The command line: run | backtest | check-config | ctl | report | stress | exchange-sim.
+
+Exit 0 on success, 2 on bad input.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from bot.clock import WallClock
 from bot.config import ConfigError, load_config, with_overrides
 from bot.control.ctl import add_ctl_parser, run_ctl
 from bot.domain import parse_duration_ms
+from bot.exchange_sim import command as exchange_sim_command
 from bot.feeds.replay import ReplayError
+from bot.report import commands as report_commands
 from bot.report.backtest import result_json, result_text
 from bot.runs import FIXED_START_MS, run_backtest, run_paper
 from bot.secrets import redact
@@ -47,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config and print it resolved, secrets redacted")
     check.add_argument("file", type=Path)
 
+    bt.add_argument("--html", type=Path, help="also write a self-contained HTML report with plots here")
+
     add_ctl_parser(sub)
+    report_commands.add_parsers(sub)
+    exchange_sim_command.add_parser(sub)
     return parser
 
 
@@ -67,8 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backtest(args)
         if args.command == "ctl":
             return run_ctl(args)
+        if args.command == "report":
+            return report_commands.run_report(args)
+        if args.command == "stress":
+            return report_commands.run_stress_command(args)
+        if args.command == "exchange-sim":
+            return exchange_sim_command.run(args)
         return _run(args)
-    except (ConfigError, ReplayError, JournalError, UsageError) as exc:
+    except (ConfigError, ReplayError, JournalError, UsageError, report_commands.ReportError) as exc:
         print(f"hedgebot: {redact(str(exc))}", file=sys.stderr)
         return 2
 
@@ -117,7 +132,11 @@ def _backtest(args: argparse.Namespace) -> int:
         market["end"] = args.end
     config = with_overrides(base, market=market, bot={"mode": "paper"})
     summary = run_backtest(config)
-    print(json.dumps(result_json(summary), indent=2) if args.json else result_text(summary))
+    result = result_json(summary)
+    print(json.dumps(result, indent=2) if args.json else result_text(summary))
+    if args.html:
+        journal = config.path_in_state("backtest.sqlite")
+        report_commands.write_html(args.html, journal_path=journal, result=result, title="hedgebot backtest")
     return 0
 
 

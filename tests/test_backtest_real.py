@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,3 +36,21 @@ def test_min_variance_on_btc_and_eth_perps_cuts_variance_by_more_than_55_percent
     assert mv["hedged"]["trades"] > 0
     assert mv["hedged"]["fees"] > 0
     assert mv["hedged"]["funding"] != 0
+
+
+def test_a_backtest_writes_a_self_contained_html_report_with_its_plots(
+    tmp_path: Path, prices_1h: Path, funding_8h: Path, perp_1h: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "bt.toml"
+    source = (REPO / "config" / "backtest.toml").read_text()
+    config.write_text(source.replace('state_dir = "var"', f'state_dir = "{tmp_path}"'))
+    html = tmp_path / "report.html"
+    code = main(["backtest", "--config", str(config), "--prices", str(prices_1h), "--funding", str(funding_8h),
+                 "--perp", str(perp_1h), "--start", "2022-05-01", "--end", "2022-06-15", "--json", "--html", str(html)])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["hedged"]["trades"] > 0
+    page = html.read_text()
+    assert "<script" not in page  # readable without a server or any network
+    assert page.count("data-plot=") == 5

@@ -46,6 +46,7 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             "max_position_notional": limits.max_position_notional,
             "max_order_notional": limits.max_order_notional,
         },
+        "prices": dict(sorted(engine.prices.items())),
         "feed_age_s": {s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items())},
         "last_decision": None
         if decision is None

@@ -1,0 +1,118 @@
+"""The reporting commands: `hedgebot report`, `hedgebot stress`, and the HTML file of `backtest --html`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, day_ms, load_config
+from bot.domain import Symbol
+from bot.report.daily import html_data, report_text, summary
+from bot.report.html import render_html
+from bot.report.stress import Book, HedgePosition, Holding, format_stress, run_stress
+from bot.store.journal import Journal
+from bot.venues.simulation.markets import default_instrument
+
+
+class ReportError(ValueError):
+    """A report that cannot be made as asked; one line, exit 2."""
+
+
+def add_parsers(sub: Any) -> None:
+    report = sub.add_parser("report", help="daily marks, P&L attribution and effectiveness from the journal")
+    report.add_argument("--config", type=Path, help="the daemon's config (finds the state directory)")
+    report.add_argument("--journal", type=Path, help="a journal file (default: <state_dir>/journal.sqlite)")
+    report.add_argument("--from", dest="start", type=_date_arg, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", type=_date_arg, help="day after the last, YYYY-MM-DD")
+    report.add_argument("--json", action="store_true")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
+
+    stress = sub.add_parser("stress", help="shock the current book: losses with and without the hedge")
+    stress.add_argument("--config", type=Path, help="the daemon's config (control API address and token)")
+    stress.add_argument("--status", type=Path, help="a saved `hedgebot ctl status --json` instead of asking")
+
+
+def _date_arg(text: str) -> int:
+    from datetime import date
+
+    try:
+        return day_ms(date.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-01-31") from None
+
+
+def run_report(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path = args.journal or config.path_in_state("journal.sqlite")
+    if not Path(path).exists():
+        raise ReportError(f"no journal at {path}: run the daemon first, or pass --journal")
+    journal = Journal(path)
+    try:
+        valuations = journal.valuations(args.start or 0, args.end or 2**62)
+    finally:
+        journal.close()
+    if not valuations:
+        raise ReportError(f"{path}: no valuations in that period (the daemon records one per hour)")
+    totals = summary(valuations)
+    print(json.dumps(totals, indent=2) if args.json else report_text(valuations))
+    if args.html:
+        write_html(args.html, journal_path=Path(path), result=totals, title="hedgebot report")
+    return 0
+
+
+def write_html(target: Path, *, journal_path: Path, result: dict[str, Any], title: str) -> None:
+    journal = Journal(journal_path)
+    try:
+        valuations = journal.valuations()
+    finally:
+        journal.close()
+    target.write_text(render_html(html_data(valuations, result, title)), encoding="utf-8")
+
+
+def run_stress_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    status = _status_from_file(args.status) if args.status else _status_from_daemon(config)
+    print(format_stress(run_stress(book_from_status(status, config))))
+    return 0
+
+
+def _status_from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: not a readable status JSON ({exc})") from None
+    status = data.get("status", data) if isinstance(data, dict) else None
+    if not isinstance(status, dict):
+        raise ReportError(f"{path}: not a status object")
+    return status
+
+
+def _status_from_daemon(config: Config) -> dict[str, Any]:
+    from bot.control.client import ControlClient, DaemonUnreachable
+
+    async def ask() -> dict[str, Any]:
+        async with ControlClient.from_config(config.control) as client:
+            return dict(await client.status())
+
+    try:
+        return asyncio.run(ask())
+    except DaemonUnreachable as exc:
+        raise ReportError(f"no daemon answering ({exc}); pass --status with a saved status") from None
+
+
+def book_from_status(status: dict[str, Any], config: Config) -> Book:
+    """The current book: holdings and hedge positions at the daemon's latest prices."""
+    try:
+        prices: dict[str, float] = status["prices"]
+        quote = config.portfolio.quote
+        holdings = [Holding(asset, qty, prices[f"{asset}/{quote}"]) for asset, qty in status["holdings"].items()]
+        hedges = [
+            HedgePosition(default_instrument(Symbol(symbol)), qty, prices[symbol])
+            for symbol, qty in status["positions"].items()
+        ]
+        return Book(holdings, hedges, float(status["equity"]), config.paper.maintenance_margin_rate)
+    except KeyError as exc:
+        raise ReportError(f"the status lacks {exc} (is it from this hedgebot version?)") from None
