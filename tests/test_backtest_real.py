@@ -47,8 +47,9 @@ def test_a_backtest_writes_a_self_contained_html_report_with_its_plots(
     source = (REPO / "config" / "backtest.toml").read_text()
     config.write_text(source.replace('state_dir = "var"', f'state_dir = "{tmp_path}"'))
     html = tmp_path / "report.html"
-    code = main(["backtest", "--config", str(config), "--prices", str(prices_1h), "--funding", str(funding_8h),
-                 "--perp", str(perp_1h), "--start", "2022-05-01", "--end", "2022-06-15", "--json", "--html", str(html)])  # fmt: skip
+    files = ["--prices", str(prices_1h), "--funding", str(funding_8h), "--perp", str(perp_1h)]
+    period = ["--start", "2022-05-01", "--end", "2022-06-15"]
+    code = main(["backtest", "--config", str(config), *files, *period, "--json", "--html", str(html)])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["hedged"]["trades"] > 0
     page = html.read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
@@ -18,18 +19,15 @@ from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
 @pytest.mark.asyncio
 async def test_the_exchange_sim_command_lists_perpetuals_and_quarterlies_to_ccxt(tmp_path: Path) -> None:
     hedgebot = Path(sys.executable).parent / "hedgebot"
-    process = subprocess.Popen(
-        [str(hedgebot), "exchange-sim", "--port", "0", "--speed", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    process = await asyncio.create_subprocess_exec(
+        str(hedgebot), "exchange-sim", "--port", "0", "--speed", "60",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )  # fmt: skip
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()  # the announcement with the address, once it listens
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()  # the address, once it listens
         match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-        assert match, line + (process.stderr.read() if process.stderr else "")
+        assert match, line
         exchange = ccxt.binanceusdm(ccxt_config(match.group(1), DEFAULT_API_KEY, DEFAULT_API_SECRET))
         try:
             markets = await exchange.load_markets()
@@ -41,4 +39,4 @@ async def test_the_exchange_sim_command_lists_perpetuals_and_quarterlies_to_ccxt
         assert ticker["last"] > 0
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        await asyncio.wait_for(process.wait(), 30)
