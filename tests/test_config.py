@@ -79,3 +79,10 @@ def test_any_config_is_either_valid_or_refused_with_a_config_error(data: dict[st
     else:
         return
     assert message.startswith("config: ")
+
+
+def test_the_live_template_documents_every_section() -> None:
+    text = (CONFIG_DIR / "live.example.toml").read_text()
+    for section in Config.model_fields:
+        if section != "paper":  # paper-only settings do not apply to live trading
+            assert f"[{section}]" in text
