@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
+from bot.ops.alerts import AlertsSection
+from bot.ops.metrics import MetricsSection
 
 
 class ConfigError(ValueError):
@@ -156,10 +158,46 @@ class HedgeSection(_Section):
 
 
 class RiskSection(_Section):
+    # pre-trade limits, checked on every clip against the state after it (bot.risk.limits)
     max_leverage: PositiveFloat = 3.0  # total hedge notional / hedge-account equity
+    max_instrument_leverage: PositiveFloat = 3.0  # one instrument's position notional / hedge-account equity
     max_position_notional: PositiveFloat = 250_000.0  # per instrument
     max_order_notional: PositiveFloat = 25_000.0
-    max_price_age: Duration = "5m"  # staleness gate: no order on a price older than this
+    max_orders_per_minute: Annotated[int, Field(ge=1)] = 30  # every order, reducing ones too: stops a runaway loop
+    price_band_bps: PositiveFloat = 100.0  # no order priced more than this through the latest mark
+    # staleness gates: no order on inputs older than these; they reopen by themselves (bot.risk.staleness)
+    max_price_age: Duration = "5m"  # marks of the hedge instruments
+    max_funding_age: Duration = "9h"  # funding rates of the perpetuals: one 8 h settlement plus slack
+    max_account_age: Duration = "2h"  # the hedge-account snapshot (equity, margin); the daemon reads it hourly
+    # max loss from the peak, not from the start, as a fraction of that peak, 1.0 = off (bot.risk.drawdown);
+    # daily = from the highest value of the trailing 24 h, overall = from the highest since start or acknowledge
+    max_daily_loss: Annotated[float, Field(gt=0, le=1)] = 0.10  # whole portfolio: spot value + hedge-account equity
+    max_loss: Annotated[float, Field(gt=0, le=1)] = 0.25
+    # hedge-account equity alone: it falls when a rally lifts the spot, so its limits are wider
+    max_hedge_daily_loss: Annotated[float, Field(gt=0, le=1)] = 0.30
+    max_hedge_loss: Annotated[float, Field(gt=0, le=1)] = 0.50
+    on_max_loss: Literal["reducing", "halted"] = "reducing"  # the trading state a breach holds, with an alert
+    # collateral buffer: margin ratio = equity / maintenance margin; each step applies below its ratio
+    # (bot.risk.collateral); a step is left only once the ratio is above its threshold × (1 + hysteresis)
+    margin_warn_ratio: Annotated[float, Field(gt=1)] = 3.0  # alert
+    margin_stop_adding_ratio: Annotated[float, Field(gt=1)] = 2.0  # reducing: no order that adds exposure
+    margin_reduce_ratio: Annotated[float, Field(gt=1)] = 1.5  # reducing, and cut the hedge in clips
+    margin_halt_ratio: Annotated[float, Field(gt=1)] = 1.2  # halted: nothing but cancels
+    margin_hysteresis: Fraction = 0.1
+
+    @model_validator(mode="after")
+    def _margin_steps_escalate(self) -> RiskSection:
+        steps = {
+            "margin_warn_ratio": self.margin_warn_ratio,
+            "margin_stop_adding_ratio": self.margin_stop_adding_ratio,
+            "margin_reduce_ratio": self.margin_reduce_ratio,
+            "margin_halt_ratio": self.margin_halt_ratio,
+        }
+        warn, stop_adding, reduce, halt = steps.values()
+        if not warn >= stop_adding >= reduce >= halt:
+            named = ", ".join(f"{name} = {value:g}" for name, value in steps.items())
+            raise ValueError(f"margin ratios must not increase from warn to halt: {named}")
+        return self
 
 
 class ExecutionSection(_Section):
@@ -168,6 +206,20 @@ class ExecutionSection(_Section):
     order_type: Literal["market", "limit"] = "market"
     limit_offset_bps: Annotated[float, Field(ge=0)] = 2.0
     on_shutdown: Literal["cancel", "leave"] = "cancel"  # working orders at SIGTERM/SIGINT: cancel or leave
+    book_share: Fraction = 0.0  # a clip takes at most this share of the visible top-of-book size; 0 = no cap
+    max_slippage_bps: Annotated[float, Field(ge=0)] = 0.0  # parent holds while mark is this far past arrival; 0 = off
+    post_only: bool = False  # limit clips rest passively at mark ∓ limit_offset_bps (needs order_type = "limit")
+    escalate_after: Duration = "0s"  # a limit clip resting this long is replaced by a marketable one; "0s" = never
+    escalate_to: Literal["limit", "market"] = "market"  # limit: marketable limit at mark ± limit_offset_bps
+    roll_window_days: Annotated[float, Field(gt=0, le=60)] = 3.0  # dated contracts roll (or close) this close to expiry
+    roll_steps: Annotated[int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
+    dated_basis_annual: Annotated[float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
+
+    @model_validator(mode="after")
+    def _post_only_rests_as_a_limit(self) -> ExecutionSection:
+        if self.post_only and self.order_type != "limit":
+            raise ValueError("post_only = true needs order_type = 'limit' (a market order cannot rest)")
+        return self
 
 
 class PaperSection(_Section):
@@ -215,6 +267,8 @@ class Config(_Section):
     execution: ExecutionSection = ExecutionSection()
     paper: PaperSection = PaperSection()
     venue: VenueSection = VenueSection()
+    metrics: MetricsSection = MetricsSection()
+    alerts: AlertsSection = AlertsSection()
     control: ControlSection = ControlSection()
 
     @model_validator(mode="after")
