@@ -8,8 +8,8 @@ Run: .venv/bin/python bench/replay.py
 from __future__ import annotations
 
 import asyncio
-import sys
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
