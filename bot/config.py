@@ -160,7 +160,7 @@ class HedgeSection(_Section):
 class RiskSection(_Section):
     # pre-trade limits, checked on every clip against the state after it (bot.risk.limits)
     max_leverage: PositiveFloat = 3.0  # total hedge notional / hedge-account equity
-    max_instrument_leverage: PositiveFloat = 3.0  # one instrument's position notional / hedge-account equity
+    max_instrument_leverage: PositiveFloat | None = None  # one instrument's notional / equity; None: max_leverage
     max_position_notional: PositiveFloat = 250_000.0  # per instrument
     max_order_notional: PositiveFloat = 25_000.0
     max_orders_per_minute: Annotated[int, Field(ge=1)] = 30  # every order, reducing ones too: stops a runaway loop

@@ -194,12 +194,15 @@ class Daemon:
 
     async def _on_time(self, now: int) -> None:
         assert self.engine is not None
+        record = now >= self.trading_from_ms and now >= self._next_record_ts
+        if record:  # a fresh account before the engine's staleness gate and limits look at it
+            self.engine.on_venue(await self.venue.fetch_account())
         started = time.perf_counter()  # decision latency: a measurement of the shell, not an input to the core
         actions = self.engine.on_time(now)
         self.observer.decision_latency(time.perf_counter() - started)
         for action in actions:
             await self._execute(now, action)
-        if now >= self.trading_from_ms and now >= self._next_record_ts:
+        if record:
             self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
             await self._record_value(now)
 

@@ -19,6 +19,7 @@ from bot.domain import (
     FundingObserved,
     HedgeTarget,
     Instrument,
+    InstrumentKind,
     MarketEvent,
     OrderRequest,
     OrderStatus,
@@ -41,7 +42,8 @@ from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.triggers import TriggerFired
-from bot.risk.limits import Limits, check_clip
+from bot.risk.governance import Governance
+from bot.risk.limits import Limits, OrderRateWindow, PreTradeState, check_clip
 from bot.risk.state import Governor, StateChanged, TradingState
 
 
@@ -88,8 +90,11 @@ class EngineStats:
 def _limits(config: Config) -> Limits:
     return Limits(
         max_leverage=config.risk.max_leverage,
+        max_instrument_leverage=config.risk.max_instrument_leverage or config.risk.max_leverage,
         max_position_notional=config.risk.max_position_notional,
         max_order_notional=config.risk.max_order_notional,
+        max_orders_per_minute=config.risk.max_orders_per_minute,
+        price_band_bps=config.risk.price_band_bps,
         max_price_age_ms=parse_duration_ms(config.risk.max_price_age),
     )
 
@@ -116,6 +121,7 @@ class Engine:
         self.pending_value_holdings = dict(config.portfolio.holdings_value)
         self.hedge_symbols = tuple(Symbol(s) for s in config.hedge.instruments)
         self.limits = _limits(config)
+        self.order_rate = OrderRateWindow()  # when our orders went out: the order-rate limit counts them
         self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
         bases = [*self.holdings, *self.pending_value_holdings, *config.portfolio.locked]
         series = tuple(dict.fromkeys([*(spot_symbol(b, self.quote) for b in bases), *self.hedge_symbols]))
@@ -137,6 +143,9 @@ class Engine:
         self.targets: dict[Symbol, HedgeTarget] = {}
         self.last_decision: Decision | None = None
         self.governor = Governor()
+        self.governance = Governance(config.risk, self.governor)
+        self.account_ts: int | None = None
+        self._pending: list[Action] = []  # state changes and cuts raised by venue events, emitted at the next instant
         self.stats = EngineStats()
         self.paused = False
         self.ratio_override: tuple[float, int] | None = None  # (ratio, until event time)
@@ -171,6 +180,28 @@ class Engine:
         elif isinstance(event, AccountSnapshot):
             self.equity = event.equity
             self.positions = {p.symbol: p.qty for p in event.positions if p.qty != 0}
+            self.account_ts = event.ts
+            self._govern_account(event)
+
+    def _govern_account(self, snapshot: AccountSnapshot) -> None:
+        exposure = self.exposure()
+        if exposure.missing:
+            return
+        changes, cut = self.governance.on_account(snapshot, exposure.total + snapshot.equity)  # the whole portfolio
+        self._pending.extend(changes)
+        if cut is not None:
+            self._pending.extend(self._cut_hedge(snapshot.ts, cut.fraction, cut.reason))
+
+    def _cut_hedge(self, now: int, fraction: float, reason: str) -> list[Action]:
+        """Collateral REDUCE step: shrink every hedge by `fraction`, in reduce-only clips."""
+        targets = {
+            s: HedgeTarget(s, round_to_step(q * (1 - fraction), self.instruments[s].lot_step), 0.0)
+            for s, q in self.positions.items()
+            if s in self.instruments
+        }
+        self.targets = {**self.targets, **targets}
+        fired = TriggerFired("collateral_reduce", reason, {"fraction": fraction})
+        return [self._make_decision(now, fired, PolicyResult({}), targets)]
 
     def _stop_parent(self, symbol: Symbol) -> None:
         self.stats.rejected += 1
@@ -183,7 +214,8 @@ class Engine:
     def on_time(self, now: int) -> list[Action]:
         """Called once after all events of one instant: sample, decide, and work due clips."""
         self.now = max(self.now, now)
-        actions: list[Action] = []
+        actions: list[Action] = self._pending
+        self._pending = []
         change = self._gate_on_staleness(now)
         if change is not None:
             actions.append(change)
@@ -198,15 +230,14 @@ class Engine:
         return actions
 
     def _gate_on_staleness(self, now: int) -> StateChanged | None:
-        """Hold trading to `reducing` while a price we hedge with is older than its limit; lift it when fresh."""
-        stale = [
-            f"{s} {(now - self.price_ts[s]) / 1000:.0f}s old"
-            for s in self.hedge_symbols
-            if s in self.price_ts and now - self.price_ts[s] > self.limits.max_price_age_ms
-        ]
-        if stale:
-            return self.governor.hold("staleness", TradingState.REDUCING, "stale price: " + ", ".join(stale), now)
-        return self.governor.release("staleness", now, "prices fresh again")
+        """Fail closed on stale prices of the hedge instruments, funding of the perpetuals, or the account."""
+        perpetuals = [s for s in self.hedge_symbols if self.instruments[s].kind is InstrumentKind.PERPETUAL]
+        return self.governance.on_time(
+            now,
+            {s: self.price_ts.get(s) for s in self.hedge_symbols},
+            {s: self.funding[s].ts if s in self.funding else None for s in perpetuals},
+            self.account_ts,
+        )
 
     # ---- deciding ---------------------------------------------------------------------------------
 
@@ -325,17 +356,21 @@ class Engine:
             self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
             self.stats.held += 1
             return [ClipHeld(now, symbol, (f"trading is {state}: {self.governor.reason}",))]
-        verdict = check_clip(
-            instrument,
-            clip.qty,
-            price,
-            now - self.price_ts[symbol],
-            self.positions,
-            self.prices,
-            self.instruments,
-            self.equity if self.equity is not None else 0.0,
-            self.limits,
+        # the limits see the order as it would go out (its limit price), and positions with every order
+        # still in flight counted as filled: two instruments' clips cannot pass the leverage cap together
+        priced = self._order_request(parent, instrument, clip.qty, clip.reduce_only, price).price
+        exposed = dict.fromkeys([*self.positions, *(order.request.symbol for order in self.orders.open_orders())])
+        pre_trade = PreTradeState(
+            now=now,
+            trading=state,
+            positions={s: self._planned_position(s) for s in exposed},
+            marks=self.prices,
+            mark_ts=self.price_ts,
+            instruments=self.instruments,
+            equity=self.equity if self.equity is not None else 0.0,
+            orders_last_minute=self.order_rate.count(now),
         )
+        verdict = check_clip(instrument, clip.qty, price if priced is None else priced, pre_trade, self.limits)
         held: list[Action] = []
         if verdict.notes:
             self.stats.held += 1
@@ -345,6 +380,7 @@ class Engine:
             return held
         request = self._order_request(parent, instrument, verdict.qty, clip.reduce_only, price)
         self.orders.add(request)
+        self.order_rate.record(now)
         self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
         self.stats.clips += 1
         return [*held, PlaceOrder(request, parent.reason)]
@@ -384,8 +420,10 @@ class Engine:
         self.paused = False
         self._halt_when_flat = False
         self._forced_trigger = ("operator_resume", "operator resumed trading")
+        self.governance.acknowledge(now)  # losses are measured from here on
         change = self.governor.release("operator", now, "operator resumed")
-        return [change] if change else []
+        released = self.governor.release("max_loss", now, "acknowledged by the operator")
+        return [c for c in (change, released) if c]
 
     def flatten(self, now: int, reason: str = "operator asked to flatten") -> list[Action]:
         """Close every hedge in reduce-only clips; nothing may add exposure until resume."""
@@ -442,6 +480,7 @@ class Engine:
             raise ValueError(f"reload: {', '.join(changed)} cannot change while running; restart to apply")
         self.config = config
         self.limits = _limits(config)
+        self.governance.configure(config.risk)
         self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
         self.holdings.update(config.portfolio.holdings)
         self.decider.configure(config)

@@ -1,0 +1,86 @@
+"""The engine's trading state follows the collateral buffer, max loss from the peak and staleness."""
+
+from __future__ import annotations
+
+from bot.config import parse_config
+from bot.domain import (
+    MS_PER_HOUR,
+    AccountSnapshot,
+    FundingObserved,
+    Instrument,
+    InstrumentKind,
+    Position,
+    PriceObserved,
+    Symbol,
+)
+from bot.engine import DecisionMade, Engine
+from bot.risk.state import StateChanged, TradingState
+
+BTC, ETH_SPOT = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT")
+INSTRUMENTS = {BTC: Instrument(BTC, "BTC", "USDT", InstrumentKind.PERPETUAL, settle="USDT", lot_step=0.001)}
+
+
+def _engine() -> Engine:
+    config = parse_config(
+        {
+            "portfolio": {"holdings": {"ETH": 10.0}},
+            "hedge": {"instruments": [BTC], "policy": "fixed"},
+            "risk": {"max_price_age": "2h", "max_account_age": "2h"},
+        }
+    )
+    engine = Engine(config, INSTRUMENTS, trading_from_ms=0)
+    _market(engine, 0)
+    return engine
+
+
+def _market(engine: Engine, ts: int, eth: float = 3_000.0) -> None:
+    engine.on_market(PriceObserved(ts, ETH_SPOT, eth))
+    engine.on_market(PriceObserved(ts, BTC, 60_000.0))
+    engine.on_market(FundingObserved(ts, BTC, 0.0001, ts + 8 * MS_PER_HOUR))
+
+
+def _account(ts: int, equity: float, short_btc: float = 0.5) -> AccountSnapshot:
+    notional = short_btc * 60_000.0
+    return AccountSnapshot(ts, "USDT", equity, equity, notional / 5, notional * 0.005, (Position(BTC, -short_btc),))
+
+
+def _states(actions: list[object]) -> list[TradingState]:
+    return [a.new for a in actions if isinstance(a, StateChanged)]
+
+
+def test_a_margin_ratio_under_the_halt_step_halts_trading() -> None:
+    engine = _engine()
+    engine.on_venue(_account(1, equity=160.0))  # maintenance 150: ratio 1.07 < 1.2
+    assert _states(engine.on_time(1)) == [TradingState.HALTED]
+    assert "margin ratio" in engine.governor.reason
+
+
+def test_the_reduce_step_cuts_the_hedge_in_reduce_only_clips() -> None:
+    engine = _engine()
+    engine.on_venue(_account(1, equity=210.0))  # ratio 1.4: reduce
+    actions = engine.on_time(1)
+    assert _states(actions) == [TradingState.REDUCING]
+    cut = next(a.decision for a in actions if isinstance(a, DecisionMade))
+    assert cut.trigger == "collateral_reduce"
+    assert -0.5 < cut.targets[0].qty < 0  # smaller short, same side
+
+
+def test_a_loss_from_the_peak_holds_reducing_until_the_operator_resumes() -> None:
+    engine = _engine()
+    engine.on_venue(_account(1, equity=50_000.0))
+    assert _states(engine.on_time(1)) == []
+    _market(engine, MS_PER_HOUR, eth=1_500.0)  # spot halves: the whole portfolio is 15 k down from an 80 k peak
+    engine.on_venue(_account(MS_PER_HOUR, equity=50_000.0))
+    assert _states(engine.on_time(MS_PER_HOUR)) == [TradingState.REDUCING]
+    assert "from" in engine.governor.reason
+    resumed = engine.resume(MS_PER_HOUR + 1)
+    assert TradingState.ACTIVE in _states(resumed)
+
+
+def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading() -> None:
+    engine = _engine()
+    engine.on_venue(_account(0, equity=50_000.0))
+    _market(engine, 3 * MS_PER_HOUR)
+    assert _states(engine.on_time(3 * MS_PER_HOUR)) == [TradingState.REDUCING]
+    engine.on_venue(_account(3 * MS_PER_HOUR, equity=50_000.0))
+    assert _states(engine.on_time(3 * MS_PER_HOUR + 1)) == [TradingState.ACTIVE]
