@@ -145,6 +145,7 @@ class Engine:
         self.governor = Governor()
         self.governance = Governance(config.risk, self.governor)
         self.account_ts: int | None = None
+        self.account: AccountSnapshot | None = None
         self._pending: list[Action] = []  # state changes and cuts raised by venue events, emitted at the next instant
         self.stats = EngineStats()
         self.paused = False
@@ -181,6 +182,7 @@ class Engine:
             self.equity = event.equity
             self.positions = {p.symbol: p.qty for p in event.positions if p.qty != 0}
             self.account_ts = event.ts
+            self.account = event
             self._govern_account(event)
 
     def _govern_account(self, snapshot: AccountSnapshot) -> None:

@@ -84,3 +84,16 @@ def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading
     assert _states(engine.on_time(3 * MS_PER_HOUR)) == [TradingState.REDUCING]
     engine.on_venue(_account(3 * MS_PER_HOUR, equity=50_000.0))
     assert _states(engine.on_time(3 * MS_PER_HOUR + 1)) == [TradingState.ACTIVE]
+
+
+def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_position() -> None:
+    from bot.daemon import Totals
+    from bot.report.status import engine_status
+
+    engine = _engine()
+    engine.on_venue(_account(1, equity=5_000.0))
+    status = engine_status(engine, 1, Totals())
+    assert status["margin_ratio"] == round(5_000.0 / 150.0, 4)
+    [liquidation] = status["liquidation"]
+    assert liquidation["symbol"] == BTC
+    assert liquidation["move"] > 0  # a short is liquidated by a rise

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
+from bot.risk.collateral import liquidation_moves
 from bot.risk.state import TradingState
 
 if TYPE_CHECKING:  # the daemon passes its own objects in; importing them here would be circular
@@ -47,6 +49,13 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             "max_order_notional": limits.max_order_notional,
         },
         "prices": dict(sorted(engine.prices.items())),
+        "margin_ratio": None if engine.account is None else _finite(engine.account.margin_ratio),
+        "liquidation": []
+        if engine.account is None
+        else [
+            {"symbol": e.symbol, "move": e.move, "price": e.price, "text": e.describe()}
+            for e in liquidation_moves(engine.account, engine.prices, engine.instruments)
+        ],
         "feed_age_s": {s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items())},
         "last_decision": None
         if decision is None
@@ -65,3 +74,7 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         },
         "trading_allows_adding": engine.governor.state is TradingState.ACTIVE and not engine.paused,
     }
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None  # JSON has no infinity: no positions = None
