@@ -218,7 +218,7 @@ class Engine:
         self.now = max(self.now, now)
         actions: list[Action] = self._pending
         self._pending = []
-        change = self._gate_on_staleness(now)
+        change = self._gate_on_staleness(now) if now >= self.trading_from_ms else None  # warm-up trades nothing
         if change is not None:
             actions.append(change)
         sampled = self.estimator.due(now)
