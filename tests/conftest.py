@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from hypothesis import HealthCheck, settings
+
+from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.testkit import running_sim
 
 # Tests never assert on wall-clock time: no per-example deadline, no "too slow" health check (CI is shared).
 settings.register_profile("hedgebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,3 +47,10 @@ def funding_8h() -> Path:
 @pytest.fixture(scope="session")
 def perp_1h() -> Path:
     return _require("perp_1h.csv.gz")
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[ExchangeSim]:
+    """A started loopback exchange with BTC at 30,000 and ETH at 2,000 (market time T0)."""
+    async with running_sim() as simulator:
+        yield simulator

@@ -10,35 +10,14 @@ import ccxt.pro as ccxt_pro
 import pytest
 import pytest_asyncio
 
-from bot.domain import MarketEvent, PriceObserved, Symbol
-from bot.exchange_sim import ExchangeSim, SimSettings, ccxt_config
-
-T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC: quarterlies BTCUSDT_260327 and BTCUSDT_260626 are listed
-
-
-def priced(ts: int, btc: float = 30_000.0, eth: float = 2_000.0) -> list[MarketEvent]:
-    """Spot (index) and perpetual prices of BTC and ETH at `ts`."""
-    return [
-        PriceObserved(ts, Symbol("BTC/USDT"), btc),
-        PriceObserved(ts, Symbol("ETH/USDT"), eth),
-        PriceObserved(ts, Symbol("BTC/USDT:USDT"), btc),
-        PriceObserved(ts, Symbol("ETH/USDT:USDT"), eth),
-    ]
+from bot.domain import MarketEvent
+from bot.exchange_sim import ExchangeSim, ccxt_config
+from bot.exchange_sim.testkit import priced
 
 
 @pytest.fixture
 def tape() -> Callable[..., list[MarketEvent]]:
     return priced
-
-
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[ExchangeSim]:
-    """A started simulator with BTC at 30,000 and ETH at 2,000 (market time T0)."""
-    simulator = ExchangeSim(SimSettings(), priced(T0))
-    await simulator.start()
-    await simulator.advance(4)
-    yield simulator
-    await simulator.stop()
 
 
 ClientFactory = Callable[..., Any]

@@ -19,8 +19,9 @@ from bot.domain import (
     PriceObserved,
     Symbol,
 )
-from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.streams import Payload
+from bot.exchange_sim.testkit import T0
 from bot.feeds.exchange import ExchangeFeed, FeedSettings, exchange_feed
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
@@ -29,7 +30,6 @@ from bot.venues.errors import Fatal
 
 pytestmark = pytest.mark.asyncio
 
-T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 PERP, ETH_PERP, MARCH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT"), Symbol("BTC/USDT:USDT-260327")
 ETH_SPOT = Symbol("ETH/USDT")
 FAST = Backoff(initial_s=0.005, cap_s=0.05)
@@ -38,22 +38,8 @@ GUARD_S = 10.0  # a broken stream fails the test instead of hanging it; never a 
 T = TypeVar("T")
 
 
-def priced(ts: int, btc: float = 30_000.0, eth: float = 2_000.0) -> list[MarketEvent]:
-    spots = [PriceObserved(ts, Symbol("BTC/USDT"), btc), PriceObserved(ts, ETH_SPOT, eth)]
-    return [*spots, PriceObserved(ts, PERP, btc), PriceObserved(ts, ETH_PERP, eth)]
-
-
 async def guarded(awaitable: Awaitable[T]) -> T:
     return await asyncio.wait_for(awaitable, GUARD_S)
-
-
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[ExchangeSim]:
-    simulator = ExchangeSim(SimSettings(), priced(T0))
-    await simulator.start()
-    await simulator.advance(4)
-    yield simulator
-    await simulator.stop()
 
 
 FeedFactory = Callable[..., ExchangeFeed]

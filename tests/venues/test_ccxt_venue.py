@@ -20,7 +20,6 @@ from bot.domain import (
     FundingObserved,
     FundingSettled,
     InstrumentKind,
-    MarketEvent,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -30,7 +29,8 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
-from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.testkit import T0
 from bot.secrets import register
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
@@ -39,7 +39,6 @@ from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, RateLimi
 
 pytestmark = pytest.mark.asyncio
 
-T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC: the quarterlies BTCUSDT_260327 and BTCUSDT_260626 are listed
 PERP, ETH_PERP, MARCH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT"), Symbol("BTC/USDT:USDT-260327")
 FAST = Backoff(initial_s=0.005, cap_s=0.05)  # reconnects and query retries without slowing the tests
 NO_THROTTLE = {"enableRateLimit": False, "timeout_on_exit": 0}  # loopback: no client-side pacing or close wait
@@ -47,23 +46,8 @@ GUARD_S = 10.0  # a broken stream fails the test instead of hanging it; never a 
 T = TypeVar("T")
 
 
-def priced(ts: int, btc: float = 30_000.0, eth: float = 2_000.0) -> list[MarketEvent]:
-    spots = [PriceObserved(ts, Symbol("BTC/USDT"), btc), PriceObserved(ts, Symbol("ETH/USDT"), eth)]
-    return [*spots, PriceObserved(ts, PERP, btc), PriceObserved(ts, ETH_PERP, eth)]
-
-
 async def guarded(awaitable: Awaitable[T]) -> T:
     return await asyncio.wait_for(awaitable, GUARD_S)
-
-
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[ExchangeSim]:
-    """A started simulator with BTC at 30,000 and ETH at 2,000 (market time T0)."""
-    simulator = ExchangeSim(SimSettings(), priced(T0))
-    await simulator.start()
-    await simulator.advance(4)
-    yield simulator
-    await simulator.stop()
 
 
 VenueFactory = Callable[..., Awaitable[CcxtVenue]]
