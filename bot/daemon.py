@@ -36,7 +36,7 @@ from bot.report.text import order_line
 from bot.risk.state import StateChanged
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import Rejected, UnknownOutcome, VenueError
+from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError
 
 HumanLine = Callable[[str], None]
 
@@ -277,23 +277,25 @@ class Daemon:
             price=request.price,
             reduce_only=request.reduce_only,
         )
+        update: OrderUpdate | None
         try:
             update = await self.venue.create_order(request)
         except UnknownOutcome as exc:
             self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
             update = await self._resolve_unknown(request.client_id, request.symbol, now)
-        except Rejected as exc:
+        except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
             update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
-        except VenueError as exc:
-            update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
-        await self._on_venue_event(update)
+        if update is not None:
+            await self._on_venue_event(update)
         await self._drain()
-        if update.status.is_final:  # later fills of a working order still need their reference price
+        if update is not None and update.status.is_final:  # later fills still need their reference price
             self._send_price.pop(request.client_id, None)
-        self.human(order_line(now, request, update, action.parent_reason))
+        if update is not None:
+            self.human(order_line(now, request, update, action.parent_reason))
 
     async def _cancel(self, now: int, action: CancelOrder) -> None:
         self.log.info("order_cancel", client_id=action.client_id, reason=action.reason)
+        update: OrderUpdate | None
         try:
             update = await self.venue.cancel_order(action.client_id, action.symbol)
         except UnknownOutcome:
@@ -301,15 +303,24 @@ class Daemon:
         except VenueError as exc:  # already final at the venue, or not there: ask what it is
             self.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
             update = await self._resolve_unknown(action.client_id, action.symbol, now)
-        await self._on_venue_event(update)
+        if update is not None:
+            await self._on_venue_event(update)
         await self._drain()
 
-    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate:
-        """Ask the venue what became of an order; never send it again blind."""
+    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate | None:
+        """Ask the venue what became of an order; never send it again blind.
+
+        Only "not found" proves the order never arrived. Any other failure leaves its state unknown: the order
+        stays open (so its instrument gets no further clip) until a later answer tells its fate.
+        """
         try:
             return await self.venue.fetch_order(client_id, symbol)
+        except OrderNotFound as exc:
+            return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=f"never reached the venue: {exc}")
         except VenueError as exc:
-            return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=f"not found after timeout: {exc}")
+            self.log.error("order_state_unknown", client_id=client_id, error=str(exc))
+            self.observer.alert("order_state_unknown", str(client_id), f"order {client_id}: state unknown ({exc})")
+            return None
 
     async def _drain(self) -> None:
         for event in self.venue.drain():

@@ -8,8 +8,9 @@ from typing import Any
 
 from bot.config import Config, parse_config
 from bot.daemon import Daemon
-from bot.domain import OrderRequest, OrderStatus, OrderUpdate
+from bot.domain import ClientOrderId, OrderRequest, OrderStatus, OrderUpdate, Symbol
 from bot.store.journal import Journal
+from bot.venues.errors import Retryable, UnknownOutcome
 from bot.wiring import Plan, as_fast_as_possible, paper_venue, synthetic_plan
 
 START = 1_704_067_200_000
@@ -75,3 +76,44 @@ def test_a_replayed_run_produces_the_same_client_order_ids(tmp_path: Path) -> No
         ids.append([row["client_id"] for row in journal.rows("orders")])
     assert ids[0] == ids[1]
     assert len(set(ids[0])) == len(ids[0])
+
+
+class TimingOutVenue(JournalCheckingVenue):
+    """The paper venue behind a connection that times out on every create (after the venue took the order),
+    and whose order query either works or is down too."""
+
+    def __init__(self, config: Config, journal: Journal, query_works: bool) -> None:
+        super().__init__(config, journal)
+        self.query_works = query_works
+        self.sent: list[str] = []
+
+    async def create_order(self, request: OrderRequest) -> OrderUpdate:
+        self.sent.append(request.client_id)
+        await self.inner.create_order(request)
+        raise UnknownOutcome(f"{request.client_id}: no answer in time")
+
+    async def fetch_order(self, client_id: ClientOrderId, symbol: Symbol) -> OrderUpdate:
+        if not self.query_works:
+            raise Retryable("venue unreachable")
+        return await self.inner.fetch_order(client_id, symbol)
+
+
+def test_a_timed_out_order_is_resolved_by_its_client_id_and_never_sent_twice(tmp_path: Path) -> None:
+    config = small_config(tmp_path)
+    journal = Journal(tmp_path / "journal.sqlite")
+    venue = TimingOutVenue(config, journal, query_works=True)
+    summary = _run(config, synthetic_plan(config, START, config.span_ms, realtime=False), venue, journal)
+    assert venue.sent
+    assert len(set(venue.sent)) == len(venue.sent)
+    assert {row["status"] for row in journal.rows("orders")} == {OrderStatus.FILLED.value}
+    assert summary.totals.fills == len(venue.sent)
+
+
+def test_an_order_whose_fate_cannot_be_learned_stays_open_and_blocks_its_instrument(tmp_path: Path) -> None:
+    config = small_config(tmp_path)
+    journal = Journal(tmp_path / "journal.sqlite")
+    venue = TimingOutVenue(config, journal, query_works=False)
+    _run(config, synthetic_plan(config, START, config.span_ms, realtime=False), venue, journal)
+    sent_per_instrument = {row["symbol"] for row in journal.rows("orders")}
+    assert len(venue.sent) == len(sent_per_instrument)  # one order each, then nothing until its fate is known
+    assert {row["status"] for row in journal.rows("orders")} == {OrderStatus.SUBMITTED.value}
