@@ -1,6 +1,6 @@
 """The command line: run | backtest | check-config | ctl | report | stress | exchange-sim.
 
-Exit 0 on success, 2 on bad input.
+Exit 0 on success, 2 on bad input (1 when a live venue fails for good while running).
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import WallClock
-from bot.config import ConfigError, load_config, with_overrides
+from bot.config import Config, ConfigError, load_config, with_overrides
 from bot.control.ctl import add_ctl_parser, run_ctl
 from bot.domain import parse_duration_ms
 from bot.exchange_sim import command as exchange_sim_command
 from bot.feeds.replay import ReplayError
 from bot.report import commands as report_commands
 from bot.report.backtest import result_json, result_text
-from bot.runs import FIXED_START_MS, run_backtest, run_paper
+from bot.runs import FIXED_START_MS, run_backtest, run_live, run_paper
 from bot.secrets import redact
 from bot.store.journal import JournalError
+from bot.venues.ccxt_client import read_api_keys
+from bot.venues.errors import Fatal, VenueError
 
 
 class UsageError(Exception):
@@ -96,9 +98,12 @@ def _check_config(path: Path) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    if config.bot.mode != "paper" or config.market.source != "synthetic":
+    if config.market.source == "exchange":
+        return _run_on_exchange(args, config)
+    if config.market.source != "synthetic":
         raise UsageError(
-            "this build runs paper mode on the synthetic market (bot.mode='paper', market.source='synthetic')"
+            f"market.source = {config.market.source!r}: `hedgebot run` trades the synthetic market or the exchange's"
+            " streams; replay history with `hedgebot backtest`"
         )
     if args.speed <= 0:
         raise UsageError(f"--speed {args.speed} must be positive")
@@ -114,6 +119,31 @@ def _run(args: argparse.Namespace) -> int:
         human=human,
         config_path=args.config,
     )
+    print(result_text(summary))
+    return 0
+
+
+def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
+    """Live (`bot.mode = "live"`), or paper fills on the exchange's prices, until SIGINT/SIGTERM.
+
+    Exit 2 when it cannot start as configured (no API keys, no control token); 1 when the venue fails
+    for good while running (a revoked key), after an orderly stop.
+    """
+    if args.span is not None or args.speed != 1.0:
+        raise UsageError("--span and --speed pace the synthetic market; on the exchange's streams time is real")
+    if config.bot.mode == "live":
+        try:
+            read_api_keys(config.venue)  # before anything starts: a clear line naming the variables
+        except Fatal as exc:
+            raise UsageError(str(exc)) from None
+    human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
+    try:
+        summary = run_live(config, human=human, config_path=args.config)
+    except VenueError as exc:
+        print(
+            f"hedgebot: {config.bot.mode} run on {config.venue.exchange} stopped: {redact(str(exc))}", file=sys.stderr
+        )
+        return 1
     print(result_text(summary))
     return 0
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
+from bot.execution.legs import parse_legs
 from bot.ops.alerts import AlertsSection
 from bot.ops.metrics import MetricsSection
 
@@ -27,7 +28,10 @@ class ConfigError(ValueError):
 
 
 def _valid_duration(text: str) -> str:
-    parse_duration_ms(text)
+    try:
+        parse_duration_ms(text)
+    except OverflowError:  # hundreds of digits: a float overflows, and pydantic would let this escape
+        raise ValueError(f"{text[:20]!r}... is not a duration a clock can reach") from None
     return text
 
 
@@ -146,7 +150,8 @@ class HedgeSection(_Section):
         missing = [p for p in self.proxies or () if p not in self.instruments]
         if missing:
             raise ValueError(f"proxies {missing} are not among instruments {list(self.instruments)}")
-        bases_with_perp = {s.split("/")[0] for s in self.instruments if ":" in s and "-" not in s}
+        parse_legs(self.instruments)  # one leg per perpetual: a perpetual, a dated contract or @quarterly
+        bases_with_perp = {s.split("/")[0] for s in self.instruments if ":" in s and "-" not in s and "@" not in s}
         undirected = [base for base in self.direct if base not in bases_with_perp]
         if undirected:
             raise ValueError(f"direct {undirected}: add their perpetuals (like 'XRP/USDT:USDT') to instruments")
@@ -214,6 +219,10 @@ class ExecutionSection(_Section):
     roll_window_days: Annotated[float, Field(gt=0, le=60)] = 3.0  # dated contracts roll (or close) this close to expiry
     roll_steps: Annotated[int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
     dated_basis_annual: Annotated[float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
+    # reconciliation of the journal against the venue, at start and then every interval (bot.execution.reconcile)
+    foreign_orders: Literal["leave", "cancel"] = "leave"  # open orders at the venue that hedgebot did not place
+    reconcile_interval: Duration = "5m"  # while running; "0s" = at start only
+    reconcile_retry: Duration = "30s"  # while a failed reconciliation holds trading halted
 
     @model_validator(mode="after")
     def _post_only_rests_as_a_limit(self) -> ExecutionSection:
@@ -277,6 +286,12 @@ class Config(_Section):
         for symbol in self.hedge.instruments:
             if f"/{quote}" not in symbol:
                 raise ValueError(f"hedge instrument {symbol!r} is not quoted in portfolio.quote {quote!r}")
+        if self.bot.mode == "live" and self.market.source != "exchange":
+            raise ValueError(
+                f"bot.mode = 'live' needs market.source = 'exchange' (got {self.market.source!r}): live orders"
+                " are priced and governed on the exchange's own streams, never on synthetic or replayed prices;"
+                " use bot.mode = 'paper' to trade those"
+            )
         if self.market.source == "replay" and self.market.prices is None:
             raise ValueError("market.source = 'replay' needs market.prices (a CSV of spot candles)")
         if self.market.start and self.market.end and self.market.end <= self.market.start:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,8 @@ from bot.commands import Command, CommandError, Flatten, Kill, Pause, Reload, Re
 from bot.config import Config
 from bot.domain import (
     MS_PER_HOUR,
+    AccountSnapshot,
+    ClientOrderId,
     Fill,
     FundingSettled,
     MarketEvent,
@@ -25,18 +27,32 @@ from bot.domain import (
     OrderUpdate,
     Symbol,
     VenueEvent,
+    parse_duration_ms,
 )
-from bot.engine import Action, CancelOrder, ClipHeld, DecisionMade, Engine, PlaceOrder
+from bot.engine import (
+    Action,
+    CancelOrder,
+    ClipHeld,
+    DecisionMade,
+    Engine,
+    ParentClosed,
+    PlaceOrder,
+    RiskNotice,
+    RollChanged,
+)
+from bot.execution.legs import contracts_for
 from bot.execution.orders import IllegalTransition
+from bot.execution.reconcile import ForeignOrders, ReconcilePlan, reconciliation_due
+from bot.execution.reconcile_shell import survey_and_plan
 from bot.logs import get_logger
 from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
-from bot.risk.state import StateChanged
+from bot.risk.state import StateChanged, TradingState
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError
+from bot.venues.errors import OrderNotFound, Retryable, UnknownOutcome, VenueError
 
 HumanLine = Callable[[str], None]
 
@@ -49,6 +65,22 @@ class Totals:
     funding: float = 0.0
     traded_notional: float = 0.0
     slippage_cost: float = 0.0  # quote paid versus the mark at send time
+    parents: int = 0  # parents closed (done, stopped or replaced) with their execution quality recorded
+    parent_fill_value: float = 0.0  # Σ |filled qty| × average price of those parents
+    parent_slippage: float = 0.0  # Σ slippage bps × fill value: their value-weighted slippage from arrival
+    rolls: int = 0
+    roll_cost: float = 0.0  # quote paid (+) or earned (−) by finished rolls: basis, slippage, fees
+
+    def execution(self, clips: int, roll_cost_in_progress: float) -> dict[str, float | int]:
+        """The backtest JSON's execution block."""
+        slippage = self.parent_slippage / self.parent_fill_value if self.parent_fill_value else 0.0
+        return {
+            "clips": clips,
+            "slippage_bps": round(slippage, 3),
+            "fees": round(self.fees, 2),
+            "roll_cost": round(self.roll_cost + roll_cost_in_progress, 2),
+            "rolls": self.rolls,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +95,7 @@ class RunSummary:
     positions: dict[Symbol, float] = field(default_factory=dict)
     equity: float = 0.0
     triggers: dict[str, int] = field(default_factory=dict)
+    execution: dict[str, float | int] = field(default_factory=dict)
 
 
 class Daemon:
@@ -101,10 +134,10 @@ class Daemon:
 
     async def start(self) -> Engine:
         await self.venue.start()
-        symbols = [Symbol(s) for s in self.config.hedge.instruments]
+        symbols = contracts_for(self.config.hedge.instruments, self.clock.now_ms())
         instruments = await self.venue.load_instruments(symbols)
         self.engine = Engine(self.config, instruments, self.trading_from_ms)
-        self.engine.on_venue(await self.venue.fetch_account())
+        await self.reconcile()  # before any order; adopts the account. On failure: halted, retried by reconcile_job
         self.log.info("daemon_started", instruments=list(instruments), trading_from=self.trading_from_ms)
         return self.engine
 
@@ -123,8 +156,10 @@ class Daemon:
         return self.summary(engine)
 
     async def tick(self) -> None:
-        """The wall-clock timer (realtime and live): work due clips even when no event arrives."""
+        """The wall-clock timer (realtime and live): venue events that arrived while the feed was quiet (fills on
+        a live user stream) reach the engine, and due clips are worked, even when no market event arrives."""
         async with self._lock:
+            await self._drain()
             await self._on_time(self.clock.now_ms())
             self.publish_gauges()
 
@@ -196,6 +231,7 @@ class Daemon:
         assert self.engine is not None
         record = now >= self.trading_from_ms and now >= self._next_record_ts
         if record:  # a fresh account before the engine's staleness gate and limits look at it
+            await self._load_contracts(now)
             self.engine.on_venue(await self.venue.fetch_account())
         started = time.perf_counter()  # decision latency: a measurement of the shell, not an input to the core
         actions = self.engine.on_time(now)
@@ -206,14 +242,21 @@ class Daemon:
             self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
             await self._record_value(now)
 
+    async def _load_contracts(self, now: int) -> None:
+        """Dated contracts listed since the start (the next quarterly to roll into) are loaded before use."""
+        assert self.engine is not None
+        wanted = self.engine.contracts_wanted(now)
+        if wanted:
+            self.engine.add_instruments(await self.venue.load_instruments(wanted))
+            self.log.info("contracts_loaded", instruments=wanted)
+
     async def _record_value(self, now: int) -> None:
         assert self.engine is not None
-        account = await self.venue.fetch_account()
-        self.engine.on_venue(account)
+        account = await self._account_to_value()
         exposure = self.engine.exposure()
         if exposure.missing or not exposure.values:
             return
-        initial = self.config.paper.collateral
+        initial = self._value_baseline(account)  # paper: the collateral; live: the equity at start
         self.recorder.record(now, exposure.total, account.equity - initial)
         self.journal.record_valuation(self._valuation(now, exposure.total, account.equity, initial))
         value = exposure.total + account.equity - initial
@@ -229,8 +272,9 @@ class Daemon:
         target = sum(t.notional for t in engine.targets.values())
         correlation, beta = engine.portfolio_estimates()
         totals = self.totals
+        rolls = totals.roll_cost + engine.roller.in_progress_cost
         return Valuation(now, spot_value, equity, collateral, hedge, target, totals.fees, totals.funding,
-                         totals.slippage_cost, 0.0, correlation, beta)  # fmt: skip
+                         totals.slippage_cost, rolls, correlation, beta)  # fmt: skip
 
     def publish_gauges(self) -> None:
         """Refresh the observer's gauges from the engine (hourly in replay, every tick live)."""
@@ -254,10 +298,42 @@ class Daemon:
             self.human(f"trading state {action.old} → {action.new}: {action.reason}")
         elif isinstance(action, ClipHeld):
             self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
+        elif isinstance(action, RiskNotice):
+            self.log.warning("risk_notice", kind=action.kind, step=action.key, reason=action.message)
+            severity = "info" if action.key == "ok" else "warning"
+            self.observer.alert(action.kind, action.key, f"{action.kind}: {action.message}", severity)
+        elif isinstance(action, ParentClosed):
+            self._parent_closed(action)
+        elif isinstance(action, RollChanged):
+            self._roll_changed(action)
         elif isinstance(action, PlaceOrder):
             await self._place(now, action)
         elif isinstance(action, CancelOrder):
             await self._cancel(now, action)
+
+    def _parent_closed(self, action: ParentClosed) -> None:
+        quality = action.quality
+        record = quality.as_record()
+        self.journal.record_execution(quality.end_ts or quality.start_ts, "parent", str(quality.decision_id), record)
+        self.log.info("parent_closed", **record)
+        slippage, average = quality.slippage_bps, quality.average_price
+        self.totals.parents += 1
+        if slippage is not None and average is not None:
+            value = abs(quality.filled_qty) * average
+            self.totals.parent_fill_value += value
+            self.totals.parent_slippage += slippage * value
+
+    def _roll_changed(self, action: RollChanged) -> None:
+        state = action.state
+        record = state.to_record()
+        self.journal.record_execution(action.ts, f"roll_{action.event}", action.leg, record)
+        self.log.info(f"roll_{action.event}", leg=action.leg, **record)
+        if action.event in ("finished", "expired"):
+            self.totals.rolls += 1
+            self.totals.roll_cost += state.cost.total
+        if action.event != "pair":
+            cost = f", cost {state.cost.total:+,.2f}" if action.event != "started" else ""
+            self.human(f"roll {action.event}: {state.near} → {state.far or 'closed'}{cost}")
 
     async def _place(self, now: int, action: PlaceOrder) -> None:
         assert self.engine is not None
@@ -377,11 +453,167 @@ class Daemon:
             first_ts=max(self._first_ts or 0, self.trading_from_ms),
             last_ts=self._instant or 0,
             decisions=engine.stats.decisions,
-            clips=engine.stats.clips,
-            rejected=engine.stats.rejected,
+            clips=engine.executor.stats.clips,
+            rejected=engine.executor.stats.rejected,
             totals=self.totals,
             effectiveness=self.recorder.effectiveness(),
             positions={s: q for s, q in engine.positions.items() if q},
             equity=engine.equity or 0.0,
             triggers=dict(engine.stats.triggers),
+            execution=self.totals.execution(engine.executor.stats.clips, engine.roller.in_progress_cost),
         )
+
+    # ---- reconciliation ---------------------------------------------------------------------------
+    # The journal against the venue (bot.execution.reconcile): at start, then every reconcile_interval, and
+    # every reconcile_retry while a failure holds trading halted. Nothing is ever sent from here.
+
+    _reconcile_last_try: int | None = None
+    _reconcile_failed: bool = False
+
+    async def reconcile_job(self) -> None:
+        """The scheduled job (calling it every second is fine): reconciles when due, between two events."""
+        config = self.config.execution
+        due = reconciliation_due(
+            self.clock.now_ms(),
+            self._reconcile_last_try,
+            self._reconcile_failed,
+            parse_duration_ms(config.reconcile_interval),
+            parse_duration_ms(config.reconcile_retry),
+        )
+        if due and self.engine is not None:
+            async with self._lock:
+                await self.reconcile()
+
+    async def reconcile(self) -> ReconcilePlan | None:
+        """Match the journal against the venue and apply the plan; None when it failed (trading held halted)."""
+        assert self.engine is not None
+        now = self.clock.now_ms()
+        self._reconcile_last_try = now
+        lot_steps = {symbol: instrument.lot_step for symbol, instrument in self.engine.instruments.items()}
+        foreign = ForeignOrders(self.config.execution.foreign_orders)
+        try:
+            plan = await survey_and_plan(self.journal, self.venue, now, lot_steps, foreign)
+        except VenueError as exc:
+            trouble = "venue unreachable" if isinstance(exc, Retryable) else f"venue error ({type(exc).__name__})"
+            await self._reconciliation_failed(now, f"reconciliation failed, {trouble}: {exc}")
+            return None
+        verdict = plan.verdict
+        if not verdict.ok:
+            await self._reconciliation_failed(now, f"reconciliation refused: {verdict.reason}")
+            return None
+        await self._apply_reconciliation(now, plan)
+        return plan
+
+    async def _apply_reconciliation(self, now: int, plan: ReconcilePlan) -> None:
+        assert self.engine is not None
+        engine = self.engine
+        for adoption in plan.adopt:
+            try:
+                engine.orders.adopt(adoption.request, adoption.update)
+            except IllegalTransition as exc:
+                self.log.error("order_adoption_illegal", client_id=adoption.request.client_id, error=str(exc))
+        for update in plan.updates:
+            await self._on_venue_event(update)  # journaled, then the engine
+        for fill in plan.fills:
+            if fill.symbol in engine.instruments:
+                await self._on_venue_event(fill)  # journaled once (by trade id), then the engine
+            else:
+                self.journal.record_fill(fill)  # an instrument we do not trade: the account covers its position
+        for order in plan.cancel:
+            await self._cancel_foreign(order.client_id, order.symbol)
+        for difference in plan.positions:
+            self.journal.record_position_adoption(now, difference.symbol, difference.journal_qty, difference.venue_qty)
+        if plan.account is not None:
+            engine.adopt_positions(plan.account)  # the venue's positions, which include every fill
+            engine.on_venue(plan.account)  # and its equity, governed against them
+        self._reconcile_failed = False
+        self.journal.record_reconciliation(now, "ok", "", plan.summary())
+        differences = plan.differences
+        self.log.info("reconciliation_done", **plan.summary())
+        if differences:
+            self.log.warning("reconciliation_differences", differences=differences)
+            self.observer.alert("reconciliation_differences", "reconcile", "; ".join(differences))
+        change = engine.governor.release("reconcile", now, "reconciliation succeeded")
+        if change is not None:
+            await self._execute(now, change)
+
+    async def _reconciliation_failed(self, now: int, reason: str) -> None:
+        assert self.engine is not None
+        self._reconcile_failed = True
+        self.journal.record_reconciliation(now, "failed", reason, {})
+        self.log.error("reconciliation_failed", reason=reason)
+        self.observer.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")
+        change = self.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
+        if change is not None:
+            await self._execute(now, change)
+
+    async def _cancel_foreign(self, client_id: ClientOrderId, symbol: Symbol) -> None:
+        """A foreign order cancelled as `[execution] foreign_orders = "cancel"` says (it is not journaled)."""
+        try:
+            update = await self.venue.cancel_order(client_id, symbol)
+        except VenueError as exc:  # already gone, or the venue is away: the next reconciliation sees it again
+            self.log.warning("foreign_order_cancel_failed", client_id=client_id, instrument=symbol, error=str(exc))
+            return
+        self.log.warning("foreign_order_cancelled", client_id=client_id, instrument=symbol, status=str(update.status))
+
+    # ---- live venue events --------------------------------------------------------------------------
+    # A live venue reports fills, order updates and account snapshots on its user stream whenever they happen;
+    # they reach the engine at once (`follow_venue`), not only with the next market event or tick. Live P&L is
+    # measured from the hedge account's equity at start, not from the paper collateral.
+
+    equity_baseline: float | None = None  # live: the hedge-account equity that hedge P&L is measured from
+
+    async def follow_venue(self) -> None:
+        """Hand the venue's events to the engine as they arrive, until cancelled; a Fatal stream error (a revoked
+        key) is raised. Returns at once for a venue that cannot be awaited (the paper venue fills on market
+        events, drained with them)."""
+        wait: Callable[[], Awaitable[None]] | None = getattr(self.venue, "wait_for_events", None)
+        if wait is None:
+            return
+        while True:
+            await wait()
+            async with self._lock:
+                await self._drain()
+
+    async def warm_up(self, history: Iterable[MarketEvent]) -> int:
+        """Feed price history (older than `trading_from_ms`) through the engine so its estimators are ready
+        when trading starts; returns how many events. The lock is held throughout, so no tick samples at wall
+        time in the middle of the history; the last instant of history is finished here, whatever time the
+        first live event carries."""
+        count = 0
+        async with self._lock:
+            for count, event in enumerate(history, 1):
+                await self._on_market(event)
+                if count % 1024 == 0:
+                    await asyncio.sleep(0)  # let the venue's streams breathe during a long history
+            if self._instant is not None:
+                await self._on_time(self._instant)
+        self.log.info("warmed_up", events=count, until=self._instant)
+        return count
+
+    async def _account_to_value(self) -> AccountSnapshot:
+        """The account an hourly valuation uses. A venue whose events arrive on their own (a live user stream) is
+        not asked again right after this instant's orders: its answer can already include a fill the stream has
+        not delivered, and the engine would count that fill twice (once in the snapshot's positions, once when
+        it arrives). The snapshot taken at the start of the instant, kept fresh by the stream's own snapshots,
+        is used instead. A venue that reports synchronously (paper) is asked."""
+        assert self.engine is not None
+        if self.engine.account is not None and getattr(self.venue, "wait_for_events", None) is not None:
+            return self.engine.account
+        account = await self.venue.fetch_account()
+        self.engine.on_venue(account)
+        return account
+
+    def set_equity_baseline(self) -> None:
+        """Live: measure hedge P&L from the account's equity now (called once the account is loaded at start)."""
+        if self.engine is not None and self.engine.account is not None:
+            self.equity_baseline = self.engine.account.equity
+
+    def _value_baseline(self, account: AccountSnapshot) -> float:
+        """What hedge-account P&L is measured from: the paper collateral, or live the account's equity at start
+        (the first valuation's when no start snapshot was taken)."""
+        if self.config.bot.mode != "live":
+            return self.config.paper.collateral
+        if self.equity_baseline is None:
+            self.equity_baseline = account.equity
+        return self.equity_baseline

@@ -7,50 +7,44 @@ positions and equity. The shell (`bot.daemon`) journals and executes the actions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from bot.config import Config
 from bot.domain import (
     AccountSnapshot,
-    ClientOrderId,
+    BookObserved,
     Decision,
+    DecisionId,
     Fill,
     FundingObserved,
     HedgeTarget,
     Instrument,
-    InstrumentKind,
     MarketEvent,
-    OrderRequest,
-    OrderStatus,
-    OrderType,
     OrderUpdate,
     PriceObserved,
     Rounding,
-    Side,
     Symbol,
     VenueEvent,
     parse_duration_ms,
     round_to_step,
     spot_symbol,
 )
-from bot.execution.clips import Parent, ParentStatus, plan_clip
-from bot.execution.ids import client_order_id, decision_id
+from bot.execution.actions import CancelOrder, ClipHeld, ExecutionAction, ParentClosed, PlaceOrder, RollChanged
+from bot.execution.clips import Parent
+from bot.execution.executor import Executor
+from bot.execution.ids import decision_id
+from bot.execution.legs import HedgeLeg, LegKind, parse_legs
 from bot.execution.orders import OrderTracker
+from bot.execution.roller import Roller
 from bot.hedge.decider import HedgeDecider
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.triggers import TriggerFired
 from bot.risk.governance import Governance
-from bot.risk.limits import Limits, OrderRateWindow, PreTradeState, check_clip
+from bot.risk.limits import Limits
 from bot.risk.state import Governor, StateChanged, TradingState
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
-    request: OrderRequest
-    parent_reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,44 +53,45 @@ class DecisionMade:
 
 
 @dataclass(frozen=True, slots=True)
-class ClipHeld:
-    """A due clip that the limits shrank or held back, and why."""
+class RiskNotice:
+    """Something risk-related the operator should hear that is not a state change (a collateral WARN)."""
 
     ts: int
-    symbol: Symbol
-    notes: tuple[str, ...]
+    kind: str
+    key: str
+    message: str
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
-    client_id: ClientOrderId
-    symbol: Symbol
-    reason: str
+Action = ExecutionAction | DecisionMade | StateChanged | RiskNotice
 
 
-Action = PlaceOrder | CancelOrder | DecisionMade | ClipHeld | StateChanged
+def _series_by_price_symbol(legs: Iterable[HedgeLeg]) -> dict[Symbol, tuple[Symbol, ...]]:
+    """The estimator series each price feeds: a dated leg's series is its reference perpetual's price."""
+    series: dict[Symbol, tuple[Symbol, ...]] = {}
+    for leg in legs:
+        if leg.reference != leg.spec:
+            series[leg.reference] = (*series.get(leg.reference, (leg.reference,)), leg.spec)
+    return series
+
+
+__all__ = [
+    "Action",
+    "CancelOrder",
+    "ClipHeld",
+    "DecisionMade",
+    "Engine",
+    "ParentClosed",
+    "PlaceOrder",
+    "RiskNotice",
+    "RollChanged",
+]
 
 
 @dataclass(slots=True)
 class EngineStats:
     decisions: int = 0
-    clips: int = 0
-    rejected: int = 0
-    held: int = 0
     samples: int = 0
     triggers: dict[str, int] = field(default_factory=dict)
-
-
-def _limits(config: Config) -> Limits:
-    return Limits(
-        max_leverage=config.risk.max_leverage,
-        max_instrument_leverage=config.risk.max_instrument_leverage or config.risk.max_leverage,
-        max_position_notional=config.risk.max_position_notional,
-        max_order_notional=config.risk.max_order_notional,
-        max_orders_per_minute=config.risk.max_orders_per_minute,
-        price_band_bps=config.risk.price_band_bps,
-        max_price_age_ms=parse_duration_ms(config.risk.max_price_age),
-    )
 
 
 def _fixed_while_running(config: Config) -> dict[str, object]:
@@ -119,10 +114,9 @@ class Engine:
         self.quote = config.portfolio.quote
         self.holdings = dict(config.portfolio.holdings)
         self.pending_value_holdings = dict(config.portfolio.holdings_value)
-        self.hedge_symbols = tuple(Symbol(s) for s in config.hedge.instruments)
-        self.limits = _limits(config)
-        self.order_rate = OrderRateWindow()  # when our orders went out: the order-rate limit counts them
-        self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
+        self.legs = {leg.spec: leg for leg in parse_legs(config.hedge.instruments)}
+        self.hedge_symbols = tuple(self.legs)  # the legs as configured: what the hedge maths targets
+        self._series_of = _series_by_price_symbol(self.legs.values())
         bases = [*self.holdings, *self.pending_value_holdings, *config.portfolio.locked]
         series = tuple(dict.fromkeys([*(spot_symbol(b, self.quote) for b in bases), *self.hedge_symbols]))
         self.estimator = CovarianceEstimator(
@@ -132,14 +126,15 @@ class Engine:
             min_samples=config.hedge.min_samples,
             fast_halflife_ms=parse_duration_ms(config.hedge.tier_halflife),
         )
-        self.decider = HedgeDecider(config, self.instruments, self.estimator)
+        self.decider = HedgeDecider(config, self._leg_instruments(), self.estimator)
         self.prices: dict[Symbol, float] = {}
         self.price_ts: dict[Symbol, int] = {}
+        self.books: dict[Symbol, BookObserved] = {}
         self.funding: dict[Symbol, FundingObserved] = {}
         self.positions: dict[Symbol, float] = {}
         self.equity: float | None = None
-        self.orders = OrderTracker()  # our orders whose fate is not final yet (and, until pruned, final ones)
-        self.parents: dict[Symbol, Parent] = {}
+        self.executor = Executor(config, self)
+        self.roller = Roller(config, tuple(self.legs.values()), self.executor)
         self.targets: dict[Symbol, HedgeTarget] = {}
         self.last_decision: Decision | None = None
         self.governor = Governor()
@@ -154,15 +149,43 @@ class Engine:
         self._halt_when_flat = False
         self.now = 0  # the latest instant seen: event time in replay, wall time live
 
+    @property
+    def orders(self) -> OrderTracker:
+        return self.executor.orders
+
+    @property
+    def parents(self) -> dict[Symbol, Parent]:
+        return self.executor.parents
+
+    @property
+    def limits(self) -> Limits:
+        return self.executor.limits
+
+    def _leg_instruments(self) -> dict[Symbol, Instrument]:
+        """Each leg under its own name, sized as its reference perpetual (a dated contract of the same pair has the
+        same terms): targets come out named by leg."""
+        return {spec: replace(self.instruments[leg.reference], symbol=spec) for spec, leg in self.legs.items()}
+
+    def contracts_wanted(self, now: int) -> list[Symbol]:
+        """Contracts the legs may trade from `now` on whose market definitions are not loaded yet."""
+        wanted = [c for leg in self.legs.values() for c in (leg.reference, *leg.contracts_listed(now))]
+        return [c for c in dict.fromkeys(wanted) if c not in self.instruments]
+
+    def add_instruments(self, instruments: Mapping[Symbol, Instrument]) -> None:
+        self.instruments.update(instruments)
+
     # ---- inputs -----------------------------------------------------------------------------------
 
     def on_market(self, event: MarketEvent) -> None:
         if isinstance(event, PriceObserved):
             self.prices[event.symbol] = event.price
             self.price_ts[event.symbol] = event.ts
-            self.estimator.on_price(event.ts, event.symbol, event.price)
+            for series in self._series_of.get(event.symbol, (event.symbol,)):
+                self.estimator.on_price(event.ts, series, event.price)
         elif isinstance(event, FundingObserved):
             self.funding[event.symbol] = event
+        elif isinstance(event, BookObserved):
+            self.books[event.symbol] = event
 
     def on_venue(self, event: VenueEvent) -> None:
         """Apply what the venue reports. Raises IllegalTransition for an impossible order status report."""
@@ -171,45 +194,49 @@ class Engine:
             lot = self.instruments[event.symbol].lot_step if event.symbol in self.instruments else 0.0
             position = self.positions.get(event.symbol, 0.0) + event.signed_qty
             self.positions[event.symbol] = round_to_step(position, lot, Rounding.NEAREST) if lot else position
-            self.orders.fill(event)
+            self.executor.on_fill(event)
+            self.roller.on_fill(event)
         elif isinstance(event, OrderUpdate):
-            order = self.orders.update(event)
-            if order is not None and event.status is OrderStatus.REJECTED:
-                self._stop_parent(event.symbol)
-            if event.status.is_final:
-                self.orders.forget_final()
+            self.executor.on_update(event)
         elif isinstance(event, AccountSnapshot):
+            # positions follow fills only: a snapshot fetched before a fill it includes reaches us would count
+            # that fill twice; the venue's positions are adopted by reconciliation (`adopt_positions`)
             self.equity = event.equity
-            self.positions = {p.symbol: p.qty for p in event.positions if p.qty != 0}
             self.account_ts = event.ts
             self.account = event
             self._govern_account(event)
+
+    def adopt_positions(self, snapshot: AccountSnapshot) -> None:
+        """Take the venue's positions as ours (reconciliation: they include every fill, seen or missed)."""
+        self.positions = {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
+        self.executor.positions_adopted()
 
     def _govern_account(self, snapshot: AccountSnapshot) -> None:
         exposure = self.exposure()
         if exposure.missing:
             return
-        changes, cut = self.governance.on_account(snapshot, exposure.total + snapshot.equity)  # the whole portfolio
-        self._pending.extend(changes)
-        if cut is not None:
-            self._pending.extend(self._cut_hedge(snapshot.ts, cut.fraction, cut.reason))
+        verdict = self.governance.on_account(snapshot, exposure.total + snapshot.equity)  # the whole portfolio
+        self._pending.extend(verdict.changes)
+        if verdict.notice is not None:
+            self._pending.append(RiskNotice(snapshot.ts, "collateral", verdict.notice.step, verdict.notice.reason))
+        if verdict.cut is not None:
+            self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason))
 
     def _cut_hedge(self, now: int, fraction: float, reason: str) -> list[Action]:
-        """Collateral REDUCE step: shrink every hedge by `fraction`, in reduce-only clips."""
-        targets = {
-            s: HedgeTarget(s, round_to_step(q * (1 - fraction), self.instruments[s].lot_step), 0.0)
-            for s, q in self.positions.items()
-            if s in self.instruments
-        }
+        """Collateral REDUCE step: shrink every hedge leg by `fraction`, in reduce-only clips."""
+        targets: dict[Symbol, HedgeTarget] = {}
+        for spec, leg in self.legs.items():
+            held = self.leg_position(leg)
+            if held:
+                lot = self.instruments[leg.reference].lot_step
+                targets[spec] = HedgeTarget(spec, round_to_step(held * (1 - fraction), lot), 0.0)
         self.targets = {**self.targets, **targets}
         fired = TriggerFired("collateral_reduce", reason, {"fraction": fraction})
-        return [self._make_decision(now, fired, PolicyResult({}), targets)]
+        return self._make_decision(now, fired, PolicyResult({}), targets)
 
-    def _stop_parent(self, symbol: Symbol) -> None:
-        self.stats.rejected += 1
-        parent = self.parents.get(symbol)
-        if parent is not None:
-            self.parents[symbol] = parent.finished(ParentStatus.STOPPED)
+    def leg_position(self, leg: HedgeLeg) -> float:
+        """Contracts held across the contracts of a leg (near and far during a roll)."""
+        return sum(qty for symbol, qty in self.positions.items() if leg.holds(symbol))
 
     # ---- time -------------------------------------------------------------------------------------
 
@@ -227,16 +254,18 @@ class Engine:
         if now >= self.trading_from_ms:
             if sampled or self._forced_trigger:
                 actions.extend(self._decide(now))
-            actions.extend(self._work_parents(now))
+            actions.extend(self.executor.work(now))
+            actions.extend(self.roller.work(now, {s: t.qty for s, t in self.targets.items()}))
             actions.extend(self._halt_once_flat(now))
         return actions
 
     def _gate_on_staleness(self, now: int) -> StateChanged | None:
         """Fail closed on stale prices of the hedge instruments, funding of the perpetuals, or the account."""
-        perpetuals = [s for s in self.hedge_symbols if self.instruments[s].kind is InstrumentKind.PERPETUAL]
+        references = [leg.reference for leg in self.legs.values()]
+        perpetuals = [leg.reference for leg in self.legs.values() if leg.kind is LegKind.PERPETUAL]
         return self.governance.on_time(
             now,
-            {s: self.price_ts.get(s) for s in self.hedge_symbols},
+            {s: self.price_ts.get(s) for s in references},
             {s: self.funding[s].ts if s in self.funding else None for s in perpetuals},
             self.account_ts,
         )
@@ -286,19 +315,24 @@ class Engine:
         if self.pending_value_holdings and not self._buy_value_holdings():
             return []
         exposure = self.exposure()
-        if exposure.missing or exposure.total <= 0 or any(s not in self.prices for s in self.hedge_symbols):
+        if (
+            exposure.missing
+            or exposure.total <= 0
+            or any(leg.reference not in self.prices for leg in self.legs.values())
+        ):
             return []
         forced, self._forced_trigger = self._forced_trigger, None
-        planned = {symbol: self._planned_position(symbol) for symbol in self.hedge_symbols}
-        proposal = self.decider.decide(now, exposure, self.prices, planned, self.ratio, forced)
+        planned = {spec: self._planned_leg(leg) for spec, leg in self.legs.items()}
+        prices = {**self.prices, **{spec: self.prices[leg.reference] for spec, leg in self.legs.items()}}
+        proposal = self.decider.decide(now, exposure, prices, planned, self.ratio, forced)
         if proposal is None:
             return []
         self.targets = proposal.targets
-        return [self._make_decision(now, proposal.fired, proposal.result, proposal.targets)]
+        return self._make_decision(now, proposal.fired, proposal.result, proposal.targets)
 
     def _make_decision(
         self, now: int, fired: TriggerFired, result: PolicyResult, targets: dict[Symbol, HedgeTarget]
-    ) -> DecisionMade:
+    ) -> list[Action]:
         decision = Decision(
             id=decision_id(now, self.stats.decisions),
             ts=now,
@@ -310,105 +344,31 @@ class Engine:
         self.stats.decisions += 1
         self.stats.triggers[fired.name] = self.stats.triggers.get(fired.name, 0) + 1
         self.last_decision = decision
-        for leg, target in enumerate(decision.targets):
-            self.parents[target.symbol] = Parent(
-                decision_id=decision.id,
-                leg=leg,
-                symbol=target.symbol,
-                target_qty=target.qty,
-                reason=f"{fired.name}: {fired.reason}",
-                created_ts=now,
-                next_due_ts=now,
-                arrival_price=self.prices[target.symbol],
-            )
-        return DecisionMade(decision)
+        actions: list[Action] = [DecisionMade(decision)]
+        for leg_no, target in enumerate(decision.targets):
+            actions.extend(self._drive_leg(now, decision.id, leg_no, target, f"{fired.name}: {fired.reason}"))
+        return actions
+
+    def _drive_leg(self, now: int, decision: DecisionId, leg_no: int, target: HedgeTarget, reason: str) -> list[Action]:
+        """Point the leg's contract at the target; a rolling leg follows its target through the roll instead."""
+        leg = self.legs[target.symbol]
+        if self.roller.rolling(leg.spec):
+            return []
+        contract = leg.contract(now, self.roller.window_ms)
+        if contract is None or contract not in self.instruments or contract not in self.prices:
+            what = "inside its closing window" if contract is None else "not listed or not priced yet"
+            return [ClipHeld(now, leg.spec, (f"no contract takes new exposure for {leg.spec}: {what}",))]
+        elsewhere = self.leg_position(leg) - self.positions.get(contract, 0.0)
+        return list(self.executor.start(now, decision, leg_no, contract, target.qty - elsewhere, reason))
 
     def notional(self, symbol: Symbol, qty: float) -> float:
         return self.instruments[symbol].notional(qty, self.prices[symbol])
 
-    def _inflight_qty(self, symbol: Symbol) -> float:
-        return sum(order.remaining for order in self.orders.open_orders() if order.request.symbol == symbol)
-
-    def _planned_position(self, symbol: Symbol) -> float:
-        return self.positions.get(symbol, 0.0) + self._inflight_qty(symbol)
-
-    # ---- executing --------------------------------------------------------------------------------
-
-    def _work_parents(self, now: int) -> list[Action]:
-        actions: list[Action] = []
-        for symbol, parent in list(self.parents.items()):
-            if parent.status is not ParentStatus.WORKING or now < parent.next_due_ts:
-                continue
-            if any(order.request.symbol == symbol for order in self.orders.open_orders()):
-                continue  # one working clip per instrument at a time: the next waits for its outcome
-            actions.extend(self._next_clip(now, parent))
-        return actions
-
-    def _next_clip(self, now: int, parent: Parent) -> list[Action]:
-        symbol = parent.symbol
-        instrument = self.instruments[symbol]
-        price = self.prices[symbol]
-        position = self.positions.get(symbol, 0.0)
-        clip = plan_clip(instrument, parent.target_qty - position, position, price, self.config.execution.clip_notional)
-        if clip is None:
-            self.parents[symbol] = parent.finished(ParentStatus.DONE)
-            return []
-        state = self.governor.state
-        if not state.allows(reduces=clip.reduce_only):
-            self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
-            self.stats.held += 1
-            return [ClipHeld(now, symbol, (f"trading is {state}: {self.governor.reason}",))]
-        # the limits see the order as it would go out (its limit price), and positions with every order
-        # still in flight counted as filled: two instruments' clips cannot pass the leverage cap together
-        priced = self._order_request(parent, instrument, clip.qty, clip.reduce_only, price).price
-        exposed = dict.fromkeys([*self.positions, *(order.request.symbol for order in self.orders.open_orders())])
-        pre_trade = PreTradeState(
-            now=now,
-            trading=state,
-            positions={s: self._planned_position(s) for s in exposed},
-            marks=self.prices,
-            mark_ts=self.price_ts,
-            instruments=self.instruments,
-            equity=self.equity if self.equity is not None else 0.0,
-            orders_last_minute=self.order_rate.count(now),
-        )
-        verdict = check_clip(instrument, clip.qty, price if priced is None else priced, pre_trade, self.limits)
-        held: list[Action] = []
-        if verdict.notes:
-            self.stats.held += 1
-            held.append(ClipHeld(now, symbol, verdict.notes))
-        if verdict.blocked:
-            self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
-            return held
-        request = self._order_request(parent, instrument, verdict.qty, clip.reduce_only, price)
-        self.orders.add(request)
-        self.order_rate.record(now)
-        self.parents[symbol] = parent.advanced(now, self.clip_interval_ms)
-        self.stats.clips += 1
-        return [*held, PlaceOrder(request, parent.reason)]
-
-    def _order_request(
-        self, parent: Parent, instrument: Instrument, qty: float, reduce_only: bool, price: float
-    ) -> OrderRequest:
-        side = Side.of(qty)
-        execution = self.config.execution
-        limit_price: float | None = None
-        order_type = OrderType(execution.order_type)
-        if order_type is OrderType.LIMIT:
-            offset = execution.limit_offset_bps / 1e4 * side.sign
-            rounding = Rounding.UP if side is Side.BUY else Rounding.DOWN
-            limit_price = round_to_step(price * (1 + offset), instrument.tick_size, rounding)
-        return OrderRequest(
-            client_id=client_order_id(parent.decision_id, parent.leg, parent.next_clip_no),
-            symbol=parent.symbol,
-            side=side,
-            qty=abs(qty),
-            order_type=order_type,
-            price=limit_price,
-            reduce_only=reduce_only,
-            decision_id=parent.decision_id,
-            clip_no=parent.next_clip_no,
-        )
+    def _planned_leg(self, leg: HedgeLeg) -> float:
+        """The leg's position with every order in flight counted as filled."""
+        held = [symbol for symbol in self.positions if leg.holds(symbol)]
+        inflight = {o.request.symbol for o in self.orders.open_orders() if leg.holds(o.request.symbol)}
+        return sum(self.executor.planned_position(symbol) for symbol in dict.fromkeys([*held, *inflight]))
 
     # ---- operator commands (each returns the actions to execute; the daemon journals the command) ---------
 
@@ -435,7 +395,7 @@ class Engine:
         flat = {symbol: HedgeTarget(symbol, 0.0, 0.0) for symbol in self.hedge_symbols}
         self.targets = flat
         fired = TriggerFired("operator_flatten", reason, {})
-        actions.append(self._make_decision(now, fired, PolicyResult({}), flat))
+        actions.extend(self._make_decision(now, fired, PolicyResult({}), flat))
         return actions
 
     def kill(self, now: int, flatten: bool) -> list[Action]:
@@ -462,10 +422,7 @@ class Engine:
         return []
 
     def _stop_all_work(self, reason: str) -> list[Action]:
-        for symbol, parent in self.parents.items():
-            if parent.status is ParentStatus.WORKING:
-                self.parents[symbol] = parent.finished(ParentStatus.STOPPED)
-        return [CancelOrder(o.request.client_id, o.request.symbol, reason) for o in self.orders.open_orders()]
+        return list(self.executor.stop_all(reason))
 
     def _halt_once_flat(self, now: int) -> list[Action]:
         if not self._halt_when_flat or self.orders.open_orders() or any(self.positions.values()):
@@ -481,9 +438,9 @@ class Engine:
         if changed:
             raise ValueError(f"reload: {', '.join(changed)} cannot change while running; restart to apply")
         self.config = config
-        self.limits = _limits(config)
+        self.executor.configure(config)
+        self.roller.configure(config)
         self.governance.configure(config.risk)
-        self.clip_interval_ms = parse_duration_ms(config.execution.clip_interval)
         self.holdings.update(config.portfolio.holdings)
         self.decider.configure(config)
         self._forced_trigger = ("config_reload", "operator reloaded the config")

@@ -1,9 +1,14 @@
-"""Whole runs: a paper session on the synthetic market, and a backtest over history (for the CLI, tests).
+"""Whole runs: a paper session on the synthetic market, a backtest over history, and a run on the exchange's
+streams (live, or paper fills on live prices), for the CLI and tests.
 
 A `Session` starts and stops the pieces of one run in order: the daemon (venue, instruments, account), the
 control API, the feed and the wall-clock timer; on SIGTERM/SIGINT (or `stop()`) it stops taking commands,
 stops the timer, cancels working orders when `[execution] on_shutdown = "cancel"`, stops the feed, and the
 caller closes (flushes) the journal. SIGHUP reloads the config, like `hedgebot ctl reload`.
+
+A run on the exchange (`run_live`) checks what can be refused before anything starts (API keys, the control
+token), then opens the venue and the streams, warms the estimators up on REST history, and runs until a
+signal; the venue's events (user-stream fills) reach the engine as they arrive, not only with market events.
 """
 
 from __future__ import annotations
@@ -12,27 +17,32 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import logs
+from bot.clock import Clock
 from bot.commands import CommandError, Pause, Reload
 from bot.config import Config, load_config
 from bot.control.listen import ListenAddress
 from bot.control.server import ControlServer
 from bot.control.settings import ControlSettings, control_settings, no_token_warning
 from bot.daemon import Daemon, HumanLine, RunSummary
-from bot.domain import MarketEvent
+from bot.domain import MarketEvent, PriceObserved, parse_duration_ms
 from bot.execution.clips import ParentStatus
 from bot.ops.runtime import OpsRuntime
 from bot.store.journal import Journal
+from bot.venues.ccxt_client import read_api_keys
 from bot.wiring import (
+    LiveTuning,
     Plan,
     as_fast_as_possible,
     build_daemon,
     journal_for,
+    live_daemon,
+    open_live_plan,
     paced,
     replay_plan,
     synthetic_plan,
@@ -77,6 +87,69 @@ def run_paper(
     )
 
 
+def run_live(
+    config: Config,
+    *,
+    human: HumanLine | None,
+    config_path: Path | None = None,
+    clock: Clock | None = None,
+    tuning: LiveTuning | None = None,
+) -> RunSummary:
+    """A run on the exchange's streams until SIGINT/SIGTERM: live orders (`bot.mode = "live"`) through the
+    ccxt venue, or paper fills on the exchange's prices (`"paper"`, public streams, no key).
+
+    What can be refused is checked before anything starts: live needs API keys (Fatal naming the variables)
+    and a control token (ControlSetupError). The journal is durable and never started afresh: a live journal
+    is the record of real orders that start-up reconciliation matches against the exchange.
+    """
+    if config.bot.mode == "live":
+        read_api_keys(config.venue)
+    control = control_settings(config)
+    if control is None:
+        print(no_token_warning(config), file=sys.stderr, flush=True)
+    logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
+    journal = journal_for(config, durable=True)
+    try:
+        session = live_session(
+            config,
+            journal,
+            control=control,
+            human=human,
+            config_path=config_path,
+            clock=clock,
+            tuning=tuning,
+            handle_signals=True,
+        )
+        return asyncio.run(session)
+    finally:
+        journal.close()
+
+
+async def live_session(
+    config: Config,
+    journal: Journal,
+    *,
+    control: ControlSettings | None,
+    human: HumanLine | None,
+    config_path: Path | None = None,
+    clock: Clock | None = None,
+    tuning: LiveTuning | None = None,
+    handle_signals: bool = False,
+) -> RunSummary:
+    """Open the venue and streams (`open_live_plan`), run a realtime session on them, close them."""
+    plan = await open_live_plan(config, clock=clock, tuning=tuning)
+    try:
+        daemon = live_daemon(config, plan, journal, human)
+        if config_path is not None:
+            daemon.reloader = lambda: load_config(config_path)
+        session = Session(
+            daemon, plan.feed, realtime=True, control=control, handle_signals=handle_signals, warmup=plan.warmup
+        )
+        return await session.run()
+    finally:
+        await plan.close()
+
+
 def _execute(
     config: Config,
     plan: Plan,
@@ -107,17 +180,25 @@ def _execute(
 
 
 class Session:
-    """One run of a daemon: started in order, stopped in reverse order by `stop()` or a signal."""
+    """One run of a daemon: started in order, stopped in reverse order by `stop()` or a signal.
+
+    `events` is a finite iterable (synthetic, replay: paced by the wall clock when `realtime`) or the
+    exchange's streams, an async iterator consumed as events arrive; `warmup` is history fed through the
+    engine before trading starts. A realtime session also hands the venue's events to the engine as they
+    arrive (`Daemon.follow_venue`); a venue that fails for good (a revoked key) stops the session, and
+    `run()` raises its error once everything is stopped.
+    """
 
     def __init__(
         self,
         daemon: Daemon,
-        events: Iterable[MarketEvent],
+        events: Iterable[MarketEvent] | AsyncIterator[MarketEvent],
         *,
         realtime: bool,
         speed: float = 1.0,
         control: ControlSettings | None = None,
         handle_signals: bool = False,
+        warmup: Sequence[PriceObserved] = (),
     ) -> None:
         self.daemon = daemon
         self.control_address: ListenAddress | None = None  # where the API is bound, once `ready` is set
@@ -128,7 +209,10 @@ class Session:
         self._speed = speed
         self._control = control
         self._handle_signals = handle_signals
+        self._warmup = warmup
+        self._venue_failure: BaseException | None = None
         self._stop_requested = asyncio.Event()
+        self._fed = asyncio.Event()  # the feed has delivered its first instant: the wall-clock timer may start
         self._background: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
@@ -147,20 +231,27 @@ class Session:
 
     async def run(self) -> RunSummary:
         engine = await self.daemon.start()
+        if self.daemon.config.bot.mode == "live":
+            self.daemon.set_equity_baseline()
         ops = self.ops = OpsRuntime(self.daemon) if self._realtime else None
         try:
+            if self._warmup:
+                await self.daemon.warm_up(self._warmup)
             server = await self._start_control()
             if ops is not None:
                 await ops.start()
         except BaseException:
             await self.daemon.venue.close()
             raise
-        feed = paced(self._events, self._speed) if self._realtime else as_fast_as_possible(self._events)
-        run = asyncio.create_task(self.daemon.run(feed))
+        run = asyncio.create_task(self.daemon.run(self._feed()))
+        follower = self._follow_venue() if self._realtime else None
         scheduler = AsyncIOScheduler(timezone="UTC")
+        timer: asyncio.Task[None] | None = None
         if self._realtime:  # clips fall due between market events: a wall-clock job works them
             scheduler.add_job(self.daemon.tick, "interval", seconds=1, max_instances=1, coalesce=True)
-            scheduler.start()
+            # reconciles when due: every reconcile_interval, and every reconcile_retry while a failure halts trading
+            scheduler.add_job(self.daemon.reconcile_job, "interval", seconds=1, max_instances=1, coalesce=True)
+            timer = asyncio.create_task(self._start_timer(scheduler))
         self._install_signals()
         self.ready.set()
         try:
@@ -171,10 +262,57 @@ class Session:
                 await server.stop()  # no command may start while the rest shuts down
             if ops is not None:
                 await ops.stop()
+            if timer is not None:
+                timer.cancel()
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await self._stop_feed(run)
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+        if self._venue_failure is not None:
+            raise self._venue_failure
         return self.daemon.summary(engine)
+
+    def _feed(self) -> AsyncIterator[MarketEvent]:
+        if isinstance(self._events, AsyncIterator):
+            return self._noting_first_instant(self._events)  # the exchange's streams: handled as they arrive
+        self._fed.set()
+        return paced(self._events, self._speed) if self._realtime else as_fast_as_possible(self._events)
+
+    async def _noting_first_instant(self, events: AsyncIterator[MarketEvent]) -> AsyncIterator[MarketEvent]:
+        """The streams' events; `_fed` is set once a whole first instant is in (the REST snapshot every stream
+        takes on connecting: marks, index prices and funding, all stamped alike), that is at the first later one."""
+        first_ts: int | None = None
+        async for event in events:
+            yield event
+            if first_ts is None:
+                first_ts = event.ts
+            elif event.ts > first_ts:
+                self._fed.set()
+
+    async def _start_timer(self, scheduler: AsyncIOScheduler) -> None:
+        """Start the wall-clock job once the feed has delivered its first instant, or after `risk.max_price_age`
+        at the latest. A tick before it would find the funding rates never seen, hold trading for staleness and
+        lose the first sampling step's decision (an hour, with hourly samples); a feed silent for longer meets
+        the staleness gate, which holds trading until data comes."""
+        limit_s = parse_duration_ms(self.daemon.config.risk.max_price_age) / 1000
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._fed.wait(), limit_s)
+        scheduler.start()
+
+    def _follow_venue(self) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.daemon.follow_venue(), name="venue-events")
+        task.add_done_callback(self._venue_stopped)
+        return task
+
+    def _venue_stopped(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self._venue_failure = task.exception()
+        self.daemon.log.error("venue_failed", error=str(self._venue_failure))
+        self.stop()  # fail closed: no trading on a venue whose events can no longer be heard
 
     async def _start_control(self) -> ControlServer | None:
         if self._control is None:

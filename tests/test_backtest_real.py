@@ -12,6 +12,7 @@ import pytest
 from bot.config import Config, load_config, with_overrides
 from bot.report.backtest import result_json
 from bot.runs import run_backtest
+from bot.store.journal import Journal
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.data
@@ -55,3 +56,22 @@ def test_a_backtest_writes_a_self_contained_html_report_with_its_plots(
     page = html.read_text()
     assert "<script" not in page  # readable without a server or any network
     assert page.count("data-plot=") == 5
+
+
+def test_a_quarterly_hedge_over_2021_2022_rolls_every_quarter_before_expiry_and_reports_the_cost(
+    tmp_path: Path, prices_1h: Path, funding_8h: Path, perp_1h: Path
+) -> None:
+    config = backtest_config(
+        tmp_path, prices_1h, funding_8h, perp_1h, instruments=["BTC/USDT:USDT@quarterly", "ETH/USDT:USDT"]
+    )
+    result = result_json(run_backtest(config))
+    execution = result["execution"]
+    assert execution["rolls"] == 8  # Mar 2021 … Dec 2022
+    assert execution["roll_cost"] != 0.0
+    assert execution["clips"] > 0
+    assert result["effectiveness"]["variance_reduction"] >= 0.5
+    journal = Journal(config.path_in_state("backtest.sqlite"), durable=False)
+    finished = journal.executions("roll_finished")
+    journal.close()
+    assert len(finished) == 8
+    assert all(ts < record["expiry_ms"] for ts, _, _, record in finished)

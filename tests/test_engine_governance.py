@@ -13,7 +13,7 @@ from bot.domain import (
     PriceObserved,
     Symbol,
 )
-from bot.engine import DecisionMade, Engine
+from bot.engine import DecisionMade, Engine, RiskNotice
 from bot.risk.state import StateChanged, TradingState
 
 BTC, ETH_SPOT = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT")
@@ -44,20 +44,38 @@ def _account(ts: int, equity: float, short_btc: float = 0.5) -> AccountSnapshot:
     return AccountSnapshot(ts, "USDT", equity, equity, notional / 5, notional * 0.005, (Position(BTC, -short_btc),))
 
 
+def _reconciled(engine: Engine, snapshot: AccountSnapshot) -> None:
+    """An account snapshot as start-up reconciliation applies it: equity, and the venue's positions adopted."""
+    engine.adopt_positions(snapshot)
+    engine.on_venue(snapshot)
+
+
 def _states(actions: list[object]) -> list[TradingState]:
     return [a.new for a in actions if isinstance(a, StateChanged)]
 
 
 def test_a_margin_ratio_under_the_halt_step_halts_trading() -> None:
     engine = _engine()
-    engine.on_venue(_account(1, equity=160.0))  # maintenance 150: ratio 1.07 < 1.2
+    _reconciled(engine, _account(1, equity=160.0))  # maintenance 150: ratio 1.07 < 1.2
     assert _states(engine.on_time(1)) == [TradingState.HALTED]
     assert "margin ratio" in engine.governor.reason
 
 
+def test_a_margin_ratio_under_the_warn_step_raises_a_notice_without_changing_the_trading_state() -> None:
+    engine = _engine()
+    _reconciled(engine, _account(1, equity=375.0))  # maintenance 150: ratio 2.5, under warn 3 and above stop-adding 2
+    actions = engine.on_time(1)
+    notices = [a for a in actions if isinstance(a, RiskNotice)]
+    assert _states(actions) == []
+    assert [(n.kind, n.key) for n in notices] == [("collateral", "warn")]
+    assert "margin ratio 2.50 below 3" in notices[0].message
+    _reconciled(engine, _account(2, equity=375.0))
+    assert not any(isinstance(a, RiskNotice) for a in engine.on_time(2))  # said once, not on every snapshot
+
+
 def test_the_reduce_step_cuts_the_hedge_in_reduce_only_clips() -> None:
     engine = _engine()
-    engine.on_venue(_account(1, equity=210.0))  # ratio 1.4: reduce
+    _reconciled(engine, _account(1, equity=210.0))  # ratio 1.4: reduce
     actions = engine.on_time(1)
     assert _states(actions) == [TradingState.REDUCING]
     cut = next(a.decision for a in actions if isinstance(a, DecisionMade))
@@ -67,10 +85,10 @@ def test_the_reduce_step_cuts_the_hedge_in_reduce_only_clips() -> None:
 
 def test_a_loss_from_the_peak_holds_reducing_until_the_operator_resumes() -> None:
     engine = _engine()
-    engine.on_venue(_account(1, equity=50_000.0))
+    _reconciled(engine, _account(1, equity=50_000.0))
     assert _states(engine.on_time(1)) == []
     _market(engine, MS_PER_HOUR, eth=1_500.0)  # spot halves: the whole portfolio is 15 k down from an 80 k peak
-    engine.on_venue(_account(MS_PER_HOUR, equity=50_000.0))
+    _reconciled(engine, _account(MS_PER_HOUR, equity=50_000.0))
     assert _states(engine.on_time(MS_PER_HOUR)) == [TradingState.REDUCING]
     assert "from" in engine.governor.reason
     resumed = engine.resume(MS_PER_HOUR + 1)
@@ -79,10 +97,10 @@ def test_a_loss_from_the_peak_holds_reducing_until_the_operator_resumes() -> Non
 
 def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading() -> None:
     engine = _engine()
-    engine.on_venue(_account(0, equity=50_000.0))
+    _reconciled(engine, _account(0, equity=50_000.0))
     _market(engine, 3 * MS_PER_HOUR)
     assert _states(engine.on_time(3 * MS_PER_HOUR)) == [TradingState.REDUCING]
-    engine.on_venue(_account(3 * MS_PER_HOUR, equity=50_000.0))
+    _reconciled(engine, _account(3 * MS_PER_HOUR, equity=50_000.0))
     assert _states(engine.on_time(3 * MS_PER_HOUR + 1)) == [TradingState.ACTIVE]
 
 
@@ -91,7 +109,7 @@ def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_po
     from bot.report.status import engine_status
 
     engine = _engine()
-    engine.on_venue(_account(1, equity=5_000.0))
+    _reconciled(engine, _account(1, equity=5_000.0))
     status = engine_status(engine, 1, Totals())
     assert status["margin_ratio"] == round(5_000.0 / 150.0, 4)
     [liquidation] = status["liquidation"]

@@ -63,7 +63,7 @@ def build_app(target: Controllable, token: str) -> web.Application:
     app[BEARER] = BearerCheck(token)
     app.router.add_get("/health", _health)
     app.router.add_get("/status", _status)
-    app.router.add_post("/commands/{name}", _command)
+    app.router.add_post("/commands/{name:[^/]+}", _command)  # any name, braces too, is answered by name
     return app
 
 
@@ -131,6 +131,8 @@ async def _command(request: web.Request) -> web.Response:
         command = parse_command(name, args)
     except CommandError as exc:
         raise ApiError(400, str(exc)) from None
+    except OverflowError:  # an integer or a duration with hundreds of digits: no float holds it
+        raise ApiError(400, f"{name}: a number in the arguments {sorted(args)} is too large") from None
     try:
         status = await target.command(command, args)
     except CommandError as exc:  # the engine refused it; the daemon has journaled the refusal

@@ -143,6 +143,17 @@ class StreamHub:
                 for text in texts:
                     self._send_data(conn, text)
 
+    def publish_market_text(self, texts_by_stream: Callable[[str], list[str]]) -> None:
+        """Send raw text frames to the market connections subscribed to a stream: a test hook for what no
+        payload encodes (truncated or otherwise broken JSON)."""
+        if self._faults.market_silent:
+            return
+        for conn in self._connections:
+            if not conn.is_user:
+                for stream in conn.streams:
+                    for text in texts_by_stream(stream):
+                        self._send_data(conn, text)
+
     def publish_user(self, events: list[dict[str, Any]]) -> None:
         if self._faults.user_silent or not events:
             return

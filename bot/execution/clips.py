@@ -64,6 +64,10 @@ class Parent:
     def advanced(self, now: int, interval_ms: int) -> Parent:
         return replace(self, next_clip_no=self.next_clip_no + 1, next_due_ts=now + interval_ms)
 
+    def waiting(self, now: int, interval_ms: int) -> Parent:
+        """Nothing went out (held or blocked): try again after the interval, with the same clip number."""
+        return replace(self, next_due_ts=now + interval_ms)
+
     def placed(self, now: int, interval_ms: int) -> Parent:
         """A clip went out: the next one is due after the interval, priced normally again."""
         return replace(self.advanced(now, interval_ms), placed_ts=now, escalated=False)

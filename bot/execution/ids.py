@@ -23,3 +23,11 @@ def client_order_id(decision: DecisionId, leg: int, clip_no: int) -> ClientOrder
     if not _CLIENT_ID.match(cid):
         raise ValueError(f"client order id {cid!r} breaks the venue's 36-character rule")
     return ClientOrderId(cid)
+
+
+def decision_of(client_id: str) -> DecisionId | None:
+    """The decision a client order id of ours belongs to ('hb-<decision>-<leg>-<clip>'); None for another's."""
+    if not client_id.startswith("hb-"):
+        return None
+    parts = client_id[3:].rsplit("-", 2)
+    return DecisionId(parts[0]) if len(parts) == 3 and parts[0] else None

@@ -78,6 +78,24 @@ class OrderTracker:
         self._orders[request.client_id] = order
         return order
 
+    def adopt(self, request: OrderRequest, update: OrderUpdate) -> TrackedOrder:
+        """Track an order reconciliation found at the venue, at the status the venue reports.
+
+        After a restart the tracker is empty and the order may be anywhere in its life already, so a new entry
+        starts at the venue's status. Adopting an order already tracked is an ordinary update along the table
+        (so adopting twice changes nothing); it raises IllegalTransition like `update`.
+        """
+        if update.client_id != request.client_id or update.symbol != request.symbol:
+            raise ValueError(f"update for {update.client_id} on {update.symbol} is not about {request.client_id}")
+        existing = self._orders.get(request.client_id)
+        if existing is not None:
+            updated = self.update(update)
+            assert updated is not None  # the order is tracked
+            return updated
+        order = TrackedOrder(request, status=update.status, reported_qty=update.filled_qty)
+        self._orders[request.client_id] = order
+        return order
+
     def open_orders(self) -> list[TrackedOrder]:
         return [order for order in self._orders.values() if order.status.is_open]
 

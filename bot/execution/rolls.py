@@ -154,10 +154,14 @@ class RollCost:
     def total(self) -> float:
         return self.basis + self.slippage + self.fees
 
-    def with_fill(self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float) -> RollCost:
+    def with_fill(
+        self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float, paired: bool = True
+    ) -> RollCost:
+        """Count a roll fill. Only the legs of a pair carry basis: a one-legged move (restoring net exposure,
+        closing a dust remainder) changes the hedge, and its notional is not a cost of rolling."""
         qty = fill.signed_qty * contract_size
         return RollCost(
-            basis=self.basis + qty * reference_price,
+            basis=self.basis + (qty * reference_price if paired else 0.0),
             slippage=self.slippage + qty * (fill.price - reference_price),
             fees=self.fees + fee_quote,
         )
@@ -213,9 +217,12 @@ class RollState:
         """A pair was journaled and sent: later pairs get new client ids."""
         return replace(self, next_pair_no=max(self.next_pair_no, pair.pair_no + 1))
 
-    def with_fill(self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float) -> RollState:
+    def with_fill(
+        self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float, paired: bool = True
+    ) -> RollState:
         moved = self.moved_qty + (fill.signed_qty if fill.symbol == self.near else 0.0)
-        return replace(self, cost=self.cost.with_fill(fill, reference_price, contract_size, fee_quote), moved_qty=moved)
+        cost = self.cost.with_fill(fill, reference_price, contract_size, fee_quote, paired)
+        return replace(self, cost=cost, moved_qty=moved)
 
     def finished(self, now_ms: int) -> RollState:
         return replace(self, finished_ms=now_ms)

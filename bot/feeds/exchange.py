@@ -109,7 +109,7 @@ class ExchangeFeed:
         self._queue: asyncio.Queue[MarketEvent | BaseException] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._plan: _Plan | None = None
-        self._last_ts: dict[tuple[str, Symbol], int] = {}  # (kind, symbol) -> newest event time handed over
+        self._last: dict[tuple[str, Symbol], MarketEvent] = {}  # (kind, symbol) -> newest event handed over
         self._read: dict[tuple[str, Symbol], object] = {}  # cache entries already read (kept: ids stay unique)
         self._closed = False
 
@@ -318,7 +318,8 @@ class ExchangeFeed:
         return entry if isinstance(entry, Mapping) else None
 
     def _convert(self, stream: str, kind: str, build: Callable[..., MarketEvent | None], *args: Any) -> None:
-        """Hand over the event `build(*args)` makes, unless malformed (counted) or not newer than the last one."""
+        """Hand over the event `build(*args)` makes, unless malformed (counted), older than the last one, or a
+        repeat of it. A different value in the same millisecond is handed over: it is the later news."""
         try:
             event = build(*args)
         except MALFORMED as exc:
@@ -328,7 +329,8 @@ class ExchangeFeed:
         if event is None:
             return
         key = (kind, event.symbol)
-        if event.ts <= self._last_ts.get(key, -1):
+        last = self._last.get(key)
+        if last is not None and (event.ts < last.ts or event == last):
             return
-        self._last_ts[key] = event.ts
+        self._last[key] = event
         self._queue.put_nowait(event)

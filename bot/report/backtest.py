@@ -26,6 +26,7 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "period": {"start": utc(summary.first_ts), "end": utc(summary.last_ts), "days": e.days},
         "decisions": summary.decisions,
         "triggers": summary.triggers,
+        "execution": summary.execution,
     }
 
 

@@ -67,9 +67,9 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         },
         "counts": {
             "decisions": engine.stats.decisions,
-            "clips": engine.stats.clips,
+            "clips": engine.executor.stats.clips,
             "fills": totals.fills,
-            "rejected": engine.stats.rejected,
+            "rejected": engine.executor.stats.rejected,
             "events": totals.events,
         },
         "trading_allows_adding": engine.governor.state is TradingState.ACTIVE and not engine.paused,

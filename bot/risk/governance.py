@@ -19,6 +19,21 @@ from bot.risk.state import Governor, StateChanged, TradingState
 
 
 @dataclass(frozen=True, slots=True)
+class CollateralNotice:
+    """The collateral buffer moved to another step (WARN included, which holds nothing): the operator hears."""
+
+    step: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountVerdict:
+    changes: list[StateChanged]
+    cut: CutHedge | None
+    notice: CollateralNotice | None
+
+
+@dataclass(frozen=True, slots=True)
 class CutHedge:
     """The collateral buffer asks for the hedge to be cut by this fraction of every position."""
 
@@ -65,10 +80,9 @@ class Governance:
         gate = check_staleness(now, self.staleness_limits, price_ts, funding_ts, account_ts)
         return self._apply(staleness.SOURCE, gate.hold_state, gate.reason, now)
 
-    def on_account(
-        self, snapshot: AccountSnapshot, portfolio_value: float
-    ) -> tuple[list[StateChanged], CutHedge | None]:
-        """Max loss and collateral from a fresh account snapshot; a cut of the hedge when REDUCE begins."""
+    def on_account(self, snapshot: AccountSnapshot, portfolio_value: float) -> AccountVerdict:
+        """Max loss and collateral from a fresh account snapshot: state changes, a cut of the hedge when REDUCE
+        begins, and a notice whenever the collateral step changes."""
         changes: list[StateChanged] = []
         breach = self.drawdown.update(snapshot.ts, snapshot.equity, portfolio_value)
         change = self._apply(
@@ -81,7 +95,8 @@ class Governance:
         cut = None
         if escalation.changed and escalation.step is Step.REDUCE and escalation.reduce_fraction > 0:
             cut = CutHedge(escalation.reduce_fraction, escalation.reason)
-        return changes, cut
+        notice = CollateralNotice(str(escalation.step), escalation.reason) if escalation.changed else None
+        return AccountVerdict(changes, cut, notice)
 
     def acknowledge(self, now: int) -> None:
         """The operator resumed: losses are measured from here on."""

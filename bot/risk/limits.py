@@ -86,7 +86,7 @@ def check_clip(
             if allowed != qty:
                 notes.append(f"{name}: {_shrunk(qty, allowed)}")
                 qty = allowed
-    return _fit_to_venue(instrument, qty, order_price, notes)
+    return _fit_to_venue(instrument, qty, order_price, reduces, notes)
 
 
 def _why_blocked(
@@ -173,15 +173,22 @@ def _shrunk(before: float, after: float) -> str:
     return f"clip shrunk from {abs(before):g} to {abs(after):g} contracts"
 
 
-def _fit_to_venue(instrument: Instrument, qty: float, order_price: float, notes: list[str]) -> ClipVerdict:
-    """Whole lots only, and at least the venue's minimum quantity and notional; else the clip is blocked."""
+def _fit_to_venue(
+    instrument: Instrument, qty: float, order_price: float, reduces: bool, notes: list[str]
+) -> ClipVerdict:
+    """Whole lots only, and at least the venue's minimum quantity and notional; else the clip is blocked.
+
+    An order that only reduces is exempt from the minimum notional (as at Binance): a dust remainder of a
+    position can always be closed.
+    """
     if qty == 0:
         return ClipVerdict(0.0, tuple(notes))
     lots = math.copysign(round_to_step(abs(qty) * (1 + _ROOM_SLACK), instrument.lot_step, Rounding.DOWN), qty)
     if abs(lots - qty) > instrument.lot_step * 1e-6:
         notes.append(f"lot_step: {_shrunk(qty, lots)} (lot {instrument.lot_step:g})")
     notional = abs(instrument.notional(lots, order_price))
-    if lots == 0 or abs(lots) < instrument.min_qty - 1e-12 or notional < instrument.min_notional:
+    below_notional = notional < instrument.min_notional and not reduces
+    if lots == 0 or abs(lots) < instrument.min_qty - 1e-12 or below_notional:
         notes.append(
             f"venue minimums: {abs(lots):g} contracts ({notional:,.2f} notional) is under the minimum "
             f"{instrument.min_qty:g} contracts / {instrument.min_notional:g} notional: clip blocked"

@@ -2,15 +2,17 @@
 
 Journal before act: an order intent is committed here before its request leaves for the venue. Fills are keyed
 by (symbol, trade id) so a fill seen twice (stream and REST, or across a restart) is applied once.
-WAL mode with synchronous=FULL: a commit survives a crash or power loss; `durable=False` (backtests only)
-skips the fsync.
+WAL mode with synchronous=FULL: a commit survives a crash or power loss, and a torn write is rolled back on
+the next open; `durable=False` (backtests only) skips the fsync. A file that is not a hedgebot journal (another
+application's database, a damaged file, a newer schema) is refused with a `JournalError` naming the path and
+the problem, before anything is written to it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from bot.domain import (
     OrderUpdate,
     Side,
     Symbol,
+    TradeId,
 )
 from bot.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
@@ -74,20 +77,29 @@ class JournaledOrder:
 class Journal:
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        in_memory = self.path == ":memory:"
+        if not in_memory:
+            _prepare_folder(Path(self.path))
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)  # autocommit; we open transactions
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
-            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot open the journal ({exc})") from None
+        try:
+            # identity and integrity first: a foreign or damaged file is refused before anything is written to it
+            self._check_identity()
+            self._check_integrity()
+            self._configure(durable=durable, in_memory=in_memory)
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise JournalError(f"{self.path}: not a usable hedgebot journal ({exc})") from None
+        except JournalError:
+            self._db.close()
+            raise
 
     # ---- schema -------------------------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _check_identity(self) -> None:
         app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
@@ -97,12 +109,39 @@ class Journal:
             raise JournalError(
                 f"{self.path}: journal schema v{version} is newer than this hedgebot (v{SCHEMA_VERSION}); upgrade"
             )
+
+    def _check_integrity(self) -> None:
+        """A torn or damaged file is refused with what SQLite found, not used until a write fails."""
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)").fetchall()]
+        if problems != ["ok"]:
+            raise JournalError(f"{self.path}: not a usable hedgebot journal (corrupt: {'; '.join(problems)})")
+
+    def _configure(self, *, durable: bool, in_memory: bool) -> None:
+        """WAL with synchronous=FULL: every commit is on disk when it returns, and a torn write rolls back."""
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if not in_memory and str(mode).lower() != "wal":
+            raise JournalError(
+                f"{self.path}: SQLite cannot use WAL mode here (journal_mode stays {mode!r});"
+                " put state_dir on a local filesystem"
+            )
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")  # an operator's sqlite3 or report may hold a lock briefly
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
                 for statement in MIGRATIONS[target]:
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._db.execute(f"PRAGMA user_version={target}")
+
+    def pragma(self, name: str) -> Any:
+        """One PRAGMA's value (journal_mode, synchronous, ...), for checks and `status`."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        return self._db.execute(f"PRAGMA {name}").fetchone()[0]
 
     @property
     def schema_version(self) -> int:
@@ -233,6 +272,19 @@ class Journal:
             astuple(valuation),
         )
 
+    def record_execution(self, ts: int, kind: str, key: str, record: Mapping[str, Any]) -> None:
+        """A parent's execution quality ("parent") or a roll's progress ("roll_started", "roll_pair", ...)."""
+        self._db.execute(
+            "INSERT INTO executions(ts, kind, key, record) VALUES (?,?,?,?)", (ts, kind, key, json.dumps(record))
+        )
+
+    def executions(self, kind_prefix: str = "") -> list[tuple[int, str, str, dict[str, Any]]]:
+        """(ts, kind, key, record) rows whose kind starts with `kind_prefix`, oldest first."""
+        rows = self._db.execute(
+            "SELECT ts, kind, key, record FROM executions WHERE kind LIKE ? ORDER BY rowid", (kind_prefix + "%",)
+        )
+        return [(ts, kind, key, json.loads(record)) for ts, kind, key, record in rows]
+
     def valuations(self, start_ms: int = 0, end_ms: int = 2**62) -> list[Valuation]:
         rows = self._db.execute(
             "SELECT * FROM valuations WHERE ts >= ? AND ts < ? ORDER BY ts", (start_ms, end_ms)
@@ -258,6 +310,58 @@ class Journal:
         ).fetchall()
         return [_order_from_row(row) for row in rows]
 
+    def unsent_intents(self) -> list[JournaledOrder]:
+        """Intents journaled but never marked sent: a crash came between the journal write and the request."""
+        return [order for order in self.open_orders() if order.status is OrderStatus.NEW]
+
+    # ---- reconciliation -----------------------------------------------------------------------
+
+    def fill_keys_since(self, since_ms: int) -> frozenset[tuple[Symbol, TradeId]]:
+        """(symbol, trade id) of every fill journaled at or after `since_ms`: what a catch-up must not repeat."""
+        rows = self._db.execute("SELECT symbol, trade_id FROM fills WHERE ts >= ?", (since_ms,)).fetchall()
+        return frozenset((Symbol(symbol), TradeId(trade_id)) for symbol, trade_id in rows)
+
+    def filled_qty_by_order(self, client_ids: Iterable[ClientOrderId]) -> dict[ClientOrderId, float]:
+        """Sum of the journaled fills of each order (orders without fills are absent)."""
+        filled: dict[ClientOrderId, float] = {}
+        for client_id in dict.fromkeys(client_ids):
+            row = self._db.execute("SELECT sum(qty) FROM fills WHERE client_id=?", (client_id,)).fetchone()
+            if row[0] is not None:
+                filled[client_id] = float(row[0])
+        return filled
+
+    def positions(self) -> dict[Symbol, float]:
+        """What the journaled fills and the positions adopted from the venue add up to, per instrument."""
+        totals: dict[Symbol, float] = {}
+        signed = "SELECT symbol, sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills GROUP BY symbol"
+        adopted = "SELECT symbol, sum(venue_qty - journal_qty) FROM position_adoptions GROUP BY symbol"
+        for query in (signed, adopted):
+            for symbol, qty in self._db.execute(query).fetchall():
+                totals[Symbol(symbol)] = totals.get(Symbol(symbol), 0.0) + float(qty)
+        return totals
+
+    def catch_up_from(self) -> int | None:
+        """Where a fills catch-up starts: the latest journaled fill, or the oldest order still open, whichever
+        is earlier (the first order when nothing has filled yet); None for a journal with no order at all."""
+        last_fill = self._db.execute("SELECT max(ts) FROM fills").fetchone()[0]
+        first_order = self._db.execute("SELECT min(created_ts) FROM orders").fetchone()[0]
+        oldest_open = min((order.created_ts for order in self.open_orders()), default=None)
+        candidates = [ts for ts in (last_fill if last_fill is not None else first_order, oldest_open) if ts is not None]
+        return min(candidates) if candidates else None
+
+    def record_position_adoption(self, ts: int, symbol: Symbol, journal_qty: float, venue_qty: float) -> None:
+        """The venue's position replaces what the journal implied; later reconciliations start from it."""
+        self._db.execute(
+            "INSERT INTO position_adoptions(ts, symbol, journal_qty, venue_qty) VALUES (?,?,?,?)",
+            (ts, symbol, journal_qty, venue_qty),
+        )
+
+    def record_reconciliation(self, ts: int, outcome: str, reason: str, summary: Mapping[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO reconciliations(ts, outcome, reason, summary) VALUES (?,?,?,?)",
+            (ts, outcome, reason, json.dumps(dict(summary), default=str)),
+        )
+
     def count(self, table: str) -> int:
         if table not in _TABLES:
             raise ValueError(f"unknown journal table {table!r}")
@@ -272,7 +376,19 @@ class Journal:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-_TABLES = frozenset({"decisions", "orders", "fills", "funding", "state_changes", "commands", "valuations"})
+_TABLES = frozenset(
+    {
+        "decisions",
+        "orders",
+        "fills",
+        "funding",
+        "state_changes",
+        "commands",
+        "valuations",
+        "position_adoptions",
+        "reconciliations",
+    }
+)
 _ORDER_COLUMNS = (
     "client_id, decision_id, clip_no, symbol, side, qty, order_type, price, reduce_only, post_only,"
     " status, filled_qty, avg_price, exchange_id, created_ts, updated_ts"
@@ -313,3 +429,12 @@ def _order_from_row(row: tuple[Any, ...]) -> JournaledOrder:
     return JournaledOrder(
         request, OrderStatus(status), filled_qty, avg_price, exchange_id or "", created_ts, updated_ts
     )
+
+
+def _prepare_folder(path: Path) -> None:
+    if path.is_dir():
+        raise JournalError(f"{path}: is a directory, not a journal file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -35,5 +35,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             collateral REAL NOT NULL, hedge_notional REAL NOT NULL, target_notional REAL NOT NULL,
             fees_cum REAL NOT NULL, funding_cum REAL NOT NULL, slippage_cum REAL NOT NULL,
             roll_cost_cum REAL NOT NULL, correlation REAL, beta REAL)""",
+    ),
+    3: (  # reconciliation: positions adopted from the venue, and the audit trail of each reconciliation
+        """CREATE TABLE position_adoptions (
+            ts INTEGER NOT NULL, symbol TEXT NOT NULL, journal_qty REAL NOT NULL, venue_qty REAL NOT NULL)""",
+        """CREATE TABLE reconciliations (
+            ts INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, summary TEXT NOT NULL)""",
+        "CREATE INDEX fills_by_ts ON fills(ts)",
+        "CREATE INDEX fills_by_client_id ON fills(client_id)",
+    ),
+    4: (  # execution: each parent's quality and each roll's progress and cost (JSON records)
+        """CREATE TABLE executions (
+            ts INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL)""",
+        "CREATE INDEX executions_by_kind ON executions(kind, ts)",
     ),
 }

@@ -101,8 +101,12 @@ def text(payload: Payload, key: str) -> str:
 
 
 def _info(payload: Payload) -> Payload:
-    info = payload.get("info")
-    return info if isinstance(info, Mapping) else {}
+    return _mapping(payload.get("info"))
+
+
+def _mapping(value: object) -> Payload:
+    """A nested object of a payload, or {} when it is absent or not an object (its fields then read as missing)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 # ---- markets --------------------------------------------------------------------------------------
@@ -115,7 +119,7 @@ def instrument_from_market(market: Payload, precision_mode: int = _TICK_SIZE_MOD
     )
     if kind is None:
         raise BadPayload(f"{market.get('symbol')}: market type {market.get('type')!r} is not traded here")
-    precision, limits = market.get("precision") or {}, market.get("limits") or {}
+    precision, limits = _mapping(market.get("precision")), _mapping(market.get("limits"))
     return Instrument(
         symbol=Symbol(text(market, "symbol")),
         base=text(market, "base"),
@@ -126,15 +130,18 @@ def instrument_from_market(market: Payload, precision_mode: int = _TICK_SIZE_MOD
         contract_size=number(market, "contractSize", positive=True) if market.get("contractSize") else 1.0,
         lot_step=_step(precision, "amount", precision_mode),
         tick_size=_step(precision, "price", precision_mode),
-        min_qty=optional_number(limits.get("amount") or {}, "min") or 0.0,
-        min_notional=optional_number(limits.get("cost") or {}, "min") or 0.0,
+        min_qty=optional_number(_mapping(limits.get("amount")), "min") or 0.0,
+        min_notional=optional_number(_mapping(limits.get("cost")), "min") or 0.0,
         expiry_ms=timestamp(market, "expiry") if market.get("expiry") is not None else None,
     )
 
 
 def _step(precision: Payload, key: str, precision_mode: int) -> float:
     value = number(precision, key, positive=precision_mode == _TICK_SIZE_MODE)
-    return value if precision_mode == _TICK_SIZE_MODE else 10.0 ** -int(value)  # decimal places → a step
+    step = value if precision_mode == _TICK_SIZE_MODE else 10.0 ** -int(value)  # decimal places → a step
+    if step <= 0:  # hundreds of decimal places underflow to 0.0: no order could ever be sized on it
+        raise BadPayload(f"precision {key}={value!r} gives no usable step")
+    return step
 
 
 # ---- orders and fills ---------------------------------------------------------------------------
@@ -236,7 +243,7 @@ def account_from(balance: Payload, positions: Sequence[Payload], currency: str, 
     if all(info.get(key) is not None for key in _BINANCE_TOTALS):
         wallet, equity, initial, maintenance = (number(info, key, signed=True) for key in _BINANCE_TOTALS)
     else:
-        wallet = number(balance.get(currency) or {}, "total", signed=True)
+        wallet = number(_mapping(balance.get(currency)), "total", signed=True)
         active = [raw for raw in positions if (optional_number(raw, "contracts") or 0.0) != 0]
         equity = wallet + sum(optional_number(p, "unrealizedPnl", signed=True) or 0.0 for p in active)
         initial = sum(optional_number(p, "initialMargin") or 0.0 for p in active)
@@ -296,11 +303,20 @@ def funding_from_rate(rate: Payload, now_ms: int) -> FundingObserved | None:
     """A ccxt funding-rate structure; None for a contract without funding (a dated future)."""
     if rate.get("fundingRate") is None:
         return None
-    interval = rate.get("interval")
-    hours = parse_duration_ms(interval) / 3_600_000 if isinstance(interval, str) and interval else 8.0
+    hours = _interval_hours(rate.get("interval"))
     ts = timestamp(rate) if rate.get("timestamp") is not None else now_ms
     next_ts = timestamp(rate, "fundingTimestamp")
     return FundingObserved(ts, Symbol(text(rate, "symbol")), number(rate, "fundingRate", signed=True), next_ts, hours)
+
+
+def _interval_hours(interval: object) -> float:
+    """A funding interval like '8h' in hours (8 when absent); BadPayload when it is not a duration."""
+    if not isinstance(interval, str) or not interval:
+        return 8.0
+    try:
+        return parse_duration_ms(interval) / 3_600_000
+    except (ValueError, OverflowError):  # not a duration, or too many digits for a float
+        raise BadPayload(f"funding interval {interval!r} is not a duration") from None
 
 
 def book_from(ticker: Payload) -> BookObserved:

@@ -40,6 +40,7 @@ from bot.domain import (
     VenueEvent,
     round_to_step,
 )
+from bot.execution.legs import contracts_for
 from bot.logs import get_logger
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, already_so
@@ -84,7 +85,7 @@ async def open_ccxt_venue(config: Config, *, overrides: Mapping[str, Any] | None
     key, secret = read_api_keys(config.venue)
     client = make_client(config.venue, api_key=key, secret=secret, overrides=overrides)
     settings = CcxtVenueSettings(margin_mode=config.venue.margin_mode, leverage=config.venue.leverage)
-    venue = CcxtVenue(client, [Symbol(s) for s in config.hedge.instruments], settings)
+    venue = CcxtVenue(client, contracts_for(config.hedge.instruments, WallClock().now_ms()), settings)
     try:
         await venue.load_instruments(venue.symbols)
     except BaseException:
@@ -190,7 +191,19 @@ class CcxtVenue:
             if not instrument.is_derivative:
                 raise Fatal(f"{symbol} is a spot market; this venue trades perpetual and dated contracts")
             loaded[symbol] = self.instruments[symbol] = instrument
+        await self._trade(loaded)
         return loaded
+
+    async def _trade(self, loaded: Mapping[Symbol, Instrument]) -> None:
+        """Contracts loaded after the start (the next quarterly of a rolling hedge) join the symbols whose
+        orders and trades are queried, with leverage and margin mode set like the others."""
+        new = [symbol for symbol in loaded if symbol not in self.symbols]
+        if not new:
+            return
+        self.symbols = (*self.symbols, *new)
+        if self._started:
+            for symbol in new:
+                await self._configure(symbol)
 
     # ---- orders -------------------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ def test_a_certificate_without_its_key_is_a_config_error() -> None:
 def test_live_mode_without_a_token_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEDGEBOT_TOKEN", raising=False)
     with pytest.raises(ControlSetupError, match="live mode needs the control API"):
-        control_settings(parse_config({"bot": {"mode": "live"}}))
+        control_settings(parse_config({"bot": {"mode": "live"}, "market": {"source": "exchange"}}))
 
 
 def test_paper_mode_without_a_token_runs_without_the_api(monkeypatch: pytest.MonkeyPatch) -> None:

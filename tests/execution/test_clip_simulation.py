@@ -1,10 +1,10 @@
-"""Clips planned towards changing targets, through partial fills, cancels, rejects and escalations, never
-carry the position past its target by more than a lot, and never reuse a client order id.
+"""The executor, driven towards changing targets through partial fills, cancels, rejects and escalations,
+never carries the position past its target by more than a lot, and never reuses a client order id.
 
-The simulation drives the pure planner the way the engine does: one working clip per instrument, a new
-target replaces the parent (re-planning the remainder) after cancelling the in-flight clips it makes wrong,
-and the venue is a loop that fills, cancels or rejects the working clip as hypothesis says. Cancels are
-acknowledged at once here; fills that happened before a cancel stand.
+The test plays the engine's side (targets, ticks) and the venue's (fills, cancels, rejects) around the real
+`Executor`: one working clip per instrument, a new target replaces the parent after cancelling the
+in-flight clips it makes wrong, resting clips escalate after their wait. Cancels are acknowledged at once;
+fills that happened before a cancel stand. The limits are wide: this is about execution, not governance.
 """
 
 from __future__ import annotations
@@ -15,34 +15,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.config import Config, with_overrides
 from bot.domain import (
+    BookObserved,
     ClientOrderId,
     Fill,
     Instrument,
     InstrumentKind,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     OrderUpdate,
     Rounding,
-    Side,
     Symbol,
     TradeId,
     round_to_step,
 )
-from bot.execution.clips import (
-    ClipPolicy,
-    Parent,
-    ParentStatus,
-    escalation_due,
-    min_clip_qty,
-    order_terms,
-    plan_clip,
-    slippage_hold,
-    stale_clips,
-)
-from bot.execution.ids import client_order_id, decision_id
-from bot.execution.orders import OrderTracker, TrackedOrder
+from bot.execution.actions import CancelOrder, ExecutionAction, PlaceOrder
+from bot.execution.clips import ParentStatus, min_clip_qty, plan_clip
+from bot.execution.executor import Executor
+from bot.execution.ids import decision_id
+from bot.risk.state import Governor
 
 LOT = 0.001
 BTC = Instrument(
@@ -50,78 +41,85 @@ BTC = Instrument(
     min_qty=LOT, min_notional=100.0,
 )  # fmt: skip
 SYMBOL = BTC.symbol
+WIDE_LIMITS = {
+    "max_leverage": 50.0,
+    "max_position_notional": 1e9,
+    "max_order_notional": 1e9,
+    "max_orders_per_minute": 100_000,
+    "price_band_bps": 1_000.0,
+    "max_price_age": "1000d",
+}
 
 
 @dataclass
 class Simulation:
-    policy: ClipPolicy
+    """The engine's state the executor reads (its `TradingView`), and both sides of the conversation."""
+
+    config: Config
     mark: float = 50_000.0
     now: int = 0
-    position: float = 0.0
     target: float = 0.0
-    parent: Parent | None = None
-    orders: OrderTracker = field(default_factory=OrderTracker)
     decisions: int = 0
     trades: int = 0
     sent: list[ClientOrderId] = field(default_factory=list)
     worst_overshoot: float = 0.0
+    reject_next: bool = False  # the venue refuses the next order it receives
+    instruments: dict[Symbol, Instrument] = field(default_factory=lambda: {SYMBOL: BTC})
+    positions: dict[Symbol, float] = field(default_factory=dict)
+    books: dict[Symbol, BookObserved] = field(default_factory=dict)
+    equity: float | None = 1e9
+    governor: Governor = field(default_factory=Governor)
+
+    def __post_init__(self) -> None:
+        self.executor = Executor(self.config, self)
+
+    @property
+    def prices(self) -> dict[Symbol, float]:
+        return {SYMBOL: self.mark}
+
+    @property
+    def price_ts(self) -> dict[Symbol, int]:
+        return {SYMBOL: self.now}
+
+    @property
+    def position(self) -> float:
+        return self.positions.get(SYMBOL, 0.0)
+
+    @property
+    def parent_status(self) -> ParentStatus | None:
+        parent = self.executor.parents.get(SYMBOL)
+        return None if parent is None else parent.status
 
     # ---- the engine's side ------------------------------------------------------------------------
 
     def new_target(self, qty: float) -> None:
-        for cid in stale_clips(qty, self.position, self.orders.open_orders()):
-            self._finish(cid, OrderStatus.CANCELLED)
-        self.parent = Parent(
-            decision_id(self.now, self.decisions), 0, SYMBOL, qty, "test", self.now, self.now, arrival_price=self.mark
-        )
-        self.decisions += 1
         self.target = qty
+        decision = decision_id(self.now, self.decisions)
+        self.decisions += 1
+        self._act(self.executor.start(self.now, decision, 0, SYMBOL, qty, "test"))
 
     def tick(self, dt_ms: int) -> None:
         self.now += dt_ms
-        parent = self.parent
-        if parent is None or parent.status is not ParentStatus.WORKING:
-            return
-        working = self.orders.open_orders()
-        if working:
-            order = working[0].request
-            if escalation_due(self.policy, order.order_type, parent.placed_ts, self.now):
-                self._finish(order.client_id, OrderStatus.CANCELLED)
-                self.parent = parent.escalating(self.now)
-            return
-        if self.now < parent.next_due_ts:
-            return
-        self._next_clip(parent)
+        size = 0.05 + (self.now // 1000 % 7) * 0.1  # a visible size that varies with time
+        self.books[SYMBOL] = BookObserved(self.now, SYMBOL, self.mark - 0.1, size, self.mark, size)
+        self._act(self.executor.work(self.now))
 
-    def _next_clip(self, parent: Parent) -> None:
-        remaining = parent.target_qty - self.position
-        side = Side.of(remaining)
-        if slippage_hold(self.policy, side, parent.arrival_price, self.mark):
-            self.parent = parent.advanced(self.now, self.policy.interval_ms)
-            return
-        book = 0.05 + (self.now // 1000 % 7) * 0.1  # a visible size that varies with time
-        clip = plan_clip(
-            BTC, remaining, self.position, self.mark, self.policy.clip_notional,
-            book_size=book, book_share=self.policy.book_share,
-        )  # fmt: skip
-        if clip is None:
-            self.parent = parent.finished(ParentStatus.DONE)
-            return
-        terms = order_terms(self.policy, BTC, side, self.mark, parent.escalated)
-        cid = client_order_id(parent.decision_id, parent.leg, parent.next_clip_no)
-        request = OrderRequest(
-            cid, SYMBOL, side, abs(clip.qty), terms.order_type, terms.price, clip.reduce_only, terms.post_only
-        )
-        self.orders.add(request)
-        self.orders.update(OrderUpdate(self.now, cid, SYMBOL, OrderStatus.SUBMITTED))
-        self.orders.update(OrderUpdate(self.now, cid, SYMBOL, OrderStatus.ACCEPTED))
-        self.sent.append(cid)
-        self.parent = parent.placed(self.now, self.policy.interval_ms)
+    def _act(self, actions: list[ExecutionAction]) -> None:
+        for action in actions:
+            if isinstance(action, PlaceOrder):
+                cid = action.request.client_id
+                self.sent.append(cid)
+                self.executor.on_update(OrderUpdate(self.now, cid, SYMBOL, OrderStatus.SUBMITTED))
+                answer = OrderStatus.REJECTED if self.reject_next else OrderStatus.ACCEPTED
+                self.reject_next = False
+                self.executor.on_update(OrderUpdate(self.now, cid, SYMBOL, answer))
+            elif isinstance(action, CancelOrder):
+                self._finish(action.client_id, OrderStatus.CANCELLED)
 
     # ---- the venue's side -------------------------------------------------------------------------
 
     def fill(self, share: float) -> None:
-        working = self.orders.open_orders()
+        working = self.executor.orders.open_orders()
         if not working:
             return
         order = working[0]
@@ -132,43 +130,40 @@ class Simulation:
         fill = Fill(
             self.now, TradeId(f"t{self.trades}"), order.request.client_id, SYMBOL, side, qty, self.mark, 0.0, "USDT"
         )
-        self.orders.fill(fill)
-        self.position = round_to_step(self.position + fill.signed_qty, LOT, Rounding.NEAREST)
-        filled = self.orders.get(order.request.client_id)
+        self.positions[SYMBOL] = round_to_step(self.position + fill.signed_qty, LOT, Rounding.NEAREST)
+        self.executor.on_fill(fill)
+        filled = self.executor.orders.get(order.request.client_id)
         assert filled is not None
         status = OrderStatus.FILLED if filled.filled_qty >= order.request.qty - 1e-12 else OrderStatus.PARTIALLY_FILLED
-        self.orders.update(OrderUpdate(self.now, order.request.client_id, SYMBOL, status, filled.filled_qty))
+        self.executor.on_update(OrderUpdate(self.now, order.request.client_id, SYMBOL, status, filled.filled_qty))
         # how far this fill carried the position past the target, in the fill's own direction
         self.worst_overshoot = max(self.worst_overshoot, side.sign * (self.position - self.target))
-        self.orders.forget_final()
 
     def venue_cancel(self) -> None:
-        for order in self.orders.open_orders():
+        for order in self.executor.orders.open_orders():
             self._finish(order.request.client_id, OrderStatus.CANCELLED)
 
     def reject(self) -> None:
-        working = self.orders.open_orders()
-        if working and self.parent is not None and working[0].request.decision_id == self.parent.decision_id:
-            self._finish(working[0].request.client_id, OrderStatus.REJECTED)
-            self.parent = self.parent.finished(ParentStatus.STOPPED)
+        self.reject_next = True
 
     def _finish(self, cid: ClientOrderId, status: OrderStatus) -> None:
-        order: TrackedOrder | None = self.orders.get(cid)
-        assert order is not None
-        self.orders.update(OrderUpdate(self.now, cid, SYMBOL, status, order.filled_qty))
-        self.orders.forget_final()
+        order = self.executor.orders.get(cid)
+        if order is not None and order.status.is_open:
+            self.executor.on_update(OrderUpdate(self.now, cid, SYMBOL, status, order.filled_qty))
 
 
-policies = st.builds(
-    ClipPolicy,
-    clip_notional=st.sampled_from([150.0, 1_000.0, 5_000.0, 20_000.0]),
-    interval_ms=st.sampled_from([0, 1_000, 30_000]),
-    order_type=st.sampled_from([OrderType.MARKET, OrderType.LIMIT]),
-    book_share=st.sampled_from([0.0, 0.25, 1.0]),
-    max_slippage_bps=st.sampled_from([0.0, 30.0]),
-    escalate_after_ms=st.sampled_from([0, 5_000, 60_000]),
-    escalate_to=st.sampled_from([OrderType.MARKET, OrderType.LIMIT]),
+executions = st.fixed_dictionaries(
+    {
+        "clip_notional": st.sampled_from([150.0, 1_000.0, 5_000.0, 20_000.0]),
+        "clip_interval": st.sampled_from(["0s", "1s", "30s"]),
+        "order_type": st.sampled_from(["market", "limit"]),
+        "book_share": st.sampled_from([0.0, 0.25, 1.0]),
+        "max_slippage_bps": st.sampled_from([0.0, 30.0]),
+        "escalate_after": st.sampled_from(["0s", "5s", "60s"]),
+        "escalate_to": st.sampled_from(["market", "limit"]),
+    }
 )
+policies = executions.map(lambda execution: with_overrides(Config(), execution=execution, risk=WIDE_LIMITS))
 ticks = st.tuples(st.just("tick"), st.sampled_from([500, 1_000, 5_000, 30_000, 90_000]))
 fills = st.tuples(st.just("fill"), st.sampled_from([0.1, 0.33, 0.5, 1.0]))
 steps = st.one_of(  # ticks and fills listed twice: most steps let clips go out and fill
@@ -202,14 +197,14 @@ def _run(sim: Simulation, script: list[tuple[str, float]]) -> None:
 def _settle(sim: Simulation) -> None:
     """No new targets: the venue fills everything, a stopped parent is re-decided, until the parent ends."""
     for _ in range(2_000):
-        parent = sim.parent
-        if parent is None or (parent.status is ParentStatus.DONE and not sim.orders.open_orders()):
+        status = sim.parent_status
+        if status is None or (status is ParentStatus.DONE and not sim.executor.orders.open_orders()):
             return
-        if parent.status is ParentStatus.STOPPED:
+        if status is ParentStatus.STOPPED:
             sim.new_target(sim.target)
             continue
-        sim.mark = parent.arrival_price  # the price comes back: a slippage hold lifts
-        sim.tick(max(sim.policy.interval_ms, 1))
+        sim.mark = sim.executor.parents[SYMBOL].arrival_price  # the price comes back: a slippage hold lifts
+        sim.tick(max(sim.executor.policy.interval_ms, 1))
         sim.fill(1.0)
     pytest.fail("the parent never finished")
 
@@ -217,7 +212,7 @@ def _settle(sim: Simulation) -> None:
 @settings(max_examples=500)
 @given(policies, st.lists(steps, min_size=10, max_size=80))
 def test_fills_never_overshoot_a_target_by_more_than_a_lot_and_client_ids_are_never_reused(
-    policy: ClipPolicy, script: list[tuple[str, float]]
+    policy: Config, script: list[tuple[str, float]]
 ) -> None:
     sim = Simulation(policy)
     _run(sim, script)
@@ -229,7 +224,7 @@ def test_fills_never_overshoot_a_target_by_more_than_a_lot_and_client_ids_are_ne
 @settings(max_examples=100)
 @given(policies, st.lists(steps, min_size=10, max_size=60))
 def test_a_parent_left_to_finish_ends_within_one_minimum_clip_of_its_target(
-    policy: ClipPolicy, script: list[tuple[str, float]]
+    policy: Config, script: list[tuple[str, float]]
 ) -> None:
     sim = Simulation(policy)
     _run(sim, script)

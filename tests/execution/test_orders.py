@@ -76,3 +76,26 @@ def test_any_report_sequence_leaves_the_order_in_a_status_reachable_by_the_table
             assert after.status is before.status  # an illegal report changes nothing
         else:
             check_transition(before.status, status)
+
+
+def test_an_adopted_order_starts_at_the_status_and_quantity_the_venue_reports() -> None:
+    tracker = OrderTracker()
+    request = OrderRequest(CID, BTC, Side.SELL, 1.0)
+    order = tracker.adopt(request, _update(OrderStatus.PARTIALLY_FILLED, 0.4))
+    assert (order.status, order.filled_qty, order.remaining) == (OrderStatus.PARTIALLY_FILLED, 0.4, -0.6)
+    assert tracker.open_orders() == [order]
+
+
+def test_adopting_an_order_twice_changes_nothing_and_a_regression_is_refused() -> None:
+    tracker = OrderTracker()
+    request = OrderRequest(CID, BTC, Side.SELL, 1.0)
+    first = tracker.adopt(request, _update(OrderStatus.ACCEPTED))
+    assert tracker.adopt(request, _update(OrderStatus.ACCEPTED)) == first
+    tracker.adopt(request, _update(OrderStatus.FILLED, 1.0))
+    with pytest.raises(IllegalTransition):
+        tracker.adopt(request, _update(OrderStatus.ACCEPTED))
+
+
+def test_an_update_about_another_order_cannot_be_adopted() -> None:
+    with pytest.raises(ValueError, match="is not about"):
+        OrderTracker().adopt(OrderRequest(ClientOrderId("hb-2-2"), BTC, Side.BUY, 1.0), _update(OrderStatus.ACCEPTED))

@@ -173,6 +173,14 @@ def test_a_short_hedge_rolled_in_contango_earns_the_basis_and_pays_fees_and_slip
     assert state.moved_qty == pytest.approx(0.1)
 
 
+def test_a_one_legged_roll_move_costs_its_fees_and_slippage_but_no_basis() -> None:
+    restore = Fill(0, TradeId("3"), ClientOrderId("c"), JUNE, Side.SELL, 0.1, 61_190.0, 2.4, "USDT")
+    state = _roll().with_fill(restore, 61_200.0, 1.0, 2.4, paired=False)
+    assert state.cost.basis == 0.0  # the far leg alone changed the hedge: its notional is not a roll cost
+    assert state.cost.slippage == pytest.approx(1.0)
+    assert state.cost.fees == pytest.approx(2.4)
+
+
 # ---- a whole roll through partial fills and restarts ----------------------------------------------
 
 legs = st.tuples(st.sampled_from([0.0, 0.3, 1.0, 1.0]), st.sampled_from([0.0, 0.5, 1.0, 1.0]), st.booleans())

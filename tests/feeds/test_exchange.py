@@ -133,6 +133,19 @@ async def test_a_silent_stream_is_resynced_by_rest_so_prices_keep_coming(sim: Ex
     assert feed.stats["marks"].reconnects == 0
 
 
+async def test_a_new_value_in_the_same_millisecond_is_handed_over_and_a_repeat_is_not(
+    sim: ExchangeSim, feeds: FeedFactory
+) -> None:
+    feed = feeds(sim, [ETH_PERP, ETH_SPOT])
+    await until(feed, price_of(ETH_PERP, 2_000.0))
+    sim.push(PriceObserved(T0 + 1_000, ETH_SPOT, 2_100.0))  # the index moves: its update repeats the old mark
+    seen = await until(feed, price_of(ETH_SPOT, 2_100.0))
+    sim.push(PriceObserved(T0 + 1_000, ETH_PERP, 2_100.0))  # the mark moves in the same millisecond
+    seen += await until(feed, price_of(ETH_PERP, 2_100.0))
+    index = [e for e in seen if e.symbol == ETH_SPOT and e.ts == T0 + 1_000]
+    assert index == [PriceObserved(T0 + 1_000, ETH_SPOT, 2_100.0)]  # the repeat in the second update is dropped
+
+
 def on_btc_mark_stream(message: dict[str, Any], stream: str) -> list[Payload]:
     """What the simulator should send on `stream`: `message` on BTC's mark-price stream, nothing elsewhere."""
     return [message] if stream.startswith("btcusdt@markPrice") else []

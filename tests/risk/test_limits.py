@@ -151,6 +151,12 @@ def test_a_clip_shrunk_under_the_venue_minimum_notional_is_blocked() -> None:
     assert "under the minimum" in verdict.notes[-1]
 
 
+def test_a_reducing_clip_under_the_minimum_notional_still_goes_out_so_dust_can_be_closed() -> None:
+    instrument = replace(BTC_PERP, min_notional=100.0)
+    verdict = _check(0.001, position=-0.001, instrument=instrument)  # 0.001 BTC is ~30 of notional
+    assert verdict.qty == 0.001
+
+
 def test_halted_lets_no_order_through_and_reducing_only_orders_that_reduce() -> None:
     assert _check(0.1, position=-0.5, trading=TradingState.HALTED).blocked
     assert _check(-0.1, trading=TradingState.REDUCING).blocked

@@ -1,0 +1,97 @@
+"""Hedge legs: what the config names versus the contracts that hold it. Pure.
+
+A leg is written three ways in `[hedge] instruments`:
+
+- a perpetual, "BTC/USDT:USDT": the leg is that one contract;
+- a dated contract, "BTC/USDT:USDT-250328": held until its roll window opens, then closed in steps (it has no
+  successor); no new exposure goes to it inside the window;
+- "BTC/USDT:USDT@quarterly": the front quarterly, rolled into the next one inside the roll window; new
+  exposure goes to the next one as soon as the window opens.
+
+The hedge maths (estimators, policies, targets) sees a leg by its spec and prices it with its *reference*,
+the perpetual of the same pair: a continuous series across expiries. Execution turns the leg's target into
+positions on real contracts.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.domain import Symbol
+from bot.execution.dated import perpetual_of
+from bot.execution.rolls import QUARTERLY, dated_symbol, expiry_of, hedge_contract, quarterly_expiries_after
+
+
+class LegKind(enum.StrEnum):
+    PERPETUAL = "perpetual"
+    DATED = "dated"
+    QUARTERLY = "quarterly"
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeLeg:
+    spec: Symbol  # as configured
+    reference: Symbol  # the perpetual whose price the hedge maths uses
+    kind: LegKind
+
+    @staticmethod
+    def parse(spec: str) -> HedgeLeg:
+        if spec.endswith(QUARTERLY):
+            return HedgeLeg(Symbol(spec), Symbol(spec.removesuffix(QUARTERLY)), LegKind.QUARTERLY)
+        if expiry_of(spec) is not None:
+            return HedgeLeg(Symbol(spec), perpetual_of(Symbol(spec)), LegKind.DATED)
+        return HedgeLeg(Symbol(spec), Symbol(spec), LegKind.PERPETUAL)
+
+    @property
+    def rolls(self) -> bool:
+        return self.kind is not LegKind.PERPETUAL
+
+    def holds(self, symbol: Symbol) -> bool:
+        """Whether a position in `symbol` is part of this leg."""
+        if self.kind is LegKind.QUARTERLY:
+            return expiry_of(symbol) is not None and perpetual_of(symbol) == self.reference
+        return symbol == self.spec
+
+    def contract(self, now_ms: int, window_ms: int) -> Symbol | None:
+        """Where new exposure goes at `now_ms`; None for a dated contract inside its closing window."""
+        if self.kind is LegKind.QUARTERLY:
+            return hedge_contract(self.spec, now_ms, window_ms)
+        if self.kind is LegKind.DATED:
+            expiry = expiry_of(self.spec)
+            return self.spec if expiry is not None and now_ms < expiry - window_ms else None
+        return self.spec
+
+    def contracts_listed(self, now_ms: int) -> tuple[Symbol, ...]:
+        """The contracts this leg may trade from `now_ms` on: for a quarterly, the front one and the next."""
+        if self.kind is LegKind.QUARTERLY:
+            return tuple(dated_symbol(self.reference, e) for e in quarterly_expiries_after(now_ms, 2))
+        return (self.spec,)
+
+
+def parse_legs(specs: Iterable[str]) -> tuple[HedgeLeg, ...]:
+    """The legs of `[hedge] instruments`. A quarterly leg holds every dated contract of its pair, so no other
+    leg may share its perpetual (their positions would mix)."""
+    legs = tuple(HedgeLeg.parse(s) for s in specs)
+    quarterly = {leg.reference for leg in legs if leg.kind is LegKind.QUARTERLY}
+    shared = sorted({str(leg.spec) for leg in legs if leg.reference in quarterly and leg.kind is not LegKind.QUARTERLY})
+    counts = [leg.reference for leg in legs if leg.kind is LegKind.QUARTERLY]
+    shared += sorted({f"{r}@quarterly" for r in counts if counts.count(r) > 1})
+    if shared:
+        raise ValueError(
+            f"hedge instruments {shared}: a @quarterly leg holds every dated contract of its pair; "
+            "no other leg may trade that pair's perpetual or dated contracts"
+        )
+    return legs
+
+
+def reference_symbols(specs: Iterable[str]) -> tuple[Symbol, ...]:
+    """The perpetuals a market feed must price for these hedge instruments."""
+    return tuple(dict.fromkeys(HedgeLeg.parse(s).reference for s in specs))
+
+
+def contracts_for(specs: Iterable[str], now_ms: int) -> list[Symbol]:
+    """Every market a venue must load for these hedge instruments at `now_ms`: references and listed contracts."""
+    legs = [HedgeLeg.parse(s) for s in specs]
+    return list(dict.fromkeys(c for leg in legs for c in (leg.reference, *leg.contracts_listed(now_ms))))

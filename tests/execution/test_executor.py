@@ -1,0 +1,156 @@
+"""The executor turns a parent into priced, limited clips: post-only, escalation, slippage holds, book share,
+re-planning on a new target, and an execution-quality record per parent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bot.config import Config, with_overrides
+from bot.domain import (
+    BookObserved,
+    DecisionId,
+    Fill,
+    Instrument,
+    InstrumentKind,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Side,
+    Symbol,
+    TradeId,
+)
+from bot.execution.actions import CancelOrder, ClipHeld, ExecutionAction, ParentClosed, PlaceOrder
+from bot.execution.executor import Executor
+from bot.risk.state import Governor
+
+BTC = Instrument(
+    Symbol("BTC/USDT:USDT"), "BTC", "USDT", InstrumentKind.PERPETUAL, "USDT", lot_step=0.001, tick_size=0.1,
+    min_qty=0.001, min_notional=100.0,
+)  # fmt: skip
+SYMBOL = BTC.symbol
+WIDE = {"max_position_notional": 1e9, "max_order_notional": 1e9, "max_orders_per_minute": 10_000}
+
+
+@dataclass
+class Book:
+    """The engine state the executor reads, as plain values."""
+
+    mark: float = 50_000.0
+    now: int = 0
+    instruments: dict[Symbol, Instrument] = field(default_factory=lambda: {SYMBOL: BTC})
+    positions: dict[Symbol, float] = field(default_factory=dict)
+    books: dict[Symbol, BookObserved] = field(default_factory=dict)
+    equity: float | None = 1_000_000.0
+    governor: Governor = field(default_factory=Governor)
+
+    @property
+    def prices(self) -> dict[Symbol, float]:
+        return {SYMBOL: self.mark}
+
+    @property
+    def price_ts(self) -> dict[Symbol, int]:
+        return {SYMBOL: self.now}
+
+
+def executor(book: Book, **execution: Any) -> Executor:
+    return Executor(with_overrides(Config(), execution=execution, risk=WIDE), book)
+
+
+def placed(actions: list[ExecutionAction]) -> list[PlaceOrder]:
+    return [a for a in actions if isinstance(a, PlaceOrder)]
+
+
+def accept(ex: Executor, order: PlaceOrder, now: int) -> None:
+    for status in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED):
+        ex.on_update(OrderUpdate(now, order.request.client_id, SYMBOL, status))
+
+
+def fill(ex: Executor, book: Book, order: PlaceOrder, price: float, trade: str) -> None:
+    request = order.request
+    ex.on_update(OrderUpdate(book.now, request.client_id, SYMBOL, OrderStatus.SUBMITTED))
+    book.positions[SYMBOL] = book.positions.get(SYMBOL, 0.0) + request.signed_qty
+    ex.on_fill(Fill(book.now, TradeId(trade), request.client_id, SYMBOL, request.side, request.qty, price, 2.0, "USDT"))
+    ex.on_update(OrderUpdate(book.now, request.client_id, SYMBOL, OrderStatus.FILLED, request.qty))
+
+
+def test_a_post_only_clip_rests_passively_below_the_mark_for_a_buy() -> None:
+    book = Book()
+    ex = executor(book, order_type="limit", post_only=True, limit_offset_bps=10.0)
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
+    [order] = placed(ex.work(0))
+    assert order.request.post_only
+    assert order.request.order_type is OrderType.LIMIT
+    assert order.request.price == pytest.approx(49_950.0)
+
+
+def test_a_resting_clip_that_waited_too_long_is_cancelled_and_replaced_by_a_market_order() -> None:
+    book = Book()
+    ex = executor(book, order_type="limit", post_only=True, escalate_after="60s", clip_interval="10s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
+    [first] = placed(ex.work(0))
+    accept(ex, first, 0)
+    assert ex.work(59_000) == []
+    [cancel] = ex.work(60_000)
+    assert isinstance(cancel, CancelOrder)
+    assert cancel.client_id == first.request.client_id
+    ex.on_update(OrderUpdate(60_000, first.request.client_id, SYMBOL, OrderStatus.CANCELLED))
+    [second] = placed(ex.work(60_000))
+    assert second.request.order_type is OrderType.MARKET
+    assert not second.request.post_only
+    assert second.request.client_id != first.request.client_id
+    assert ex.stats.escalations == 1
+
+
+def test_a_parent_holds_while_the_mark_is_past_its_slippage_limit_and_goes_on_when_it_returns() -> None:
+    book = Book()
+    ex = executor(book, max_slippage_bps=20.0, clip_interval="1s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, -0.05, "test")  # a sell: a falling mark is slippage
+    book.mark = 49_800.0  # 40 bps below the arrival price
+    [held] = ex.work(0)
+    assert isinstance(held, ClipHeld)
+    assert "against the arrival price" in held.notes[0]
+    book.mark = 49_950.0  # 10 bps: within the limit
+    assert len(placed(ex.work(1_000))) == 1
+
+
+def test_a_clip_takes_at_most_its_share_of_the_visible_size_on_the_side_it_takes() -> None:
+    book = Book()
+    book.books[SYMBOL] = BookObserved(0, SYMBOL, 49_999.0, 1.0, 50_000.0, 0.04)
+    ex = executor(book, book_share=0.5, clip_notional=20_000.0)
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.3, "test")
+    [order] = placed(ex.work(0))
+    assert order.request.qty == pytest.approx(0.02)  # half of the 0.04 offered, not 0.4 of clip notional
+
+
+def test_a_new_target_replaces_the_parent_and_cancels_the_clip_that_would_carry_past_it() -> None:
+    book = Book()
+    ex = executor(book, clip_notional=5_000.0)
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.3, "test")
+    [order] = placed(ex.work(0))
+    accept(ex, order, 0)  # 0.1 BTC buying
+    actions = ex.start(1_000, DecisionId("d2"), 0, SYMBOL, 0.05, "smaller")
+    assert [a.client_id for a in actions if isinstance(a, CancelOrder)] == [order.request.client_id]
+    assert len(ex.parents) == 1
+    assert ex.parents[SYMBOL].decision_id == "d2"
+
+
+def test_a_finished_parent_reports_its_arrival_price_average_fill_slippage_fees_and_duration() -> None:
+    book = Book()
+    ex = executor(book, clip_notional=2_500.0, clip_interval="5s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.1, "test")
+    [first] = placed(ex.work(0))
+    fill(ex, book, first, 50_010.0, "t1")
+    book.now = 5_000
+    [second] = placed(ex.work(5_000))
+    fill(ex, book, second, 50_030.0, "t2")
+    closed = [a for a in ex.work(10_000) if isinstance(a, ParentClosed)]
+    assert len(closed) == 1
+    quality = closed[0].quality
+    assert (quality.side, quality.arrival_price, quality.fills, quality.outcome) == (Side.BUY, 50_000.0, 2, "done")
+    assert quality.average_price == pytest.approx(50_020.0)
+    assert quality.slippage_bps == pytest.approx(4.0)
+    assert quality.fees == pytest.approx(4.0)
+    assert quality.duration_ms == 10_000

@@ -1,0 +1,255 @@
+"""The daemon reconciles its journal against the loopback exchange before any order, and halts when it cannot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import EventClock
+from bot.config import VenueSection, parse_config
+from bot.daemon import Daemon
+from bot.domain import (
+    MS_PER_MINUTE,
+    ClientOrderId,
+    DecisionId,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    PriceObserved,
+    Side,
+    Symbol,
+)
+from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.testkit import T0
+from bot.execution.ids import client_order_id
+from bot.ops.observer import Observer
+from bot.risk.state import TradingState
+from bot.store.journal import Journal
+from bot.venues.ccxt_client import make_client
+from bot.venues.ccxt_errors import Backoff
+from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, open_ccxt_venue
+from bot.venues.errors import UnknownOutcome
+
+pytestmark = pytest.mark.asyncio
+
+PERP, ETH_PERP = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT")
+NO_THROTTLE = {"enableRateLimit": False, "timeout_on_exit": 0}  # loopback: no client-side pacing or close wait
+FAST = Backoff(initial_s=0.005, cap_s=0.05)  # query retries without slowing the tests
+RESTART = T0 + 10 * MS_PER_MINUTE  # the daemon comes back ten minutes after the orders were sent
+OURS = client_order_id(DecisionId("19b77e9a000-0"), 0, 0)
+
+
+class RecordingObserver(Observer):
+    """The silent observer, but it keeps the alerts an operator would have received."""
+
+    def __init__(self) -> None:
+        self.alerts: list[tuple[str, str]] = []
+
+    def alert(self, kind: str, key: str, message: str, severity: str = "warning") -> None:
+        self.alerts.append((kind, message))
+
+
+def config(sim: ExchangeSim, **execution: Any) -> Any:
+    return parse_config(
+        {
+            "bot": {"mode": "live"},
+            "market": {"source": "exchange"},
+            "venue": {"endpoint": sim.base_url},
+            "hedge": {"instruments": [PERP, ETH_PERP]},
+            "execution": execution,
+        }
+    )
+
+
+def fast_venue(sim: ExchangeSim, timeout_ms: int = 10_000) -> CcxtVenue:
+    """A ccxt venue whose query retries do not wait (the default backoff would make a test sleep seconds)."""
+    client = make_client(
+        VenueSection(endpoint=sim.base_url),
+        api_key=sim.settings.api_key,
+        secret=sim.settings.api_secret,
+        timeout_ms=timeout_ms,
+        overrides=NO_THROTTLE,
+    )
+    return CcxtVenue(client, [PERP, ETH_PERP], CcxtVenueSettings(backoff=FAST), clock=EventClock(T0))
+
+
+@asynccontextmanager
+async def daemon(
+    sim: ExchangeSim, journal: Journal, *, venue: CcxtVenue | None = None, **execution: Any
+) -> AsyncIterator[Daemon]:
+    """A daemon on the loopback exchange, not yet started; its venue is closed afterwards."""
+    settings = config(sim, **execution)
+    live = venue or await open_ccxt_venue(settings, overrides=NO_THROTTLE)
+    running = Daemon(settings, live, journal, EventClock(RESTART), trading_from_ms=T0)
+    running.observer = RecordingObserver()
+    try:
+        yield running
+    finally:
+        await live.close()
+
+
+@pytest.fixture(autouse=True)
+def api_keys(sim: ExchangeSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEDGEBOT_API_KEY", sim.settings.api_key)
+    monkeypatch.setenv("HEDGEBOT_API_SECRET", sim.settings.api_secret)
+
+
+def resting_buy(client_id: ClientOrderId, price: float = 29_000.0) -> OrderRequest:
+    return OrderRequest(client_id, PERP, Side.BUY, 0.01, OrderType.LIMIT, price, decision_id=DecisionId("d"))
+
+
+async def sent_before_the_crash(sim: ExchangeSim, journal: Journal, request: OrderRequest) -> None:
+    """What the previous process did: journal the intent, mark it sent, send it, and lose the answer."""
+    journal.record_intent(request, T0)
+    journal.record_order_update(OrderUpdate(T0, request.client_id, request.symbol, OrderStatus.SUBMITTED))
+    previous = fast_venue(sim, timeout_ms=300)
+    sim.faults.timeout_after_accept()
+    try:
+        with pytest.raises(UnknownOutcome):
+            await previous.create_order(request)
+    finally:
+        sim.faults.release()
+        await previous.close()
+
+
+def alerts(running: Daemon) -> list[tuple[str, str]]:
+    observer = running.observer
+    assert isinstance(observer, RecordingObserver)
+    return observer.alerts
+
+
+async def test_an_order_whose_acknowledgement_was_lost_is_adopted_at_restart_and_not_sent_again(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    await sent_before_the_crash(sim, journal, resting_buy(OURS))
+    async with daemon(sim, journal) as running:
+        engine = await running.start()
+        tracked = engine.orders.get(OURS)
+        assert tracked is not None
+        assert tracked.status is OrderStatus.ACCEPTED
+        assert engine.governor.state is TradingState.ACTIVE
+        stored = journal.order(OURS)
+        assert stored is not None
+        assert stored.status is OrderStatus.ACCEPTED
+    assert sim.sent_client_order_ids() == [OURS]
+
+
+async def test_a_fill_made_while_the_daemon_was_down_is_applied_exactly_once(sim: ExchangeSim, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    await sent_before_the_crash(sim, journal, resting_buy(OURS))
+    sim.push(PriceObserved(T0 + 1_000, PERP, 28_900.0))  # the resting buy fills while nobody listens
+    for _restart in range(2):
+        async with daemon(sim, journal) as running:
+            engine = await running.start()
+            assert engine.positions == {PERP: pytest.approx(0.01)}
+            assert engine.governor.state is TradingState.ACTIVE
+    assert [(row["client_id"], row["qty"]) for row in journal.rows("fills")] == [(OURS, 0.01)]
+    stored = journal.order(OURS)
+    assert stored is not None
+    assert (stored.status, stored.filled_qty) == (OrderStatus.FILLED, 0.01)
+    assert journal.count("position_adoptions") == 0  # the fill explains the position: nothing to adopt
+    assert sim.sent_client_order_ids() == [OURS]
+
+
+async def test_an_intent_that_never_left_is_abandoned_not_sent(sim: ExchangeSim, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.record_intent(resting_buy(OURS), T0)  # killed between the journal write and the send
+    async with daemon(sim, journal) as running:
+        engine = await running.start()
+        assert engine.orders.open_orders() == []
+    stored = journal.order(OURS)
+    assert stored is not None
+    assert stored.status is OrderStatus.CANCELLED
+    assert sim.sent_client_order_ids() == []
+
+
+async def test_a_position_opened_outside_the_bot_is_adopted_and_reported(sim: ExchangeSim, tmp_path: Path) -> None:
+    sim.exchange.new_order({"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.05"})
+    journal = Journal(tmp_path / "journal.sqlite")
+    async with daemon(sim, journal) as running:
+        engine = await running.start()
+        assert engine.positions == {PERP: pytest.approx(-0.05)}
+        reported = alerts(running)
+    [adoption] = journal.rows("position_adoptions")
+    assert (adoption["symbol"], adoption["journal_qty"], adoption["venue_qty"]) == (PERP, 0.0, pytest.approx(-0.05))
+    assert [kind for kind, _ in reported] == ["reconciliation_differences"]
+    assert "position BTC/USDT:USDT: journal 0, venue -0.05" in reported[0][1]
+    assert [row["outcome"] for row in journal.rows("reconciliations")] == ["ok"]
+
+
+async def test_an_exchange_down_at_start_halts_with_the_reason_and_recovers_when_it_returns(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    sim.faults.unavailable(times=None, path="/fapi/v1/openOrders")
+    async with daemon(sim, journal, venue=fast_venue(sim)) as running:
+        governor = (await running.start()).governor
+        assert governor.state is TradingState.HALTED
+        assert governor.reason.startswith("reconciliation failed, venue unreachable: ")
+        assert [kind for kind, _ in alerts(running)] == ["reconciliation_failed"]
+
+        sim.faults.clear()
+        await running.reconcile_job()  # not due yet: the retry waits reconcile_retry
+        states = [governor.state]
+        running.clock.observe(RESTART + 30_000)
+        await running.reconcile_job()
+        states.append(governor.state)
+        assert states == [TradingState.HALTED, TradingState.ACTIVE]
+    changes = [(row["from_state"], row["to_state"]) for row in journal.rows("state_changes")]
+    assert changes == [("active", "halted"), ("halted", "active")]
+    assert [row["outcome"] for row in journal.rows("reconciliations")] == ["failed", "ok"]
+
+
+@pytest.mark.parametrize(("choice", "still_open"), [("cancel", False), ("leave", True)])
+async def test_a_foreign_open_order_is_cancelled_or_left_as_configured(
+    sim: ExchangeSim, tmp_path: Path, choice: str, still_open: bool
+) -> None:
+    manual = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "20000"}
+    sim.exchange.new_order({**manual, "timeInForce": "GTC", "newClientOrderId": "web_manual_1"})
+    journal = Journal(tmp_path / "journal.sqlite")
+    async with daemon(sim, journal, foreign_orders=choice) as running:
+        engine = await running.start()
+        assert engine.governor.state is TradingState.ACTIVE
+        assert engine.orders.open_orders() == []  # never tracked as ours
+        reported = alerts(running)
+    assert [o.client_id for o in sim.exchange.orders(open_only=True)] == (["web_manual_1"] if still_open else [])
+    assert "foreign order web_manual_1" in reported[0][1]
+
+
+async def test_an_open_order_with_our_id_that_the_journal_lacks_keeps_the_daemon_halted(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    previous = fast_venue(sim)
+    await previous.create_order(resting_buy(OURS))  # another hedgebot on the same account, or a lost journal
+    await previous.close()
+    journal = Journal(tmp_path / "journal.sqlite")
+    async with daemon(sim, journal, foreign_orders="cancel") as running:
+        engine = await running.start()
+        assert engine.governor.state is TradingState.HALTED
+        assert engine.governor.reason.startswith("reconciliation refused: ")
+        assert "not in the journal" in engine.governor.reason
+    assert [o.client_id for o in sim.exchange.orders(open_only=True)] == [OURS]
+
+
+async def test_reconciliation_runs_again_every_interval_and_reports_what_changed_outside(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    async with daemon(sim, journal, reconcile_interval="5m") as running:
+        engine = await running.start()
+        sim.exchange.new_order({"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quantity": "1"})
+        running.clock.observe(RESTART + 5 * MS_PER_MINUTE - 1)
+        await running.reconcile_job()  # not due yet
+        before = dict(engine.positions)
+        running.clock.observe(RESTART + 5 * MS_PER_MINUTE)
+        await running.reconcile_job()
+        assert before == {}
+        assert engine.positions == {ETH_PERP: pytest.approx(1.0)}
+        assert [kind for kind, _ in alerts(running)] == ["reconciliation_differences"]
+    assert [row["outcome"] for row in journal.rows("reconciliations")] == ["ok", "ok"]
