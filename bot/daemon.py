@@ -19,7 +19,6 @@ from bot.config import Config
 from bot.domain import (
     MS_PER_HOUR,
     AccountSnapshot,
-    ClientOrderId,
     Fill,
     FundingSettled,
     MarketEvent,
@@ -27,7 +26,6 @@ from bot.domain import (
     OrderUpdate,
     Symbol,
     VenueEvent,
-    parse_duration_ms,
 )
 from bot.engine import (
     Action,
@@ -42,17 +40,17 @@ from bot.engine import (
 )
 from bot.execution.legs import contracts_for
 from bot.execution.orders import IllegalTransition
-from bot.execution.reconcile import ForeignOrders, ReconcilePlan, reconciliation_due
-from bot.execution.reconcile_shell import survey_and_plan
+from bot.execution.reconcile import ReconcilePlan
+from bot.execution.reconcile_shell import Reconciler
 from bot.logs import get_logger
 from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
-from bot.risk.state import StateChanged, TradingState
+from bot.risk.state import StateChanged
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound, Retryable, UnknownOutcome, VenueError
+from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError
 
 HumanLine = Callable[[str], None]
 
@@ -129,6 +127,7 @@ class Daemon:
         self._peak_value = -math.inf
         self._drawdown = 0.0
         self._margin_ratio = math.inf
+        self.reconciler = Reconciler(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -178,7 +177,7 @@ class Daemon:
             self.journal.record_command(now, command.name, args, "ok")
             self.log.warning("operator_command", command=command.name, args=dict(args))
             for action in actions:
-                await self._execute(now, action)
+                await self.execute(now, action)
             return self.status()
 
     def _apply(self, command: Command, now: int) -> list[Action]:
@@ -237,7 +236,7 @@ class Daemon:
         actions = self.engine.on_time(now)
         self.observer.decision_latency(time.perf_counter() - started)
         for action in actions:
-            await self._execute(now, action)
+            await self.execute(now, action)
         if record:
             self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
             await self._record_value(now)
@@ -280,7 +279,7 @@ class Daemon:
         """Refresh the observer's gauges from the engine (hourly in replay, every tick live)."""
         self.observer.gauges(self.status(), self._drawdown, self._margin_ratio)
 
-    async def _execute(self, now: int, action: Action) -> None:
+    async def execute(self, now: int, action: Action) -> None:
         if isinstance(action, DecisionMade):
             self.journal.record_decision(action.decision)
             self.log.info(
@@ -342,7 +341,7 @@ class Daemon:
             self.log.error("order_already_journaled", client_id=request.client_id)
             return
         self._send_price[request.client_id] = self.engine.prices[request.symbol]
-        await self._on_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
+        await self.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
         self.log.info(
             "order_sent",
             client_id=request.client_id,
@@ -362,7 +361,7 @@ class Daemon:
         except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
             update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
         if update is not None:
-            await self._on_venue_event(update)
+            await self.apply_venue_event(update)
         await self._drain()
         if update is not None and update.status.is_final:  # later fills still need their reference price
             self._send_price.pop(request.client_id, None)
@@ -380,7 +379,7 @@ class Daemon:
             self.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
             update = await self._resolve_unknown(action.client_id, action.symbol, now)
         if update is not None:
-            await self._on_venue_event(update)
+            await self.apply_venue_event(update)
         await self._drain()
 
     async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate | None:
@@ -400,9 +399,9 @@ class Daemon:
 
     async def _drain(self) -> None:
         for event in self.venue.drain():
-            await self._on_venue_event(event)
+            await self.apply_venue_event(event)
 
-    async def _on_venue_event(self, event: VenueEvent) -> None:
+    async def apply_venue_event(self, event: VenueEvent) -> None:
         assert self.engine is not None
         if isinstance(event, Fill):
             if not self.journal.record_fill(event):
@@ -463,98 +462,17 @@ class Daemon:
             execution=self.totals.execution(engine.executor.stats.clips, engine.roller.in_progress_cost),
         )
 
-    # ---- reconciliation ---------------------------------------------------------------------------
-    # The journal against the venue (bot.execution.reconcile): at start, then every reconcile_interval, and
-    # every reconcile_retry while a failure holds trading halted. Nothing is ever sent from here.
-
-    _reconcile_last_try: int | None = None
-    _reconcile_failed: bool = False
+    # ---- reconciliation (bot.execution.reconcile_shell.Reconciler does it) --------------------------
 
     async def reconcile_job(self) -> None:
         """The scheduled job (calling it every second is fine): reconciles when due, between two events."""
-        config = self.config.execution
-        due = reconciliation_due(
-            self.clock.now_ms(),
-            self._reconcile_last_try,
-            self._reconcile_failed,
-            parse_duration_ms(config.reconcile_interval),
-            parse_duration_ms(config.reconcile_retry),
-        )
-        if due and self.engine is not None:
+        if self.reconciler.due(self.clock.now_ms()) and self.engine is not None:
             async with self._lock:
-                await self.reconcile()
+                await self.reconciler.reconcile()
 
     async def reconcile(self) -> ReconcilePlan | None:
         """Match the journal against the venue and apply the plan; None when it failed (trading held halted)."""
-        assert self.engine is not None
-        now = self.clock.now_ms()
-        self._reconcile_last_try = now
-        lot_steps = {symbol: instrument.lot_step for symbol, instrument in self.engine.instruments.items()}
-        foreign = ForeignOrders(self.config.execution.foreign_orders)
-        try:
-            plan = await survey_and_plan(self.journal, self.venue, now, lot_steps, foreign)
-        except VenueError as exc:
-            trouble = "venue unreachable" if isinstance(exc, Retryable) else f"venue error ({type(exc).__name__})"
-            await self._reconciliation_failed(now, f"reconciliation failed, {trouble}: {exc}")
-            return None
-        verdict = plan.verdict
-        if not verdict.ok:
-            await self._reconciliation_failed(now, f"reconciliation refused: {verdict.reason}")
-            return None
-        await self._apply_reconciliation(now, plan)
-        return plan
-
-    async def _apply_reconciliation(self, now: int, plan: ReconcilePlan) -> None:
-        assert self.engine is not None
-        engine = self.engine
-        for adoption in plan.adopt:
-            try:
-                engine.orders.adopt(adoption.request, adoption.update)
-            except IllegalTransition as exc:
-                self.log.error("order_adoption_illegal", client_id=adoption.request.client_id, error=str(exc))
-        for update in plan.updates:
-            await self._on_venue_event(update)  # journaled, then the engine
-        for fill in plan.fills:
-            if fill.symbol in engine.instruments:
-                await self._on_venue_event(fill)  # journaled once (by trade id), then the engine
-            else:
-                self.journal.record_fill(fill)  # an instrument we do not trade: the account covers its position
-        for order in plan.cancel:
-            await self._cancel_foreign(order.client_id, order.symbol)
-        for difference in plan.positions:
-            self.journal.record_position_adoption(now, difference.symbol, difference.journal_qty, difference.venue_qty)
-        if plan.account is not None:
-            engine.adopt_positions(plan.account)  # the venue's positions, which include every fill
-            engine.on_venue(plan.account)  # and its equity, governed against them
-        self._reconcile_failed = False
-        self.journal.record_reconciliation(now, "ok", "", plan.summary())
-        differences = plan.differences
-        self.log.info("reconciliation_done", **plan.summary())
-        if differences:
-            self.log.warning("reconciliation_differences", differences=differences)
-            self.observer.alert("reconciliation_differences", "reconcile", "; ".join(differences))
-        change = engine.governor.release("reconcile", now, "reconciliation succeeded")
-        if change is not None:
-            await self._execute(now, change)
-
-    async def _reconciliation_failed(self, now: int, reason: str) -> None:
-        assert self.engine is not None
-        self._reconcile_failed = True
-        self.journal.record_reconciliation(now, "failed", reason, {})
-        self.log.error("reconciliation_failed", reason=reason)
-        self.observer.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")
-        change = self.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
-        if change is not None:
-            await self._execute(now, change)
-
-    async def _cancel_foreign(self, client_id: ClientOrderId, symbol: Symbol) -> None:
-        """A foreign order cancelled as `[execution] foreign_orders = "cancel"` says (it is not journaled)."""
-        try:
-            update = await self.venue.cancel_order(client_id, symbol)
-        except VenueError as exc:  # already gone, or the venue is away: the next reconciliation sees it again
-            self.log.warning("foreign_order_cancel_failed", client_id=client_id, instrument=symbol, error=str(exc))
-            return
-        self.log.warning("foreign_order_cancelled", client_id=client_id, instrument=symbol, status=str(update.status))
+        return await self.reconciler.reconcile()
 
     # ---- live venue events --------------------------------------------------------------------------
     # A live venue reports fills, order updates and account snapshots on its user stream whenever they happen;

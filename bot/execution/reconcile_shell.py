@@ -1,14 +1,17 @@
 """Reconciliation, gathered: the journal's view and the venue's answers, ready for `plan_reconciliation`.
 
 Shell: reads the journal and queries the venue (raising the venue's errors: an unreachable venue is the
-caller's to handle). The daemon applies the plan (`Daemon.reconcile`), because applying moves its engine.
+caller's to handle). `Reconciler` runs it for a daemon and applies the plan through the daemon's event
+path (journal, then engine).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from bot.domain import MS_PER_DAY, MS_PER_MINUTE, ClientOrderId, OrderUpdate, Symbol
+from bot.domain import MS_PER_DAY, MS_PER_MINUTE, ClientOrderId, OrderUpdate, Symbol, parse_duration_ms
+from bot.execution.orders import IllegalTransition
 from bot.execution.reconcile import (
     ForeignOrders,
     JournalView,
@@ -16,10 +19,15 @@ from bot.execution.reconcile import (
     VenueView,
     known_order_ids,
     plan_reconciliation,
+    reconciliation_due,
 )
+from bot.risk.state import TradingState
 from bot.store.journal import Journal, JournaledOrder
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound
+from bot.venues.errors import OrderNotFound, Retryable, VenueError
+
+if TYPE_CHECKING:  # the daemon owns its reconciler; only the type is needed here
+    from bot.daemon import Daemon
 
 MAX_CATCH_UP_MS = 7 * MS_PER_DAY  # fills older than this are not fetched; a position difference covers them
 CATCH_UP_OVERLAP_MS = MS_PER_MINUTE  # the venue's clock and ours may differ a little: fetch a bit earlier
@@ -73,3 +81,97 @@ async def survey_and_plan(
 ) -> ReconcilePlan:
     journal_view, venue_view = await survey(journal, venue, now, lot_steps)
     return plan_reconciliation(journal_view, venue_view, foreign)
+
+
+class Reconciler:
+    """Reconciles a daemon's journal and engine against its venue: at start, then every reconcile_interval, and
+    every reconcile_retry while a failure holds trading halted. Nothing is ever sent from here but the cancels
+    of foreign orders that `[execution] foreign_orders = "cancel"` asks for."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.last_try: int | None = None
+        self.failed = False
+
+    def due(self, now: int) -> bool:
+        config = self.daemon.config.execution
+        interval, retry = parse_duration_ms(config.reconcile_interval), parse_duration_ms(config.reconcile_retry)
+        return reconciliation_due(now, self.last_try, self.failed, interval, retry)
+
+    async def reconcile(self) -> ReconcilePlan | None:
+        """Match the journal against the venue and apply the plan; None when it failed (trading held halted)."""
+        daemon = self.daemon
+        assert daemon.engine is not None
+        now = daemon.clock.now_ms()
+        self.last_try = now
+        lot_steps = {symbol: instrument.lot_step for symbol, instrument in daemon.engine.instruments.items()}
+        foreign = ForeignOrders(daemon.config.execution.foreign_orders)
+        try:
+            plan = await survey_and_plan(daemon.journal, daemon.venue, now, lot_steps, foreign)
+        except VenueError as exc:
+            trouble = "venue unreachable" if isinstance(exc, Retryable) else f"venue error ({type(exc).__name__})"
+            await self._failed(now, f"reconciliation failed, {trouble}: {exc}")
+            return None
+        verdict = plan.verdict
+        if not verdict.ok:
+            await self._failed(now, f"reconciliation refused: {verdict.reason}")
+            return None
+        await self._apply(now, plan)
+        return plan
+
+    async def _apply(self, now: int, plan: ReconcilePlan) -> None:
+        daemon = self.daemon
+        assert daemon.engine is not None
+        engine = daemon.engine
+        for adoption in plan.adopt:
+            try:
+                engine.orders.adopt(adoption.request, adoption.update)
+            except IllegalTransition as exc:
+                daemon.log.error("order_adoption_illegal", client_id=adoption.request.client_id, error=str(exc))
+        for update in plan.updates:
+            await daemon.apply_venue_event(update)  # journaled, then the engine
+        for fill in plan.fills:
+            if fill.symbol in engine.instruments:
+                await daemon.apply_venue_event(fill)  # journaled once (by trade id), then the engine
+            else:
+                daemon.journal.record_fill(fill)  # an instrument we do not trade: the account covers its position
+        for order in plan.cancel:
+            await self._cancel_foreign(order.client_id, order.symbol)
+        for difference in plan.positions:
+            daemon.journal.record_position_adoption(
+                now, difference.symbol, difference.journal_qty, difference.venue_qty
+            )
+        if plan.account is not None:
+            engine.adopt_positions(plan.account)  # the venue's positions, which include every fill
+            engine.on_venue(plan.account)  # and its equity, governed against them
+        self.failed = False
+        daemon.journal.record_reconciliation(now, "ok", "", plan.summary())
+        differences = plan.differences
+        daemon.log.info("reconciliation_done", **plan.summary())
+        if differences:
+            daemon.log.warning("reconciliation_differences", differences=differences)
+            daemon.observer.alert("reconciliation_differences", "reconcile", "; ".join(differences))
+        change = engine.governor.release("reconcile", now, "reconciliation succeeded")
+        if change is not None:
+            await daemon.execute(now, change)
+
+    async def _failed(self, now: int, reason: str) -> None:
+        daemon = self.daemon
+        assert daemon.engine is not None
+        self.failed = True
+        daemon.journal.record_reconciliation(now, "failed", reason, {})
+        daemon.log.error("reconciliation_failed", reason=reason)
+        daemon.observer.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")
+        change = daemon.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
+        if change is not None:
+            await daemon.execute(now, change)
+
+    async def _cancel_foreign(self, client_id: ClientOrderId, symbol: Symbol) -> None:
+        """A foreign order cancelled as `[execution] foreign_orders = "cancel"` says (it is not journaled)."""
+        daemon = self.daemon
+        try:
+            update = await daemon.venue.cancel_order(client_id, symbol)
+        except VenueError as exc:  # already gone, or the venue is away: the next reconciliation sees it again
+            daemon.log.warning("foreign_order_cancel_failed", client_id=client_id, instrument=symbol, error=str(exc))
+            return
+        daemon.log.warning("foreign_order_cancelled", client_id=client_id, instrument=symbol, status=str(update.status))
