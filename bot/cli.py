@@ -18,6 +18,7 @@ from bot.config import Config, ConfigError, load_config, with_overrides
 from bot.control.ctl import add_ctl_parser, run_ctl
 from bot.domain import parse_duration_ms
 from bot.exchange_sim import command as exchange_sim_command
+from bot.feeds import download_command
 from bot.feeds.replay import ReplayError
 from bot.report import commands as report_commands
 from bot.report.backtest import result_json, result_text
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ctl_parser(sub)
     report_commands.add_parsers(sub)
     exchange_sim_command.add_parser(sub)
+    download_command.add_parser(sub)
     return parser
 
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_commands.run_stress_command(args)
         if args.command == "exchange-sim":
             return exchange_sim_command.run(args)
+        if args.command == "data":
+            return download_command.run(args)
         return _run(args)
     except (ConfigError, ReplayError, JournalError, UsageError, report_commands.ReportError) as exc:
         print(f"hedgebot: {redact(str(exc))}", file=sys.stderr)

@@ -72,6 +72,8 @@ def _only(args: Mapping[str, Any], allowed: set[str], command: str) -> None:
 
 def _number(args: Mapping[str, Any], key: str, command: str, low: float, high: float) -> float:
     value = args.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+        raise CommandError(f"{command}: {key} is too large")  # no float holds it (math.isfinite would overflow)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise CommandError(f"{command}: {key} must be a number, got {value!r}")
     if not low <= value <= high:
@@ -94,7 +96,7 @@ def parse_command(name: str, args: Mapping[str, Any]) -> Command:
         duration = args.get("for", "1h")
         try:
             duration_ms = parse_duration_ms(duration) if isinstance(duration, str) else -1
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: hundreds of digits
             duration_ms = -1
         if not 0 < duration_ms <= 30 * 86_400_000:
             raise CommandError(f"set-ratio: for must be a duration up to 30d like '2h', got {duration!r}")

@@ -117,7 +117,9 @@ def _tolerant(base: Any) -> Any:
     """`base` with two changes to its websocket side (a subclass: ccxt itself is untouched).
 
     - A message ccxt cannot parse is dropped and counted in `malformed_messages`. Without this, the exception
-      escapes ccxt's receive loop, which then stops for good: the stream would go silent.
+      escapes ccxt's receive loop, which then stops for good: the stream would go silent. That covers a frame
+      ccxt cannot even decode (truncated, or JSON with NaN): its websocket client decodes outside
+      `handle_message`, so each client's decoder is guarded too (`client`).
     - Every decoded message is shown to the observers added with `add_message_observer`: ccxt resolves one
       watch per batch of messages, so a detail only a raw message carries (why a balance changed) is read here.
     - Each watch reports its connection (`report_connection`), so `run_stream` re-syncs by REST only once
@@ -133,6 +135,23 @@ def _tolerant(base: Any) -> Any:
         except Exception as exc:  # one malformed message: count it, keep the connection
             self.malformed_messages += 1
             log.warning("stream_message_malformed", exchange=self.id, error=redact(repr(exc))[:300])
+
+    def client(self: Any, url: str) -> Any:
+        ws = base.client(self, url)
+        if not ws.__dict__.get("tolerant_decode"):
+            decode = ws.handle_text_or_binary_message
+
+            def guarded(data: Any) -> Any:
+                try:
+                    return decode(data)
+                except Exception as exc:  # a frame that is not JSON at all: count it, keep the connection
+                    self.malformed_messages += 1
+                    log.warning("stream_message_malformed", exchange=self.id, error=redact(repr(exc))[:300])
+                    return None
+
+            ws.handle_text_or_binary_message = guarded
+            ws.tolerant_decode = True
+        return ws
 
     def add_message_observer(self: Any, observer: Callable[[Any], None]) -> None:
         self.__dict__.setdefault("message_observers", []).append(observer)
@@ -150,6 +169,7 @@ def _tolerant(base: Any) -> Any:
     members = {
         "handle_message": handle_message,
         "add_message_observer": add_message_observer,
+        "client": client,
         "watch": watch,
         "watch_multiple": watch_multiple,
     }
