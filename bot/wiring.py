@@ -40,7 +40,7 @@ from bot.store.journal import Journal
 from bot.venues.base import Venue
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys
 from bot.venues.ccxt_errors import Backoff
-from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings
+from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, with_markets_loaded
 from bot.venues.errors import Fatal, RateLimited, VenueError
 from bot.venues.paper import PaperSettings, PaperVenue
 
@@ -243,18 +243,13 @@ async def open_live_venue(config: Config, clock: Clock, tuning: LiveTuning) -> L
     )
     venue = LiveCcxtVenue(
         client,
-        perpetuals(config),
+        contracts_for(config.hedge.instruments, clock.now_ms()),
         settings,
         clock=clock,
         max_wait_s=tuning.max_rate_limit_wait_s,
         attempts=tuning.rate_limit_attempts,
     )
-    try:
-        await venue.load_instruments(venue.symbols)
-    except BaseException:
-        await venue.close()
-        raise
-    return venue
+    return await with_markets_loaded(venue)
 
 
 async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: LiveTuning | None = None) -> LivePlan:

@@ -19,7 +19,7 @@ import asyncio
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from bot.clock import Clock, WallClock
 from bot.config import Config
@@ -62,8 +62,9 @@ from bot.venues.ccxt_parse import (
 from bot.venues.ccxt_user_stream import OrderMemory, UserStream
 from bot.venues.errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome
 
-__all__ = ["CcxtVenue", "CcxtVenueSettings", "open_ccxt_venue"]
+__all__ = ["CcxtVenue", "CcxtVenueSettings", "open_ccxt_venue", "with_markets_loaded"]
 
+V = TypeVar("V", bound="CcxtVenue")
 _FUNDING_MATCH_MS = 60_000  # a funding payment and a rate row are the same settlement within this
 
 
@@ -86,6 +87,11 @@ async def open_ccxt_venue(config: Config, *, overrides: Mapping[str, Any] | None
     client = make_client(config.venue, api_key=key, secret=secret, overrides=overrides)
     settings = CcxtVenueSettings(margin_mode=config.venue.margin_mode, leverage=config.venue.leverage)
     venue = CcxtVenue(client, contracts_for(config.hedge.instruments, WallClock().now_ms()), settings)
+    return await with_markets_loaded(venue)
+
+
+async def with_markets_loaded(venue: V) -> V:
+    """`venue` with the markets of its symbols loaded; closed (and the error raised) when that fails."""
     try:
         await venue.load_instruments(venue.symbols)
     except BaseException:

@@ -33,7 +33,7 @@ from bot.execution.actions import CancelOrder, ExecutionAction, PlaceOrder
 from bot.execution.clips import ParentStatus, min_clip_qty, plan_clip
 from bot.execution.executor import Executor
 from bot.execution.ids import decision_id
-from bot.risk.state import Governor
+from bot.execution.testkit import OneInstrumentView
 
 LOT = 0.001
 BTC = Instrument(
@@ -52,34 +52,19 @@ WIDE_LIMITS = {
 
 
 @dataclass
-class Simulation:
+class Simulation(OneInstrumentView):
     """The engine's state the executor reads (its `TradingView`), and both sides of the conversation."""
 
-    config: Config
-    mark: float = 50_000.0
-    now: int = 0
+    config: Config = field(default_factory=Config)
     target: float = 0.0
     decisions: int = 0
     trades: int = 0
     sent: list[ClientOrderId] = field(default_factory=list)
     worst_overshoot: float = 0.0
     reject_next: bool = False  # the venue refuses the next order it receives
-    instruments: dict[Symbol, Instrument] = field(default_factory=lambda: {SYMBOL: BTC})
-    positions: dict[Symbol, float] = field(default_factory=dict)
-    books: dict[Symbol, BookObserved] = field(default_factory=dict)
-    equity: float | None = 1e9
-    governor: Governor = field(default_factory=Governor)
 
     def __post_init__(self) -> None:
         self.executor = Executor(self.config, self)
-
-    @property
-    def prices(self) -> dict[Symbol, float]:
-        return {SYMBOL: self.mark}
-
-    @property
-    def price_ts(self) -> dict[Symbol, int]:
-        return {SYMBOL: self.now}
 
     @property
     def position(self) -> float:
@@ -214,7 +199,7 @@ def _settle(sim: Simulation) -> None:
 def test_fills_never_overshoot_a_target_by_more_than_a_lot_and_client_ids_are_never_reused(
     policy: Config, script: list[tuple[str, float]]
 ) -> None:
-    sim = Simulation(policy)
+    sim = Simulation(BTC, config=policy)
     _run(sim, script)
     _settle(sim)
     assert sim.worst_overshoot <= LOT + 1e-9
@@ -226,7 +211,7 @@ def test_fills_never_overshoot_a_target_by_more_than_a_lot_and_client_ids_are_ne
 def test_a_parent_left_to_finish_ends_within_one_minimum_clip_of_its_target(
     policy: Config, script: list[tuple[str, float]]
 ) -> None:
-    sim = Simulation(policy)
+    sim = Simulation(BTC, config=policy)
     _run(sim, script)
     _settle(sim)
     assert abs(sim.position - sim.target) < min_clip_qty(BTC, sim.mark)

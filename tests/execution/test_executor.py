@@ -3,7 +3,6 @@ re-planning on a new target, and an execution-quality record per parent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from bot.domain import (
 )
 from bot.execution.actions import CancelOrder, ClipHeld, ExecutionAction, ParentClosed, PlaceOrder
 from bot.execution.executor import Executor
-from bot.risk.state import Governor
+from bot.execution.testkit import OneInstrumentView
 
 BTC = Instrument(
     Symbol("BTC/USDT:USDT"), "BTC", "USDT", InstrumentKind.PERPETUAL, "USDT", lot_step=0.001, tick_size=0.1,
@@ -34,28 +33,7 @@ SYMBOL = BTC.symbol
 WIDE = {"max_position_notional": 1e9, "max_order_notional": 1e9, "max_orders_per_minute": 10_000}
 
 
-@dataclass
-class Book:
-    """The engine state the executor reads, as plain values."""
-
-    mark: float = 50_000.0
-    now: int = 0
-    instruments: dict[Symbol, Instrument] = field(default_factory=lambda: {SYMBOL: BTC})
-    positions: dict[Symbol, float] = field(default_factory=dict)
-    books: dict[Symbol, BookObserved] = field(default_factory=dict)
-    equity: float | None = 1_000_000.0
-    governor: Governor = field(default_factory=Governor)
-
-    @property
-    def prices(self) -> dict[Symbol, float]:
-        return {SYMBOL: self.mark}
-
-    @property
-    def price_ts(self) -> dict[Symbol, int]:
-        return {SYMBOL: self.now}
-
-
-def executor(book: Book, **execution: Any) -> Executor:
+def executor(book: OneInstrumentView, **execution: Any) -> Executor:
     return Executor(with_overrides(Config(), execution=execution, risk=WIDE), book)
 
 
@@ -68,7 +46,7 @@ def accept(ex: Executor, order: PlaceOrder, now: int) -> None:
         ex.on_update(OrderUpdate(now, order.request.client_id, SYMBOL, status))
 
 
-def fill(ex: Executor, book: Book, order: PlaceOrder, price: float, trade: str) -> None:
+def fill(ex: Executor, book: OneInstrumentView, order: PlaceOrder, price: float, trade: str) -> None:
     request = order.request
     ex.on_update(OrderUpdate(book.now, request.client_id, SYMBOL, OrderStatus.SUBMITTED))
     book.positions[SYMBOL] = book.positions.get(SYMBOL, 0.0) + request.signed_qty
@@ -77,7 +55,7 @@ def fill(ex: Executor, book: Book, order: PlaceOrder, price: float, trade: str) 
 
 
 def test_a_post_only_clip_rests_passively_below_the_mark_for_a_buy() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     ex = executor(book, order_type="limit", post_only=True, limit_offset_bps=10.0)
     ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
     [order] = placed(ex.work(0))
@@ -87,7 +65,7 @@ def test_a_post_only_clip_rests_passively_below_the_mark_for_a_buy() -> None:
 
 
 def test_a_resting_clip_that_waited_too_long_is_cancelled_and_replaced_by_a_market_order() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     ex = executor(book, order_type="limit", post_only=True, escalate_after="60s", clip_interval="10s")
     ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
     [first] = placed(ex.work(0))
@@ -105,7 +83,7 @@ def test_a_resting_clip_that_waited_too_long_is_cancelled_and_replaced_by_a_mark
 
 
 def test_a_parent_holds_while_the_mark_is_past_its_slippage_limit_and_goes_on_when_it_returns() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     ex = executor(book, max_slippage_bps=20.0, clip_interval="1s")
     ex.start(0, DecisionId("d1"), 0, SYMBOL, -0.05, "test")  # a sell: a falling mark is slippage
     book.mark = 49_800.0  # 40 bps below the arrival price
@@ -117,7 +95,7 @@ def test_a_parent_holds_while_the_mark_is_past_its_slippage_limit_and_goes_on_wh
 
 
 def test_a_clip_takes_at_most_its_share_of_the_visible_size_on_the_side_it_takes() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     book.books[SYMBOL] = BookObserved(0, SYMBOL, 49_999.0, 1.0, 50_000.0, 0.04)
     ex = executor(book, book_share=0.5, clip_notional=20_000.0)
     ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.3, "test")
@@ -126,7 +104,7 @@ def test_a_clip_takes_at_most_its_share_of_the_visible_size_on_the_side_it_takes
 
 
 def test_a_new_target_replaces_the_parent_and_cancels_the_clip_that_would_carry_past_it() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     ex = executor(book, clip_notional=5_000.0)
     ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.3, "test")
     [order] = placed(ex.work(0))
@@ -138,7 +116,7 @@ def test_a_new_target_replaces_the_parent_and_cancels_the_clip_that_would_carry_
 
 
 def test_a_finished_parent_reports_its_arrival_price_average_fill_slippage_fees_and_duration() -> None:
-    book = Book()
+    book = OneInstrumentView(BTC)
     ex = executor(book, clip_notional=2_500.0, clip_interval="5s")
     ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.1, "test")
     [first] = placed(ex.work(0))
