@@ -42,6 +42,7 @@ from bot.execution.legs import contracts_for
 from bot.execution.orders import IllegalTransition
 from bot.execution.reconcile import ReconcilePlan
 from bot.execution.reconcile_shell import Reconciler
+from bot.execution.rolls import RollState
 from bot.logs import get_logger
 from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
@@ -136,9 +137,21 @@ class Daemon:
         symbols = contracts_for(self.config.hedge.instruments, self.clock.now_ms())
         instruments = await self.venue.load_instruments(symbols)
         self.engine = Engine(self.config, instruments, self.trading_from_ms)
+        self._resume_rolls(self.engine)
         await self.reconcile()  # before any order; adopts the account. On failure: halted, retried by reconcile_job
         self.log.info("daemon_started", instruments=list(instruments), trading_from=self.trading_from_ms)
         return self.engine
+
+    def _resume_rolls(self, engine: Engine) -> None:
+        """Rolls the journal shows started and not finished carry on from their state (pair numbers included,
+        so no client order id is reused); their pairs follow from the positions reconciliation adopts."""
+        latest: dict[str, tuple[str, dict[str, Any]]] = {}
+        for _, kind, leg, record in self.journal.executions("roll_"):
+            latest[leg] = (kind, record)
+        for leg, (kind, record) in latest.items():
+            if kind in ("roll_started", "roll_pair") and Symbol(leg) in engine.legs:
+                engine.roller.restore(Symbol(leg), RollState.from_record(record))
+                self.log.warning("roll_resumed", leg=leg, near=record["near"], far=record["far"])
 
     async def run(self, events: AsyncIterator[MarketEvent]) -> RunSummary:
         """Consume the feed to its end (or until cancelled), then flush and summarise."""
@@ -338,7 +351,12 @@ class Daemon:
         assert self.engine is not None
         request = action.request
         if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
+            # the journal's record of that id stands (the venue may have it): the engine drops this copy unsent
             self.log.error("order_already_journaled", client_id=request.client_id)
+            reason = "client order id already used: not sent again"
+            self.engine.on_venue(
+                OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason)
+            )
             return
         self._send_price[request.client_id] = self.engine.prices[request.symbol]
         await self.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))

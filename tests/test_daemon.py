@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bot.clock import EventClock
 from bot.config import Config, parse_config
 from bot.daemon import Daemon
-from bot.domain import ClientOrderId, OrderRequest, OrderStatus, OrderUpdate, Symbol
+from bot.domain import MS_PER_DAY, MS_PER_HOUR, ClientOrderId, OrderRequest, OrderStatus, OrderUpdate, Symbol
+from bot.execution.rolls import RollPair, quarterly_expiry_ms, roll_window, start_roll
 from bot.store.journal import Journal
 from bot.venues.errors import Retryable, UnknownOutcome
 from bot.wiring import Plan, as_fast_as_possible, paper_venue, synthetic_plan
@@ -117,3 +119,22 @@ def test_an_order_whose_fate_cannot_be_learned_stays_open_and_blocks_its_instrum
     sent_per_instrument = {row["symbol"] for row in journal.rows("orders")}
     assert len(venue.sent) == len(sent_per_instrument)  # one order each, then nothing until its fate is known
     assert {row["status"] for row in journal.rows("orders")} == {OrderStatus.SUBMITTED.value}
+
+
+def test_a_restart_resumes_an_unfinished_roll_from_the_journal_and_never_reuses_its_client_ids(
+    tmp_path: Path,
+) -> None:
+    leg = Symbol("BTC/USDT:USDT@quarterly")
+    now = quarterly_expiry_ms(2024, 3) - 2 * MS_PER_DAY  # inside the 3-day roll window
+    config = small_config(tmp_path, instruments=[leg, "ETH/USDT:USDT"])
+    journal = Journal(tmp_path / "journal.sqlite")
+    state = start_roll(roll_window(leg, now, 3 * MS_PER_DAY, 3), -1.0, 0.0, now - MS_PER_HOUR)
+    for pair_no in range(1, 5):  # four pairs went out before the crash
+        state = state.sent(RollPair(pair_no, 1, 0.1, -0.1, True))
+        journal.record_execution(now, "roll_pair", leg, state.to_record())
+    daemon = Daemon(config, paper_venue(config), journal, EventClock(now), trading_from_ms=now)
+    engine = asyncio.run(daemon.start())
+    resumed = engine.roller.states[leg]
+    assert resumed.next_pair_no == 5
+    assert resumed.near_start == -1.0
+    journal.close()
