@@ -255,7 +255,7 @@ class Engine:
             if sampled or self._forced_trigger:
                 actions.extend(self._decide(now))
             actions.extend(self.executor.work(now))
-            actions.extend(self.roller.work(now, {s: t.qty for s, t in self.targets.items()}))
+            actions.extend(self.roller.work(now, self.targets))
             actions.extend(self._halt_once_flat(now))
         return actions
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.domain import MS_PER_DAY, ClientOrderId, Fill, Instrument, Rounding, Symbol, round_to_step
+from bot.domain import MS_PER_DAY, ClientOrderId, Fill, HedgeTarget, Instrument, Rounding, Symbol, round_to_step
 from bot.execution.actions import ClipHeld, ExecutionAction, PlaceOrder, RollChanged
 from bot.execution.clips import min_clip_qty
 from bot.execution.executor import Executor
@@ -80,10 +80,12 @@ class Roller:
 
     # ---- working the rolls ------------------------------------------------------------------------
 
-    def work(self, now: int, targets: Mapping[Symbol, float]) -> list[ExecutionAction]:
+    def work(self, now: int, targets: Mapping[Symbol, HedgeTarget]) -> list[ExecutionAction]:
+        """The next roll moves of every dated leg, towards each leg's current target."""
         actions: list[ExecutionAction] = []
         for leg in self.legs:
-            actions.extend(self._work_leg(now, leg, targets.get(leg.spec)))
+            target = targets.get(leg.spec)
+            actions.extend(self._work_leg(now, leg, None if target is None else target.qty))
         return actions
 
     def _work_leg(self, now: int, leg: HedgeLeg, target: float | None) -> list[ExecutionAction]:
