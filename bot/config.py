@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
 from bot.execution.legs import parse_legs
@@ -216,7 +216,8 @@ class ExecutionSection(_Section):
     post_only: bool = False  # limit clips rest passively at mark ∓ limit_offset_bps (needs order_type = "limit")
     escalate_after: Duration = "0s"  # a limit clip resting this long is replaced by a marketable one; "0s" = never
     escalate_to: Literal["limit", "market"] = "market"  # limit: marketable limit at mark ± limit_offset_bps
-    roll_window_days: Annotated[float, Field(gt=0, le=60)] = 3.0  # dated contracts roll (or close) this close to expiry
+    # dated contracts roll (or close) this close to expiry; up to a quarter and more, so a roll can start at once
+    roll_window_days: Annotated[float, Field(gt=0, le=100)] = 3.0
     roll_steps: Annotated[int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
     dated_basis_annual: Annotated[float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
     # reconciliation of the journal against the venue, at start and then every interval (bot.execution.reconcile)
@@ -250,6 +251,18 @@ class VenueSection(_Section):
     api_secret_file: Path | None = None
     margin_mode: Literal["cross", "isolated"] = "cross"
     leverage: Annotated[int, Field(ge=1, le=125)] = 3
+    # how long a signed request stays valid at the venue (Binance's and Bybit's recvWindow): an order whose
+    # request left but which the venue never reports is declared lost only this long (+ 2 s of clock margin)
+    # after it was sent, since until then it could still arrive and be executed
+    request_window: Duration = "10s"
+    rate_limit: bool = True  # ccxt's client-side throttle by endpoint weight; off only where a proxy throttles
+
+    @field_validator("request_window")
+    @classmethod
+    def _request_window_accepted(cls, value: str) -> str:
+        if not 0 < parse_duration_ms(value) <= 60_000:
+            raise ValueError(f"{value!r}: venues accept a request window of more than 0 and at most 60s")
+        return value
 
 
 class ControlSection(_Section):

@@ -86,3 +86,9 @@ def test_the_live_template_documents_every_section() -> None:
     for section in Config.model_fields:
         if section != "paper":  # paper-only settings do not apply to live trading
             assert f"[{section}]" in text
+
+
+@pytest.mark.parametrize("window", ["0s", "61s", "2m"])
+def test_a_request_window_venues_would_refuse_is_a_config_error_naming_it(window: str) -> None:
+    with pytest.raises(ConfigError, match=rf"venue.request_window.*{window}.*at most 60s"):
+        parse_config({"venue": {"request_window": window}})

@@ -6,7 +6,7 @@ The shell (`bot.execution.reconcile_shell`) gathers both views and applies the p
   status; journaled orders the venue reports final take that final status;
 - an intent the venue never saw is abandoned, never sent again: one still `new` was never sent (the
   `submitted` mark is journaled before a request leaves) and is cancelled at once; one marked `submitted`
-  is declared lost (rejected) once it is older than `SENT_GRACE_MS`, before that reconciliation waits for it;
+  is declared lost (rejected) once it is older than its grace (`sent_grace_ms`), before that reconciliation waits;
   a working order the venue no longer knows (purged after it ended) is expired, its fills come as fills;
 - fills the journal lacks are applied once (keyed by symbol and trade id), ours and foreign alike, since the
   venue's positions include both;
@@ -39,9 +39,19 @@ from bot.domain import (
 from bot.execution.orders import IllegalTransition, check_transition
 from bot.store.journal import JournaledOrder
 
-# A request marked sent may still reach the venue a little later (Binance refuses one older than its 5 s
-# recvWindow); after this long without a trace it is declared lost.
-SENT_GRACE_MS = 30_000
+# A request marked sent may still reach the venue and be executed until its request window (Binance's
+# recvWindow, `[venue] request_window`) has passed on the venue's clock. The venue refuses a timestamp more
+# than 1 s ahead of its own clock, so ours may lag its by up to that: after the window plus this margin without
+# a trace, the order is declared lost.
+CLOCK_MARGIN_MS = 2_000
+
+
+def sent_grace_ms(request_window_ms: int) -> int:
+    """How long after its request was signed an order without a trace at the venue may still arrive there."""
+    return request_window_ms + CLOCK_MARGIN_MS
+
+
+SENT_GRACE_MS = sent_grace_ms(10_000)  # with ccxt's default recvWindow for Binance (10 s)
 _OUR_CLIENT_ID = re.compile(r"^hb-[0-9a-f]+-\d+-\d+-\d+$")  # bot.execution.ids.client_order_id
 _QTY_SLACK = 1e-9
 
@@ -69,6 +79,7 @@ class JournalView:
     filled_by_order: Mapping[ClientOrderId, float]  # journaled fill quantity of those orders
     positions: Mapping[Symbol, float]  # journaled fills plus positions adopted before
     lot_steps: Mapping[Symbol, float] = field(default_factory=dict)  # differences below half a lot are noise
+    sent_grace_ms: int = SENT_GRACE_MS  # a sent order without a trace is waited for this long, then declared lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +232,7 @@ def _venue_silent(
     if order.status is OrderStatus.NEW:
         reason = "abandoned: journaled but never sent (found at reconciliation)"
         draft.updates.append(OrderUpdate(journal.now, client_id, symbol, OrderStatus.CANCELLED, reason=reason))
-    elif order.status is OrderStatus.SUBMITTED and journal.now - order.updated_ts < SENT_GRACE_MS:
+    elif order.status is OrderStatus.SUBMITTED and journal.now - order.updated_ts < journal.sent_grace_ms:
         draft.waiting.append(client_id)
     elif order.status is OrderStatus.SUBMITTED:
         reason = "never reached the venue (no trace at reconciliation)"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.domain import MS_PER_DAY, MS_PER_MINUTE, ClientOrderId, OrderUpdate, Symbol, parse_duration_ms
 from bot.execution.orders import IllegalTransition
 from bot.execution.reconcile import (
+    SENT_GRACE_MS,
     ForeignOrders,
     JournalView,
     ReconcilePlan,
@@ -20,6 +21,7 @@ from bot.execution.reconcile import (
     known_order_ids,
     plan_reconciliation,
     reconciliation_due,
+    sent_grace_ms,
 )
 from bot.risk.state import TradingState
 from bot.store.journal import Journal, JournaledOrder
@@ -34,7 +36,7 @@ CATCH_UP_OVERLAP_MS = MS_PER_MINUTE  # the venue's clock and ours may differ a l
 
 
 async def survey(
-    journal: Journal, venue: Venue, now: int, lot_steps: Mapping[Symbol, float]
+    journal: Journal, venue: Venue, now: int, lot_steps: Mapping[Symbol, float], sent_grace: int = SENT_GRACE_MS
 ) -> tuple[JournalView, VenueView]:
     """Both views at `now`. A journal with no order has nothing to catch up on: no fills are fetched, and what
     the account holds becomes a position difference (adopted and reported)."""
@@ -56,6 +58,7 @@ async def survey(
         filled_by_order=journal.filled_qty_by_order(known),
         positions=journal.positions(),
         lot_steps=lot_steps,
+        sent_grace_ms=sent_grace,
     )
     return journal_view, venue_view
 
@@ -77,9 +80,14 @@ async def _look_up(
 
 
 async def survey_and_plan(
-    journal: Journal, venue: Venue, now: int, lot_steps: Mapping[Symbol, float], foreign: ForeignOrders
+    journal: Journal,
+    venue: Venue,
+    now: int,
+    lot_steps: Mapping[Symbol, float],
+    foreign: ForeignOrders,
+    sent_grace: int = SENT_GRACE_MS,
 ) -> ReconcilePlan:
-    journal_view, venue_view = await survey(journal, venue, now, lot_steps)
+    journal_view, venue_view = await survey(journal, venue, now, lot_steps, sent_grace)
     return plan_reconciliation(journal_view, venue_view, foreign)
 
 
@@ -106,8 +114,9 @@ class Reconciler:
         self.last_try = now
         lot_steps = {symbol: instrument.lot_step for symbol, instrument in daemon.engine.instruments.items()}
         foreign = ForeignOrders(daemon.config.execution.foreign_orders)
+        grace = sent_grace_ms(parse_duration_ms(daemon.config.venue.request_window))
         try:
-            plan = await survey_and_plan(daemon.journal, daemon.venue, now, lot_steps, foreign)
+            plan = await survey_and_plan(daemon.journal, daemon.venue, now, lot_steps, foreign, grace)
         except VenueError as exc:
             trouble = "venue unreachable" if isinstance(exc, Retryable) else f"venue error ({type(exc).__name__})"
             await self._failed(now, f"reconciliation failed, {trouble}: {exc}")

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt.pro as ccxt_pro
 
 from bot.config import VenueSection
+from bot.domain import parse_duration_ms
 from bot.logs import get_logger
 from bot.secrets import SecretError, read_secret, redact
 from bot.venues.ccxt_errors import Backoff, Operation, map_ccxt_error, report_connection, retry_after_s
@@ -62,8 +63,9 @@ def make_client(
     """A ccxt.pro client for `venue.exchange`, public only when no key is given; close it when done."""
     config: dict[str, Any] = {
         "timeout": timeout_ms,
-        "enableRateLimit": True,
+        "enableRateLimit": venue.rate_limit,
         "options": {
+            "recvWindow": parse_duration_ms(venue.request_window),  # Binance and Bybit; others ignore it
             "defaultType": "swap",  # derivatives by default (okx defaults to spot)
             "fetchCurrencies": False,  # not needed, and it calls a spot host that needs a spot-enabled key
             "warnOnFetchOpenOrdersWithoutSymbol": False,

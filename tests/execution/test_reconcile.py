@@ -33,6 +33,7 @@ from bot.execution.reconcile import (
     known_order_ids,
     plan_reconciliation,
     reconciliation_due,
+    sent_grace_ms,
 )
 from bot.store.journal import JournaledOrder
 
@@ -124,8 +125,16 @@ def update(n: int, status: OrderStatus, filled: float = 0.0, symbol: Symbol = BT
     return OrderUpdate(NOW, cid(n), symbol, status, filled)
 
 
-def plan(world: World, answers: VenueView, foreign: ForeignOrders = ForeignOrders.LEAVE) -> ReconcilePlan:
-    return plan_reconciliation(world.view(answers), answers, foreign)
+def plan(
+    world: World,
+    answers: VenueView,
+    foreign: ForeignOrders = ForeignOrders.LEAVE,
+    *,
+    now: int = NOW,
+    sent_grace: int = SENT_GRACE_MS,
+) -> ReconcilePlan:
+    view = replace(world.view(answers, now), sent_grace_ms=sent_grace)
+    return plan_reconciliation(view, answers, foreign)
 
 
 # ---- orders ---------------------------------------------------------------------------------------------
@@ -158,6 +167,17 @@ def test_a_sent_order_without_a_trace_is_waited_for_then_declared_lost() -> None
     lost = plan(old, venue(looked_up={cid(1): None}))
     assert [(u.status, u.reason) for u in lost.updates] == [(S.REJECTED, lost.updates[0].reason)]
     assert "never reached the venue" in lost.updates[0].reason
+
+
+def test_the_wait_for_a_sent_order_is_its_request_window_plus_a_clock_margin() -> None:
+    window_ms = 1_000
+    grace = sent_grace_ms(window_ms)
+    world = World({cid(1): journaled(request(1), S.SUBMITTED, at=NOW - grace + 1)})
+    waiting = plan(world, venue(looked_up={cid(1): None}), sent_grace=grace)
+    assert not waiting.verdict.ok
+    lost = plan(world, venue(looked_up={cid(1): None}), now=NOW + 1, sent_grace=grace)
+    assert [u.status for u in lost.updates] == [S.REJECTED]
+    assert grace > window_ms  # a request may reach the venue until its window has passed on the venue's clock
 
 
 def test_a_working_order_the_venue_purged_is_expired() -> None:
