@@ -40,6 +40,10 @@ from bot.hedge.window import SampleWindow
 
 # A tiny window would otherwise be recomputed at every update; a few dozen updates of drift is harmless.
 _MIN_UPDATES_BETWEEN_REBUILDS = 64
+# When the window's spread has become tiny next to its distance from the shift K (a crash's returns giving way
+# to calm, a price far from where it was), the centred sum of squares is a small difference of large sums and
+# has lost digits; past this ratio the sums are recomputed from the window, centred on its mean, at once.
+_CANCELLATION_RATIO = 1e4
 
 
 class RollingStats:
@@ -98,7 +102,7 @@ class RollingStats:
         self._window.push(ts, row)
         self._follow_runs(row)
         self._since_rebuild += 1
-        if self._since_rebuild >= max(self.count, _MIN_UPDATES_BETWEEN_REBUILDS):
+        if self._since_rebuild >= max(self.count, _MIN_UPDATES_BETWEEN_REBUILDS) or self._cancelling():
             self._rebuild()
 
     def advance(self, ts: int) -> None:
@@ -191,6 +195,12 @@ class RollingStats:
         seq = self._window.next_seq - 1
         self._run_start = np.where(row == self._last, self._run_start, seq)
         self._last = row
+
+    def _cancelling(self) -> bool:
+        """Whether some series' spread is lost in the digits of its sums around K (constant ones excepted)."""
+        squares = np.diag(self._cross)
+        centred = squares - self._deviation_sum() ** 2 / max(self.count, 1)
+        return bool(np.any((squares > 0) & (centred * _CANCELLATION_RATIO < squares) & ~self._constant()))
 
     def _rebuild(self) -> None:
         """Recompute the sums from the window, centred on its mean.
