@@ -146,6 +146,8 @@ class Engine:
         self.paused = False
         self.ratio_override: tuple[float, int] | None = None  # (ratio, until event time)
         self._forced_trigger: tuple[str, str] | None = None  # fires at the next instant, whatever the band says
+        self._trading_allowed = False  # at the latest instant: active and not paused
+        self._recheck = False  # trading has just become allowed: look at the band now, not at the next sample
         self._halt_when_flat = False
         self.now = 0  # the latest instant seen: event time in replay, wall time live
 
@@ -252,12 +254,22 @@ class Engine:
         if sampled:
             self.stats.samples += self.estimator.sample(now)
         if now >= self.trading_from_ms:
-            if sampled or self._forced_trigger:
+            self._note_trading_allowed()
+            if sampled or self._forced_trigger or self._recheck:
                 actions.extend(self._decide(now))
             actions.extend(self.executor.work(now))
             actions.extend(self.roller.work(now, self.targets))
             actions.extend(self._halt_once_flat(now))
         return actions
+
+    def _note_trading_allowed(self) -> None:
+        """When trading becomes allowed (the first trading instant after a start, or a hold lifted), the hedge is
+        checked against its band at once: a parent cut short by a crash or a halt is taken up again now, not up
+        to a sampling step (an hour) later."""
+        allowed = self.governor.state is TradingState.ACTIVE and not self.paused
+        if allowed and not self._trading_allowed:
+            self._recheck = True
+        self._trading_allowed = allowed
 
     def _gate_on_staleness(self, now: int) -> StateChanged | None:
         """Fail closed on stale prices of the hedge instruments, funding of the perpetuals, or the account."""
@@ -322,6 +334,7 @@ class Engine:
         ):
             return []
         forced, self._forced_trigger = self._forced_trigger, None
+        self._recheck = False
         planned = {spec: self._planned_leg(leg) for spec, leg in self.legs.items()}
         prices = {**self.prices, **{spec: self.prices[leg.reference] for spec, leg in self.legs.items()}}
         proposal = self.decider.decide(now, exposure, prices, planned, self.ratio, forced)
@@ -367,7 +380,7 @@ class Engine:
     def _planned_leg(self, leg: HedgeLeg) -> float:
         """The leg's position with every order in flight counted as filled."""
         held = [symbol for symbol in self.positions if leg.holds(symbol)]
-        inflight = {o.request.symbol for o in self.orders.open_orders() if leg.holds(o.request.symbol)}
+        inflight = [symbol for symbol in self.executor.inflight_symbols() if leg.holds(symbol)]
         return sum(self.executor.planned_position(symbol) for symbol in dict.fromkeys([*held, *inflight]))
 
     # ---- operator commands (each returns the actions to execute; the daemon journals the command) ---------

@@ -115,3 +115,42 @@ def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_po
     [liquidation] = status["liquidation"]
     assert liquidation["symbol"] == BTC
     assert liquidation["move"] > 0  # a short is liquidated by a rise
+
+
+def _warmed_up_engine(trading_from: int) -> Engine:
+    """Hourly samples up to 10 h of market time, before trading starts; no decision is made in warm-up."""
+    config = parse_config(
+        {
+            "portfolio": {"holdings": {"ETH": 10.0}},
+            "hedge": {"instruments": [BTC], "policy": "fixed", "window": "6h", "min_samples": 3},
+            "risk": {"max_price_age": "2h", "max_account_age": "2h"},
+        }
+    )
+    engine = Engine(config, INSTRUMENTS, trading_from_ms=trading_from)
+    for hour in range(11):
+        _market(engine, hour * MS_PER_HOUR)
+        assert engine.on_time(hour * MS_PER_HOUR) == []
+    return engine
+
+
+def test_a_restarted_engine_takes_up_an_unfinished_hedge_at_its_first_instant_not_at_the_next_sample() -> None:
+    start = 10 * MS_PER_HOUR + 30 * 60_000  # half-way through a sampling step
+    engine = _warmed_up_engine(start)
+    _market(engine, start)
+    _reconciled(engine, _account(start, equity=50_000.0, short_btc=0.1))  # the crash left the hedge short of it
+    decisions = [a for a in engine.on_time(start) if isinstance(a, DecisionMade)]
+    assert [d.decision.trigger for d in decisions] == ["rebalance_band"]
+    assert engine.on_time(start + 60_000) == []  # once taken up, the hedge waits for the next sample again
+
+
+def test_trading_allowed_again_after_a_hold_checks_the_band_at_once() -> None:
+    start = 10 * MS_PER_HOUR + 30 * 60_000
+    engine = _warmed_up_engine(start)
+    engine.governor.hold("reconcile", TradingState.HALTED, "reconciliation refused", start)
+    _market(engine, start)
+    _reconciled(engine, _account(start, equity=50_000.0, short_btc=0.1))
+    assert not [a for a in engine.on_time(start) if isinstance(a, DecisionMade)]  # halted: nothing decided
+    engine.governor.release("reconcile", start + 1_000, "reconciliation succeeded")
+    _market(engine, start + 2_000)
+    decisions = [a for a in engine.on_time(start + 2_000) if isinstance(a, DecisionMade)]
+    assert [d.decision.trigger for d in decisions] == ["rebalance_band"]
