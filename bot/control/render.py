@@ -20,6 +20,7 @@ def status_text(status: Mapping[str, Any]) -> str:
         _ratio_line(status),
         _money_line(status),
         *_hedge_lines(status),
+        *_roll_lines(status),
         _orders_line(status),
         _feeds_line(status),
         _decision_line(status),
@@ -80,6 +81,19 @@ def _hedge_lines(status: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _roll_lines(status: Mapping[str, Any]) -> list[str]:
+    """'roll       ETH/USDT:USDT@quarterly: ETH/USDT:USDT-261225 → ETH/USDT:USDT-270326, 4 of 10 moved, ...'."""
+    lines = []
+    for spec, roll in _mapping(status.get("rolls")).items():
+        roll = _mapping(roll)
+        progress = f"{_size(roll.get('moved'))} of {_size(roll.get('near_start'))} moved"
+        lines.append(
+            f"roll       {spec}: {_text(roll.get('near'))} → {_text(roll.get('far'), 'closed')}, {progress},"
+            f" cost so far {_money(roll.get('cost'))}, expiry {_when(roll.get('expiry'))}"
+        )
+    return lines
+
+
 def _orders_line(status: Mapping[str, Any]) -> str:
     working = status.get("working_parents")
     names = ", ".join(str(name) for name in working) if isinstance(working, list) else ""
@@ -121,6 +135,11 @@ def _is_number(value: Any) -> bool:
 
 def _num(value: Any, spec: str = "g") -> str:
     return format(value, spec) if _is_number(value) else "-"
+
+
+def _size(value: Any) -> str:
+    """A quantity without its sign."""
+    return _num(abs(value) if _is_number(value) else None)
 
 
 def _money(value: Any) -> str:

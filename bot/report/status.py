@@ -39,6 +39,18 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             s: round(engine.notional(s, q), 2) for s, q in engine.positions.items() if q and s in engine.prices
         },
         "targets": {s: {"qty": t.qty, "notional": round(t.notional, 2)} for s, t in engine.targets.items()},
+        "rolls": {
+            spec: {
+                "near": state.near,
+                "far": state.far,
+                "expiry": state.expiry_ms,
+                "started": state.started_ms,
+                "near_start": state.near_start,
+                "moved": state.moved_qty,
+                "cost": round(state.cost.total, 2),
+            }
+            for spec, state in engine.roller.states.items()
+        },
         "open_orders": len(engine.orders.open_orders()),
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
         "equity": round(equity, 2),

@@ -64,3 +64,19 @@ def test_an_empty_status_still_prints_every_line() -> None:
 def test_any_json_status_prints_without_error(status: dict[str, Any]) -> None:
     assert status_text(status)
     assert command_text("resume", status).startswith("resume: ok")
+
+
+def test_a_roll_in_progress_shows_its_contracts_progress_and_cost_so_far() -> None:
+    roll = {
+        "near": "ETH/USDT:USDT-261225",
+        "far": "ETH/USDT:USDT-270326",
+        "expiry": 1_798_185_600_000,
+        "started": 1_796_500_000_000,
+        "near_start": -10.0,
+        "moved": 4.0,
+        "cost": -61.5,
+    }
+    text = status_text({**STATUS, "rolls": {"ETH/USDT:USDT@quarterly": roll}})
+    [line] = [line for line in text.splitlines() if line.startswith("roll ")]
+    assert "ETH/USDT:USDT-261225 → ETH/USDT:USDT-270326, 4 of 10 moved, cost so far -61.50" in line
+    assert "2026-12-25 08:00 UTC" in line
