@@ -37,6 +37,9 @@ _ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/batchOrders"})
 _LISTEN_KEY_PATH = "/fapi/v1/listenKey"
 
 
+RequestTap = Callable[[Phase, str, str], bool]  # (phase, method, path) → drop the request unprocessed?
+
+
 @dataclass(frozen=True, slots=True)
 class ReceivedOrderRequest:
     """One request to an order endpoint, as received (before faults and checks), without its signature."""
@@ -59,6 +62,10 @@ class ExchangeSim:
         self.faults = Faults()
         self.hub = StreamHub(self.faults, self._snapshot)
         self.order_requests: list[ReceivedOrderRequest] = []
+        # Observers of every REST request, called before it is processed and after (before anything is published
+        # or answered); a tap returning True before processing drops the request unprocessed (answered 503), as
+        # if it never arrived. Crash tests kill the client from here at exact points of its conversation.
+        self.taps: list[RequestTap] = []
         self.events_applied = 0
         self.feed_finished = asyncio.Event()  # set when `run_feed` has played the whole feed
         self._auth_clock = auth_clock or WallClock()
@@ -151,10 +158,13 @@ class ExchangeSim:
         raw = "&".join(part for part in (request.rel_url.raw_query_string, body) if part)
         self._record_order_request(method, path, raw)
         try:
+            if self._tapped(Phase.BEFORE, method, path):
+                raise errors.service_unavailable_text()
             rule = self.faults.take(Phase.BEFORE, method, path)
             if rule is not None:
                 raise rule.as_error()
             answer = await self._handle(method, path, raw, request.headers)
+            self._tapped(Phase.AFTER, method, path)
         except BinanceError as error:
             return _error_response(error)
         finally:
@@ -163,6 +173,11 @@ class ExchangeSim:
         if held is not None:
             await self.faults.hold(held)
         return web.json_response(answer)
+
+    def _tapped(self, phase: Phase, method: str, path: str) -> bool:
+        """Tell every tap; True when one drops the request (only before it is processed)."""
+        dropped = [tap(phase, method, path) for tap in list(self.taps)]
+        return phase is Phase.BEFORE and any(dropped)
 
     async def _handle(self, method: str, path: str, raw: str, headers: Mapping[str, str]) -> Answer:
         if path == "/fapi/v1/time":
