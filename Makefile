@@ -24,6 +24,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# the suite runs on every core (pytest-xdist); the slow end-to-end tests are spread over the workers
+PYTEST_ARGS ?= -n auto --dist worksteal
+
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
