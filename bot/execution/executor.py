@@ -132,6 +132,12 @@ class Executor:
         """The position with every order in flight counted as filled."""
         return self.view.positions.get(symbol, 0.0) + self.inflight_qty(symbol)
 
+    def inflight_symbols(self) -> list[Symbol]:
+        """Contracts with something in flight: an open order, or a final one whose fills have not all arrived
+        (a create answered "filled" while the user stream is slow or down)."""
+        orders = [*self.orders.open_orders(), *self._awaiting_fills.values()]
+        return list(dict.fromkeys(order.request.symbol for order in orders))
+
     def on_fill(self, fill: Fill) -> None:
         if not self.orders.fill(fill):
             self._fill_arrived_late(fill)
@@ -244,7 +250,7 @@ class Executor:
     def _next_clip(self, now: int, parent: Parent) -> list[ExecutionAction]:
         symbol = parent.symbol
         instrument, mark = self.view.instruments[symbol], self.view.prices[symbol]
-        position = self.view.positions.get(symbol, 0.0)
+        position = self.planned_position(symbol)  # what a clip answered "filled" filled counts before its fills
         remaining = parent.target_qty - position
         hold = slippage_hold(self.policy, Side.of(remaining), parent.arrival_price, mark) if remaining else None
         if hold is not None:
@@ -287,7 +293,7 @@ class Executor:
         symbol = instrument.symbol
         mark = self.view.prices[symbol]
         terms = order_terms(self.policy, instrument, Side.of(qty), mark, escalated)
-        exposed = dict.fromkeys([*self.view.positions, *(o.request.symbol for o in self.orders.open_orders())])
+        exposed = dict.fromkeys([*self.view.positions, *self.inflight_symbols()])
         state = PreTradeState(
             now=now,
             trading=self.view.governor.state,

@@ -132,3 +132,18 @@ def test_a_finished_parent_reports_its_arrival_price_average_fill_slippage_fees_
     assert quality.slippage_bps == pytest.approx(4.0)
     assert quality.fees == pytest.approx(4.0)
     assert quality.duration_ms == 10_000
+
+
+def test_clips_answered_filled_count_before_their_fills_arrive_so_the_parent_never_trades_them_again() -> None:
+    book = OneInstrumentView(BTC)
+    ex = executor(book, clip_notional=2_500.0, clip_interval="5s")  # 0.05 BTC a clip
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.1, "test")
+    for now in (0, 5_000):
+        [clip] = placed(ex.work(now))
+        request = clip.request
+        ex.on_update(OrderUpdate(now, request.client_id, SYMBOL, OrderStatus.SUBMITTED))
+        ex.on_update(OrderUpdate(now, request.client_id, SYMBOL, OrderStatus.FILLED, request.qty))  # no fill yet
+    assert placed(ex.work(10_000)) == []  # the target is reached: the user stream is only late with the fills
+    assert ex.planned_position(SYMBOL) == pytest.approx(0.1)
+    assert ex.inflight_symbols() == [SYMBOL]
+    assert ex.working() == []
