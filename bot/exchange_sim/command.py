@@ -1,20 +1,35 @@
-"""`hedgebot exchange-sim`: the loopback Binance USDⓈ-M exchange, for rehearsing live mode offline."""
+"""`hedgebot exchange-sim`: the loopback Binance USDⓈ-M exchange, for rehearsing live mode offline.
+
+Its prices come from the synthetic market (default) or, with `--prices` (and `--funding`, `--perp`,
+`--start`, `--end`), from the ../shared/data CSVs, read by `bot.feeds.replay` like a backtest's. Either way
+the feed is played at `--speed` simulated seconds per wall second, and market time is the feed's own: a
+replay's prices, klines and funding carry their historical times.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import math
 import os
+import sys
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.clock import WallClock
-from bot.config import load_config
-from bot.domain import MS_PER_DAY, Symbol, base_of
+from bot.config import Config, day_ms, load_config
+from bot.domain import MS_PER_DAY, MarketEvent, Symbol, base_of, perp_symbol, spot_symbol
 from bot.exchange_sim.server import ExchangeSim, serve
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
+from bot.feeds.csvformat import iso
+from bot.feeds.replay import ReplaySpec, load_replay
 from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
+
+_DEFAULT_DAYS = 30.0
+_REPLAY_ONLY = ("funding", "perp", "start", "end")
 
 
 def add_parser(sub: Any) -> None:
@@ -22,10 +37,29 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--config", type=Path, help="take the assets to list from this config's hedge instruments")
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
-    parser.add_argument("--days", type=float, default=30.0, help="simulated days of synthetic prices to play")
+    parser.add_argument(
+        "--days", type=float, help=f"simulated days of synthetic prices to play (default {_DEFAULT_DAYS:g})"
+    )
+    replay = parser.add_argument_group("replay (instead of the synthetic market)")
+    replay.add_argument("--prices", type=Path, help="spot candles CSV (../shared/data format): the index prices")
+    replay.add_argument("--funding", type=Path, help="funding CSV: each perpetual settles at its recorded rates")
+    replay.add_argument("--perp", type=Path, help="perpetual candles CSV: the marks (else marked at the index)")
+    replay.add_argument("--start", type=_date, help="first day replayed, YYYY-MM-DD (on candle close times)")
+    replay.add_argument("--end", type=_date, help="day after the last replayed, YYYY-MM-DD")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-01-31") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = _usage_problem(args)
+    if problem:
+        print(f"hedgebot exchange-sim: {problem}", file=sys.stderr)
+        return 2
     config = load_config(args.config)
     bases = tuple(sorted({base_of(s) for s in config.hedge.instruments} | {"BTC"}))
     settings = SimSettings(
@@ -33,21 +67,68 @@ def run(args: argparse.Namespace) -> int:
         bases=bases,
         api_key=os.environ.get("HEDGEBOT_API_KEY", DEFAULT_API_KEY),
         api_secret=os.environ.get("HEDGEBOT_API_SECRET", DEFAULT_API_SECRET),
+        quote=config.portfolio.quote,
         time_multiplier=args.speed,
     )
-    start = WallClock().now_ms()
-    spec = SyntheticSpec(
-        assets=bases,
-        perpetuals=tuple(Symbol(f"{b}/{config.portfolio.quote}:{config.portfolio.quote}") for b in bases),
-        start_ms=start,
-        end_ms=start + int(args.days * MS_PER_DAY),
-        step_ms=1_000,
-        seed=config.bot.seed,
-    )
+    if args.prices is not None:
+        events, what = _replayed(args, config, bases)
+    else:
+        events, what = _synthetic(args, config, bases)
 
     def announce(sim: ExchangeSim) -> None:
-        print(f"exchange-sim: Binance USDⓈ-M on {sim.base_url} listing {', '.join(bases)} (Ctrl-C stops)", flush=True)
+        listing = ", ".join(bases)
+        print(f"exchange-sim: Binance USDⓈ-M on {sim.base_url} listing {listing}; {what} (Ctrl-C stops)", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, SyntheticMarket(spec).events(), on_start=announce))
+        asyncio.run(serve(settings, events, on_start=announce))
     return 0
+
+
+def _usage_problem(args: argparse.Namespace) -> str:
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        return f"--speed {args.speed} must be a positive number of simulated seconds per wall second"
+    if args.prices is None:
+        given = [f"--{name}" for name in _REPLAY_ONLY if getattr(args, name) is not None]
+        if given:
+            return f"{', '.join(given)} replay history: give the spot candles with --prices as well"
+    elif args.days is not None:
+        return "--days sets the length of the synthetic market; a replay plays --start to --end of its files"
+    if args.days is not None and not (math.isfinite(args.days) and args.days > 0):
+        return f"--days {args.days} must be a positive number of days"
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        return f"--end {args.end} must be after --start {args.start}"
+    return ""
+
+
+def _replayed(args: argparse.Namespace, config: Config, bases: tuple[str, ...]) -> tuple[Iterable[MarketEvent], str]:
+    """The CSVs' candles and funding as market events (ReplayError, one line, on any problem with the files)."""
+    quote = config.portfolio.quote
+    spec = ReplaySpec(
+        prices=args.prices,
+        funding=args.funding,
+        perp=args.perp,
+        spot_symbols=tuple(spot_symbol(base, quote) for base in bases),
+        perpetuals=tuple(perp_symbol(base, quote) for base in bases),
+        start_ms=day_ms(args.start) if args.start is not None else None,
+        end_ms=day_ms(args.end) if args.end is not None else None,
+        quote=quote,
+    )
+    replay = load_replay(spec)
+    what = f"replaying {args.prices.name} {iso(replay.first_ts)} to {iso(replay.last_ts)} at speed {args.speed:g}"
+    return replay.events(), what
+
+
+def _synthetic(args: argparse.Namespace, config: Config, bases: tuple[str, ...]) -> tuple[Iterable[MarketEvent], str]:
+    start = WallClock().now_ms()
+    days = args.days if args.days is not None else _DEFAULT_DAYS
+    quote = config.portfolio.quote
+    spec = SyntheticSpec(
+        assets=bases,
+        perpetuals=tuple(Symbol(perp_symbol(b, quote)) for b in bases),
+        start_ms=start,
+        end_ms=start + int(days * MS_PER_DAY),
+        step_ms=1_000,
+        seed=config.bot.seed,
+        quote=quote,
+    )
+    return SyntheticMarket(spec).events(), f"synthetic market for {days:g} days at speed {args.speed:g}"
