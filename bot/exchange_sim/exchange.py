@@ -107,12 +107,16 @@ class SimExchange:
                 self._account_update("ORDER", [contract], self.now_ms)
 
     def _liquidate_if_needed(self) -> None:
-        # The account's own test, asked first because Binance cancels open orders before it liquidates.
-        if not self.account.positions() or self.account.equity >= self.account.maintenance_margin:
+        # The account's own test, asked first because Binance cancels open orders before it liquidates: an
+        # isolated position's orders with it; every cross symbol's orders with the cross positions.
+        due = self.account.liquidation_due()
+        if not due:
             return
+        cross_due = any(self.account.margin_mode(symbol) == "cross" for symbol in due)
         for resting in list(self.resting):
-            self.resting.cancel(resting.client_id)
-            self._finish(self._by_client[resting.client_id], "CANCELED")
+            if resting.symbol in due or (cross_due and self.account.margin_mode(resting.symbol) == "cross"):
+                self.resting.cancel(resting.client_id)
+                self._finish(self._by_client[resting.client_id], "CANCELED")
         fills = self.account.liquidate_if_needed(self.now_ms)
         recent = self.account.ledger[-3 * len(fills) :]  # a copy, affordable: liquidations are rare
         realized = {e.trade_id: e.amount for e in recent if e.kind is LedgerKind.REALIZED_PNL}
@@ -295,6 +299,16 @@ class SimExchange:
             if not order.reduce_only:
                 total += abs(order.contract.instrument.notional(resting.qty, resting.price)) / self.account.leverage
         return total
+
+    def set_margin_type(self, contract: Contract, isolated: bool) -> None:
+        """Binance's POST /fapi/v1/marginType: per symbol, refused while it has a position or open orders."""
+        if (self.account.margin_mode(contract.symbol) == "isolated") == isolated:
+            raise errors.margin_type_unchanged()
+        if self.account.position(contract.symbol).qty:
+            raise errors.bad_request(-4048, "Margin type cannot be changed if there exists position.")
+        if self.resting.for_symbol(contract.symbol):
+            raise errors.bad_request(-4047, "Margin type cannot be changed if there exists open orders.")
+        self.account.set_margin_mode(contract.symbol, isolated)
 
     def set_leverage(self, contract: Contract, leverage: int) -> None:
         if not 1 <= leverage <= 125:

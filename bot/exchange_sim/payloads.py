@@ -264,25 +264,28 @@ def order_trade_update(o: SimOrder, execution: str, fill: SimTrade | None, now_m
 
 
 def position_row(account: SimulatedAccount, contract: Contract, now_ms: int) -> Json:
-    """One /fapi/v3/positionRisk row (cross margin, one-way mode)."""
+    """One /fapi/v3/positionRisk row (one-way mode), with v2's `marginType` (cross | isolated)."""
     c, symbol = contract, contract.symbol
     position = account.position(symbol)
     value = account.position_value(symbol)
     mark = account.mark_price(symbol) or position.entry_price
     liquidation = account.liquidation_price(symbol) or 0.0
+    mode = account.margin_mode(symbol)
+    isolated = mode == "isolated" and position.qty != 0
     return {
         "symbol": c.id,
         "positionSide": "BOTH",
+        "marginType": mode,
         "positionAmt": qty(c, position.qty),
         "entryPrice": px(c, position.entry_price) if position.qty else "0.0",
         "breakEvenPrice": px(c, position.entry_price) if position.qty else "0.0",
         "markPrice": px(c, mark),
         "unRealizedProfit": money(account.unrealized_pnl(symbol)),
         "liquidationPrice": px(c, liquidation),
-        "isolatedMargin": "0",
+        "isolatedMargin": money(account.isolated_margin(symbol)) if isolated else "0",
         "notional": money(value),
         "marginAsset": c.instrument.settle,
-        "isolatedWallet": "0",
+        "isolatedWallet": money(account.isolated_wallet(symbol)) if isolated else "0",
         "initialMargin": money(abs(value) / account.leverage),
         "maintMargin": money(abs(value) * account.maintenance_margin_rate),
         "positionInitialMargin": money(abs(value) / account.leverage),
@@ -296,6 +299,9 @@ def position_row(account: SimulatedAccount, contract: Contract, now_ms: int) -> 
 
 def asset_row(account: SimulatedAccount, reserved_margin: float, now_ms: int) -> Json:
     wallet, unrealized = account.wallet_balance, account.unrealized_pnl()
+    cross_wallet = account.cross_wallet_balance
+    isolated = [symbol for symbol in account.instruments if account.margin_mode(symbol) == "isolated"]
+    cross_unrealized = unrealized - sum(account.unrealized_pnl(symbol) for symbol in isolated)
     available = account.available_balance - reserved_margin
     return {
         "asset": account.currency,
@@ -306,10 +312,10 @@ def asset_row(account: SimulatedAccount, reserved_margin: float, now_ms: int) ->
         "initialMargin": money(account.initial_margin + reserved_margin),
         "positionInitialMargin": money(account.initial_margin),
         "openOrderInitialMargin": money(reserved_margin),
-        "crossWalletBalance": money(wallet),
-        "crossUnPnl": money(unrealized),
+        "crossWalletBalance": money(cross_wallet),
+        "crossUnPnl": money(cross_unrealized),
         "availableBalance": money(available),
-        "maxWithdrawAmount": money(max(0.0, min(available, wallet))),
+        "maxWithdrawAmount": money(max(0.0, min(available, cross_wallet))),
         "updateTime": now_ms,
     }
 
@@ -348,11 +354,11 @@ def account_update(account: SimulatedAccount, reason: str, contracts: list[Contr
         p = account.position(c.symbol)
         positions.append({
             "s": c.id, "pa": qty(c, p.qty), "ep": px(c, p.entry_price), "bep": px(c, p.entry_price),
-            "cr": money(p.realized_pnl), "up": money(account.unrealized_pnl(c.symbol)), "mt": "cross",
-            "iw": "0", "ps": "BOTH",
+            "cr": money(p.realized_pnl), "up": money(account.unrealized_pnl(c.symbol)),
+            "mt": account.margin_mode(c.symbol), "iw": money(account.isolated_wallet(c.symbol)), "ps": "BOTH",
         })  # fmt: skip
-    wallet = money(account.wallet_balance)
-    balances = [{"a": account.currency, "wb": wallet, "cw": wallet, "bc": "0"}]
+    wallet, cross_wallet = money(account.wallet_balance), money(account.cross_wallet_balance)
+    balances = [{"a": account.currency, "wb": wallet, "cw": cross_wallet, "bc": "0"}]
     return {
         "e": "ACCOUNT_UPDATE",
         "E": now_ms,

@@ -217,13 +217,15 @@ def _set_leverage(ex: SimExchange, params: Params) -> Answer:
 
 
 def _set_margin_type(ex: SimExchange, params: Params) -> Answer:
-    contract_of(params, ex.catalog)
+    contract = contract_of(params, ex.catalog)
+    assert contract is not None
     margin_type = params.get("marginType", "")
-    if margin_type == "CROSSED":
-        raise errors.margin_type_unchanged()  # every symbol is cross margin, always
-    if margin_type == "ISOLATED":
-        raise errors.bad_request(-1130, "Data sent for parameter 'marginType' is not valid: only CROSSED is simulated.")
-    raise errors.missing_parameter("marginType")
+    if not margin_type:
+        raise errors.missing_parameter("marginType")
+    if margin_type not in ("CROSSED", "ISOLATED"):
+        raise errors.bad_request(-1130, "Data sent for parameter 'marginType' is not valid.")
+    ex.set_margin_type(contract, isolated=margin_type == "ISOLATED")
+    return {"code": 200, "msg": "success"}
 
 
 def _position_mode(ex: SimExchange, params: Params) -> Answer:

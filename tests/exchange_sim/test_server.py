@@ -166,12 +166,41 @@ async def test_a_client_clock_outside_the_receive_window_raises_invalid_nonce(si
 async def test_leverage_is_set_and_margin_mode_answers_as_binance_does(sim: ExchangeSim, clients: Any) -> None:
     ex = clients(sim)
     answer = await ex.set_leverage(3, PERP)
-    with pytest.raises(ccxt_async.MarginModeAlreadySet):  # -4046: already cross, as every account here is
+    with pytest.raises(ccxt_async.MarginModeAlreadySet):  # -4046: every symbol starts cross
         await ex.set_margin_mode("cross", PERP)
-    with pytest.raises(ccxt_async.BadRequest):
+    await ex.set_margin_mode("isolated", PERP)
+    with pytest.raises(ccxt_async.MarginModeAlreadySet):
         await ex.set_margin_mode("isolated", PERP)
     assert answer["leverage"] == 3
     assert sim.exchange.account.leverage == 3.0
+    assert (
+        sim.exchange.account.margin_mode(Symbol(PERP)),
+        sim.exchange.account.margin_mode(Symbol("ETH/USDT:USDT")),
+    ) == (
+        "isolated",
+        "cross",
+    )
+
+
+async def test_an_isolated_position_reports_its_own_margin_and_cannot_switch_back(
+    sim: ExchangeSim, clients: Any
+) -> None:
+    ex = clients(sim)
+    await ex.set_leverage(3, PERP)
+    await ex.set_margin_mode("isolated", PERP)
+    await ex.create_order(PERP, "market", "buy", 0.01)
+    (position,) = [p for p in await ex.fetch_positions([PERP]) if p["contracts"]]
+    wallet = float(position["info"]["isolatedWallet"])
+    assert position["marginMode"] == "isolated"
+    assert position["info"]["marginType"] == "isolated"
+    assert wallet == pytest.approx(0.01 * 30_000 / 3, rel=1e-3)  # the initial margin at the fill price
+    assert float(position["info"]["isolatedMargin"]) == pytest.approx(wallet + position["unrealizedPnl"], abs=1e-6)
+    balance = await ex.fetch_balance()
+    assert float(balance["info"]["totalCrossWalletBalance"]) == pytest.approx(
+        float(balance["info"]["totalWalletBalance"]) - wallet, abs=1e-6
+    )
+    with pytest.raises(ccxt_async.OperationRejected, match="-4048"):  # "... if there exists position."
+        await ex.set_margin_mode("cross", PERP)
 
 
 async def test_serve_plays_the_synthetic_market_and_settles_its_funding_on_schedule(clients: Any) -> None:

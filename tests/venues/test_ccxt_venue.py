@@ -146,8 +146,33 @@ async def test_start_sets_the_configured_leverage(sim: ExchangeSim, venues: Venu
 
 
 async def test_a_margin_mode_the_exchange_refuses_is_fatal_at_start(sim: ExchangeSim, venues: VenueFactory) -> None:
-    with pytest.raises(Fatal, match="cannot set isolated margin"):
+    cross = await venues(sim)
+    await cross.create_order(market("hb-open-1"))  # Binance refuses a margin type change while a position is open
+    with pytest.raises(Fatal, match=r"cannot set isolated margin and leverage 5 on BTC/USDT:USDT: .*-4048"):
         await venues(sim, margin_mode="isolated")
+
+
+async def test_isolated_margin_from_the_config_is_set_per_symbol_at_start_and_the_venue_trades_on_it(
+    sim: ExchangeSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEDGEBOT_API_KEY", sim.settings.api_key)
+    monkeypatch.setenv("HEDGEBOT_API_SECRET", sim.settings.api_secret)
+    config = live_config(sim, margin_mode="isolated", leverage=4)
+    venue = await open_ccxt_venue(config, overrides=NO_THROTTLE)
+    try:
+        await guarded(venue.start())
+        bought = await venue.create_order(market("hb-iso-1", qty=0.02))
+        sold = await venue.create_order(market("hb-iso-2", Side.SELL, qty=0.005, reduce_only=True))
+        snapshot = await venue.fetch_account()
+    finally:
+        await venue.close()
+    account = sim.exchange.account
+    assert [account.margin_mode(s) for s in (PERP, MARCH, ETH_PERP)] == ["isolated", "isolated", "cross"]
+    assert (bought.status, sold.status) == (OrderStatus.FILLED, OrderStatus.FILLED)
+    assert [(p.symbol, p.qty) for p in snapshot.positions] == [(PERP, 0.015)]
+    # the position holds its own margin: what was left of 0.02 × fill price / 4 after a quarter was sold
+    assert account.isolated_wallet(PERP) == pytest.approx(0.015 * bought.avg_price / 4)
+    assert account.cross_wallet_balance == pytest.approx(account.wallet_balance - account.isolated_wallet(PERP))
 
 
 async def test_a_wrong_secret_is_fatal_and_the_secret_never_appears_in_the_error(

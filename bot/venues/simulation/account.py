@@ -1,4 +1,4 @@
-"""A simulated cross-margin derivatives account: positions, fees, funding, margin, liquidation, expiry. Pure.
+"""A simulated derivatives account: positions, fees, funding, margin, liquidation, expiry. Pure.
 
 No I/O, no clock, no asyncio: every method takes the time it is told (`ts`) and the prices it is given. The
 paper venue and the loopback exchange simulator both keep their book-keeping here.
@@ -25,6 +25,18 @@ Public API (`SimulatedAccount`):
   `apply_fill(ts, client_id, symbol, side, qty, price, fee_bps, liquidity="taker") -> Fill`,
   `settle_funding(symbol, rate, mark, ts) -> FundingSettled | None`, `expire(symbol, settle_price, ts) -> Fill
   | None`, `liquidate_if_needed(ts) -> list[Fill]`, `snapshot(ts) -> AccountSnapshot`.
+
+Margin is cross unless a symbol is switched to isolated (`set_margin_mode(symbol, isolated=True)`, only while
+flat), as Binance does per symbol. An isolated position holds its own margin, moved out of the cross wallet
+when it opens or grows (its initial margin at the fill price) and back when it shrinks (pro rata); its funding
+is paid from and into that margin, its fees and realised P&L go to the wallet. `isolated_wallet(symbol)` and
+`isolated_margin(symbol)` (wallet + unrealised P&L, Binance's `isolatedMargin`) tell it. It is liquidated alone
+when its isolated margin falls below its maintenance margin, and the cross positions only when the cross
+equity (`cross_wallet_balance` + their unrealised P&L) falls below theirs: `available_balance` and
+`liquidation_price` count the cross side only, so a loss on one side never eats the other's margin. With no
+isolated symbol (the paper venue) every figure is the cross account's, computed as before.
+- `margin_mode(symbol)`, `set_margin_mode(symbol, isolated)`, `cross_wallet_balance`, `liquidation_due()`
+  (the symbols a liquidation would close now).
 
 Trade ids come from one counter per account ("1", "2", ...): unique and deterministic.
 Module functions: `settlement_value(instrument, qty, price)` (signed value in the settlement currency) and
@@ -146,6 +158,8 @@ class SimulatedAccount:
         self._positions: dict[Symbol, Position] = {}
         self._marks: dict[Symbol, float] = {}
         self._expired: set[Symbol] = set()
+        self._isolated: set[Symbol] = set()  # symbols in isolated margin mode
+        self._isolated_wallet: dict[Symbol, float] = {}  # margin held by each open isolated position
         self._ledger: list[LedgerEntry] = []
         self._realized = self._fees = self._funding = 0.0
         self._trade_seq = 0
@@ -191,6 +205,30 @@ class SimulatedAccount:
     def is_expired(self, symbol: Symbol) -> bool:
         return symbol in self._expired
 
+    def margin_mode(self, symbol: Symbol) -> str:
+        """'isolated' or 'cross' (the default)."""
+        return "isolated" if symbol in self._isolated else "cross"
+
+    def set_margin_mode(self, symbol: Symbol, isolated: bool) -> None:
+        """Switch `symbol` to isolated or cross margin; ValueError while a position is open (as Binance refuses)."""
+        self.instrument(symbol)
+        if self.position(symbol).qty != 0:
+            raise ValueError(f"{symbol}: the margin mode cannot change while a position is open")
+        if isolated:
+            self._isolated.add(symbol)
+        else:
+            self._isolated.discard(symbol)
+
+    def isolated_wallet(self, symbol: Symbol) -> float:
+        """The margin an isolated position holds (0 for a cross or flat one)."""
+        return self._isolated_wallet.get(symbol, 0.0)
+
+    def isolated_margin(self, symbol: Symbol) -> float:
+        """An isolated position's margin balance: its wallet plus its unrealised P&L (0 for a cross one)."""
+        if symbol not in self._isolated:
+            return 0.0
+        return self.isolated_wallet(symbol) + self.unrealized_pnl(symbol)
+
     @property
     def ledger(self) -> tuple[LedgerEntry, ...]:
         return tuple(self._ledger)
@@ -235,9 +273,21 @@ class SimulatedAccount:
     def equity(self) -> float:
         return self.wallet_balance + self.unrealized_pnl()
 
-    def _gross_value(self, exclude: Symbol | None = None) -> float:
+    @property
+    def cross_wallet_balance(self) -> float:
+        """The wallet less the margin held by isolated positions."""
+        return self.wallet_balance - sum(self._isolated_wallet.values())
+
+    def _cross_equity(self) -> float:
+        cross = (p for p in self._positions.values() if p.qty and p.symbol not in self._isolated)
+        return self.cross_wallet_balance + sum(self._pnl_at_mark(p) for p in cross)
+
+    def _gross_value(self, exclude: Symbol | None = None, *, cross_only: bool = False) -> float:
         held = self._positions.values()
-        return sum(abs(self._value_at_mark(p)) for p in held if p.qty and p.symbol != exclude)
+        isolated = self._isolated if cross_only else frozenset()
+        return sum(
+            abs(self._value_at_mark(p)) for p in held if p.qty and p.symbol != exclude and p.symbol not in isolated
+        )
 
     def _value_at_mark(self, position: Position) -> float:
         return settlement_value(self._instruments[position.symbol], position.qty, self._price_of(position))
@@ -252,7 +302,8 @@ class SimulatedAccount:
 
     @property
     def available_balance(self) -> float:
-        return self.equity - self.initial_margin
+        """What new orders can use: the cross equity less the cross positions' initial margin."""
+        return self._cross_equity() - self._gross_value(cross_only=True) / self.leverage
 
     @property
     def margin_ratio(self) -> float:
@@ -267,8 +318,11 @@ class SimulatedAccount:
         instrument = self._instruments[symbol]
         qty, entry, size = position.qty, position.entry_price, instrument.contract_size
         mmr = self.maintenance_margin_rate
-        # what the account has beyond this position's P&L and the other positions' maintenance margin
-        free = self.equity - self.unrealized_pnl(symbol) - self._gross_value(exclude=symbol) * mmr
+        if symbol in self._isolated:  # only its own margin stands behind it
+            free = self.isolated_wallet(symbol)
+        else:  # what the cross side has beyond this position's P&L and the other cross positions' maintenance
+            others = self._gross_value(exclude=symbol, cross_only=True) * mmr
+            free = self._cross_equity() - self.unrealized_pnl(symbol) - others
         if instrument.inverse:  # equity is linear in 1/price: solve for x = 1/price
             x = (free + qty * size / entry) / (size * (qty + abs(qty) * mmr))
             return 1.0 / x if x > 0 else None
@@ -321,8 +375,11 @@ class SimulatedAccount:
         if not (qty > 0 and math.isfinite(qty)) or not (price > 0 and math.isfinite(price)):
             raise ValueError(f"{symbol}: a fill needs a positive quantity and price, got {qty!r} @ {price!r}")
         trade_id = self.next_trade_id()
-        moved, realized = apply_to_position(instrument, self.position(symbol), side.sign * qty, price)
+        before = self.position(symbol)
+        moved, realized = apply_to_position(instrument, before, side.sign * qty, price)
         self._positions[symbol] = moved
+        if symbol in self._isolated:
+            self._move_isolated_margin(instrument, before.qty, moved.qty, price)
         fee = abs(settlement_value(instrument, qty, price)) * fee_bps / _BPS
         self._realized += realized
         self._fees += fee
@@ -332,6 +389,23 @@ class SimulatedAccount:
             self._ledger.append(LedgerEntry(ts, LedgerKind.COMMISSION, symbol, -fee, trade_id))
         return Fill(ts, trade_id, client_id, symbol, side, qty, price, fee, self.currency, liquidity)
 
+    def _move_isolated_margin(self, instrument: Instrument, held: float, after: float, price: float) -> None:
+        """An isolated position's margin after a fill: released pro rata for what closed, and the added
+        contracts' initial margin at `price` taken from the cross wallet."""
+        symbol = instrument.symbol
+        wallet = self._isolated_wallet.get(symbol, 0.0)
+        same_side = held != 0 and after != 0 and math.copysign(1.0, held) == math.copysign(1.0, after)
+        kept = min(abs(held), abs(after)) if same_side else 0.0
+        if held:
+            wallet *= kept / abs(held)
+        added = abs(after) - kept
+        if added > 0:
+            wallet += abs(settlement_value(instrument, added, price)) / self.leverage
+        if after == 0:
+            self._isolated_wallet.pop(symbol, None)
+        else:
+            self._isolated_wallet[symbol] = wallet
+
     def settle_funding(self, symbol: Symbol, rate: float, mark: float, ts: int) -> FundingSettled | None:
         """Pay or receive one funding settlement; None when flat. Shorts receive a positive rate."""
         instrument = self.instrument(symbol)
@@ -340,6 +414,8 @@ class SimulatedAccount:
             return None
         amount = -settlement_value(instrument, position.qty, mark) * rate
         self._funding += amount
+        if symbol in self._isolated:  # paid from (or into) the position's own margin
+            self._isolated_wallet[symbol] = self.isolated_wallet(symbol) + amount
         self._ledger.append(LedgerEntry(ts, LedgerKind.FUNDING_FEE, symbol, amount))
         return FundingSettled(ts, symbol, rate, position.qty, mark, amount, self.currency)
 
@@ -360,16 +436,34 @@ class SimulatedAccount:
         self._expired.add(symbol)
         return fill
 
+    def liquidation_due(self) -> tuple[Symbol, ...]:
+        """The positions a liquidation would close now: each isolated one whose isolated margin is below its
+        maintenance margin, and every cross one when the cross equity is below their maintenance margin."""
+        held = self.positions()
+        if not held:
+            return ()
+        mmr = self.maintenance_margin_rate
+        due = [
+            p.symbol
+            for p in held
+            if p.symbol in self._isolated and self.isolated_margin(p.symbol) < abs(self._value_at_mark(p)) * mmr
+        ]
+        cross = [p.symbol for p in held if p.symbol not in self._isolated]
+        if cross and self._cross_equity() < self._gross_value(cross_only=True) * mmr:
+            due.extend(cross)
+        return tuple(sorted(due))
+
     def liquidate_if_needed(self, ts: TimestampMs) -> list[Fill]:
-        """Below maintenance margin, close every position at its mark (no fee) and return the fills.
+        """Close at its mark (no fee) every position `liquidation_due()` names and return the fills.
 
         The wallet may end negative after a gap through the bankruptcy price: the simulation has no insurance
         fund, and says so rather than hiding the loss.
         """
-        if not self.positions() or self.equity >= self.maintenance_margin:
+        due = self.liquidation_due()
+        if not due:
             return []
         client_id = ClientOrderId(f"liquidation-{ts}")
-        fills = [self._close(p.symbol, self._price_of(p), ts, client_id) for p in self.positions()]
+        fills = [self._close(symbol, self._price_of(self.position(symbol)), ts, client_id) for symbol in due]
         return [fill for fill in fills if fill is not None]
 
     def _close(self, symbol: Symbol, price: float, ts: TimestampMs, client_id: ClientOrderId) -> Fill | None:

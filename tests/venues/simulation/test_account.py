@@ -352,3 +352,140 @@ def test_money_and_quantity_are_conserved_through_any_fills_on_a_linear_contract
 def test_money_and_quantity_are_conserved_through_any_fills_on_an_inverse_contract(steps: list[Step]) -> None:
     account = coin_account(collateral=1_000.0)
     _conserves(account, account.instrument(BTC_INVERSE), 50_000.0, steps)
+
+
+@given(_steps)
+def test_money_is_conserved_when_the_position_is_isolated(steps: list[Step]) -> None:
+    account = usdt_account(collateral=1e9)
+    account.set_margin_mode(BTC, isolated=True)
+    _conserves(account, account.instrument(BTC), 50_000.0, steps)
+    assert account.cross_wallet_balance + account.isolated_wallet(BTC) == pytest.approx(account.wallet_balance)
+
+
+@given(_steps, _steps)
+def test_with_no_isolated_symbol_the_figures_are_exactly_the_cross_accounts(btc: list[Step], eth: list[Step]) -> None:
+    account = usdt_account(collateral=20_000.0)
+    account.set_margin_mode(ETH, isolated=True)
+    account.set_margin_mode(ETH, isolated=False)  # switched back while flat: an ordinary cross account
+    for symbol, base, steps in ((BTC, 50_000.0, btc), (ETH, 2_000.0, eth)):
+        tick = account.instrument(symbol).tick_size * 10
+        for step in steps:
+            if isinstance(step, FillStep):
+                price = base + step.ticks * tick
+                account.apply_fill(
+                    0, CID, symbol, step.side, step.lots * account.instrument(symbol).lot_step, price, 4.0
+                )
+            elif isinstance(step, MarkStep):
+                account.mark(symbol, base + step.ticks * tick)
+            else:
+                account.settle_funding(symbol, step.rate, base, 0)
+    # what the account computed before isolated margin existed, to the last bit (the paper venue's figures)
+    assert account.available_balance == account.equity - account.initial_margin
+    due = account.positions() and account.equity < account.maintenance_margin
+    assert account.liquidation_due() == (tuple(p.symbol for p in account.positions()) if due else ())
+
+
+# ---- isolated margin ------------------------------------------------------------------------------
+
+
+def isolated_btc_account(collateral: float = 10_000.0) -> SimulatedAccount:
+    account = usdt_account(collateral=collateral, leverage=5.0)
+    account.set_margin_mode(BTC, isolated=True)
+    return account
+
+
+def test_an_isolated_position_moves_its_initial_margin_out_of_the_cross_wallet_and_back_pro_rata() -> None:
+    account = isolated_btc_account()
+    fill(account, Side.BUY, 0.1, 50_000.0)
+    assert (account.isolated_wallet(BTC), account.cross_wallet_balance) == (1_000.0, 9_000.0)
+    fill(account, Side.BUY, 0.1, 60_000.0)  # adds 0.1 × 60,000 / 5
+    assert account.isolated_wallet(BTC) == pytest.approx(2_200.0)
+    fill(account, Side.SELL, 0.05, 55_000.0)  # a quarter closed: a quarter of the margin back
+    assert account.isolated_wallet(BTC) == pytest.approx(1_650.0)
+    account.mark(BTC, 57_000.0)
+    assert account.isolated_margin(BTC) == pytest.approx(1_650.0 + 0.15 * 2_000.0)
+    fill(account, Side.SELL, 0.15, 57_000.0)
+    assert account.isolated_wallet(BTC) == 0.0
+    assert account.cross_wallet_balance == account.wallet_balance == pytest.approx(10_000.0 + 0.15 * 2_000.0)
+
+
+def test_a_flipped_isolated_position_releases_the_old_side_and_margins_the_new_one() -> None:
+    account = isolated_btc_account()
+    fill(account, Side.BUY, 0.1, 50_000.0)
+    fill(account, Side.SELL, 0.3, 40_000.0)  # closes 0.1, opens 0.2 short at 40,000
+    assert account.isolated_wallet(BTC) == pytest.approx(0.2 * 40_000.0 / 5)
+
+
+def test_an_isolated_positions_profit_and_margin_are_not_available_to_new_orders() -> None:
+    account = isolated_btc_account()
+    fill(account, Side.BUY, 0.1, 50_000.0)  # 1,000 isolated
+    fill(account, Side.BUY, 1.0, 2_000.0, symbol=ETH)  # cross, 400 initial margin
+    account.mark(BTC, 60_000.0)  # +1,000 on the isolated position
+    assert account.available_balance == pytest.approx(9_000.0 - 400.0)
+    assert account.equity == pytest.approx(11_000.0)
+
+
+def test_an_isolated_position_is_liquidated_alone_however_rich_the_cross_side() -> None:
+    account = isolated_btc_account()
+    fill(account, Side.BUY, 0.1, 50_000.0)
+    fill(account, Side.SELL, 1.0, 2_000.0, symbol=ETH)
+    price = account.liquidation_price(BTC)
+    assert price == pytest.approx((0.1 * 50_000.0 - 1_000.0) / (0.1 * (1 - 0.005)))  # its margin only
+    account.mark(BTC, price + 1.0)
+    assert account.liquidation_due() == ()
+    account.mark(BTC, price - 1.0)
+    assert account.liquidation_due() == (BTC,)
+    fills = account.liquidate_if_needed(7)
+    assert [(f.symbol, f.side, f.qty) for f in fills] == [(BTC, Side.SELL, 0.1)]
+    assert account.positions() == (Position(ETH, -1.0, 2_000.0),)
+    assert account.wallet_balance == pytest.approx(10_000.0 + 0.1 * (price - 1.0 - 50_000.0))  # lost about 1,000
+    assert account.cross_wallet_balance == account.wallet_balance
+
+
+def test_at_its_liquidation_price_an_isolated_positions_margin_meets_its_maintenance() -> None:
+    for side in (Side.BUY, Side.SELL):
+        account = isolated_btc_account()
+        fill(account, side, 0.4, 50_000.0, bps=4.0)
+        price = account.liquidation_price(BTC)
+        assert price is not None
+        account.mark(BTC, price)
+        assert account.isolated_margin(BTC) == pytest.approx(abs(account.position_value(BTC)) * 0.005)
+    inverse = coin_account(collateral=1.0)
+    inverse.set_margin_mode(BTC_INVERSE, isolated=True)
+    fill(inverse, Side.BUY, 20.0, 50_000.0, symbol=BTC_INVERSE)
+    price = inverse.liquidation_price(BTC_INVERSE)
+    assert price is not None
+    inverse.mark(BTC_INVERSE, price)
+    assert inverse.isolated_margin(BTC_INVERSE) == pytest.approx(abs(inverse.position_value(BTC_INVERSE)) * 0.005)
+
+
+def test_cross_losses_liquidate_the_cross_positions_and_leave_the_isolated_one() -> None:
+    account = isolated_btc_account(collateral=2_000.0)
+    fill(account, Side.BUY, 0.1, 50_000.0)  # 1,000 isolated; 1,000 left in the cross wallet
+    fill(account, Side.BUY, 2.0, 2_000.0, symbol=ETH)
+    account.mark(ETH, 1_500.0)  # -1,000 on the cross side: the whole cross wallet
+    assert account.equity > account.maintenance_margin  # the account as a whole would have survived
+    assert account.liquidation_due() == (ETH,)
+    account.liquidate_if_needed(8)
+    assert account.positions() == (Position(BTC, 0.1, 50_000.0),)
+    assert account.isolated_wallet(BTC) == 1_000.0
+
+
+def test_funding_on_an_isolated_position_is_paid_from_its_own_margin() -> None:
+    account = isolated_btc_account()
+    fill(account, Side.BUY, 0.1, 50_000.0)
+    settled = account.settle_funding(BTC, 0.001, 50_000.0, 1)
+    assert settled is not None
+    assert account.isolated_wallet(BTC) == pytest.approx(1_000.0 - 5.0)
+    assert account.cross_wallet_balance == pytest.approx(9_000.0)
+
+
+def test_the_margin_mode_changes_only_while_flat() -> None:
+    account = usdt_account()
+    assert account.margin_mode(BTC) == "cross"
+    fill(account, Side.BUY, 0.1, 50_000.0)
+    with pytest.raises(ValueError, match="while a position is open"):
+        account.set_margin_mode(BTC, isolated=True)
+    fill(account, Side.SELL, 0.1, 50_000.0)
+    account.set_margin_mode(BTC, isolated=True)
+    assert account.margin_mode(BTC) == "isolated"
