@@ -249,6 +249,8 @@ class VenueSection(_Section):
     api_secret_env: str = "HEDGEBOT_API_SECRET"  # noqa: S105 -- the name of a variable, not a secret
     api_key_file: Path | None = None  # 0600 file, used when the environment variable is unset
     api_secret_file: Path | None = None
+    api_password_env: str = "HEDGEBOT_API_PASSWORD"  # noqa: S105 -- the variable holding OKX's API passphrase
+    api_password_file: Path | None = None  # 0600 file, used when the environment variable is unset
     margin_mode: Literal["cross", "isolated"] = "cross"
     leverage: Annotated[int, Field(ge=1, le=125)] = 3
     # how long a signed request stays valid at the venue (Binance's and Bybit's recvWindow): an order whose

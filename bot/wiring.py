@@ -38,7 +38,7 @@ from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
 from bot.logs import get_logger
 from bot.store.journal import Journal
 from bot.venues.base import Venue
-from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys
+from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, with_markets_loaded
 from bot.venues.errors import Fatal, RateLimited, VenueError
@@ -237,7 +237,8 @@ class LiveCcxtVenue(CcxtVenue):
 async def open_live_venue(config: Config, clock: Clock, tuning: LiveTuning) -> LiveCcxtVenue:
     """The ccxt venue of `[venue]` with its markets loaded (`start()` next); Fatal without keys."""
     key, secret = read_api_keys(config.venue)
-    client = make_client(config.venue, api_key=key, secret=secret, overrides=tuning.ccxt_overrides)
+    password = read_api_password(config.venue)
+    client = make_client(config.venue, api_key=key, secret=secret, password=password, overrides=tuning.ccxt_overrides)
     settings = CcxtVenueSettings(
         margin_mode=config.venue.margin_mode, leverage=config.venue.leverage, backoff=tuning.backoff
     )

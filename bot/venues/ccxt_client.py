@@ -31,6 +31,7 @@ __all__ = [
     "make_client",
     "point_at",
     "read_api_keys",
+    "read_api_password",
     "unless_closed",
     "wake_on_messages",
 ]
@@ -49,7 +50,23 @@ def read_api_keys(venue: VenueSection) -> tuple[str, str]:
     if not key or not secret:
         missing = [name for name, value in ((venue.api_key_env, key), (venue.api_secret_env, secret)) if not value]
         raise Fatal(f"live mode needs exchange API keys: set {' and '.join(missing)} (or venue.api_*_file)")
+    if venue.exchange in _NEEDS_PASSWORD and not read_api_password(venue):
+        raise Fatal(
+            f"live mode on {venue.exchange} needs the API key's passphrase: set {venue.api_password_env}"
+            " (or venue.api_password_file)"
+        )
     return key, secret
+
+
+_NEEDS_PASSWORD = frozenset({"okx"})  # ccxt: requiredCredentials password (OKX's API passphrase)
+
+
+def read_api_password(venue: VenueSection) -> str | None:
+    """The API passphrase (environment, else a 0600 file) some exchanges sign with (OKX); None when unset."""
+    try:
+        return read_secret(venue.api_password_env, venue.api_password_file)
+    except SecretError as exc:
+        raise Fatal(str(exc)) from None
 
 
 def make_client(
@@ -57,10 +74,13 @@ def make_client(
     *,
     api_key: str | None = None,
     secret: str | None = None,
+    password: str | None = None,
     timeout_ms: int = 10_000,
     overrides: Mapping[str, Any] | None = None,
 ) -> Any:
-    """A ccxt.pro client for `venue.exchange`, public only when no key is given; close it when done."""
+    """A ccxt.pro client for `venue.exchange`, public only when no key is given; close it when done.
+
+    `password` is the API passphrase of exchanges that sign with one (OKX), from `read_api_password`."""
     config: dict[str, Any] = {
         "timeout": timeout_ms,
         "enableRateLimit": venue.rate_limit,
@@ -75,6 +95,8 @@ def make_client(
     }
     if api_key and secret:
         config |= {"apiKey": api_key, "secret": secret}
+        if password:
+            config["password"] = password
     exchange = _tolerant(getattr(ccxt_pro, venue.exchange))(config)
     if venue.endpoint:
         point_at(exchange, venue.endpoint)

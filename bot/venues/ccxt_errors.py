@@ -57,7 +57,8 @@ __all__ = [
     "run_stream",
 ]
 
-_CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
+_CODE = re.compile(r'"(?:code|retCode)"\s*:\s*"?(-?\d+)')  # Binance and OKX: code; Bybit: retCode
+_NOT_MODIFIED = frozenset({"110043"})  # Bybit: "Set leverage not modified" (ccxt: BadRequest)
 
 
 class Operation(enum.StrEnum):
@@ -73,7 +74,8 @@ class Operation(enum.StrEnum):
 
 
 def error_code(message: str) -> str:
-    """The exchange's error code in a ccxt message ('binanceusdm {"code":-2019,...}' → '-2019'), or ''."""
+    """The exchange's error code in a ccxt message ('binanceusdm {"code":-2019,...}' → '-2019',
+    'bybit {"retCode":110043,...}' → '110043'), or ''."""
     match = _CODE.search(message)
     return match.group(1) if match else ""
 
@@ -91,8 +93,10 @@ def retry_after_s(headers: Mapping[str, Any] | None) -> float | None:
 
 
 def already_so(error: VenueError) -> bool:
-    """A refusal that only says the setting was already in force (Binance -4046 'No need to change margin type')."""
-    return isinstance(error.__cause__, ccxt.NoChange)
+    """A refusal that only says the setting was already in force (Binance -4046 'No need to change margin type',
+    Bybit 110026 'Cross/isolated margin mode is not modified', 110043 'Set leverage not modified')."""
+    code = error.code if isinstance(error, Rejected) else ""
+    return isinstance(error.__cause__, ccxt.NoChange) or code in _NOT_MODIFIED
 
 
 def _never_sent(exc: BaseException) -> bool:

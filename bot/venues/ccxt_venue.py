@@ -42,7 +42,8 @@ from bot.domain import (
 )
 from bot.execution.legs import contracts_for
 from bot.logs import get_logger
-from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys
+from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
+from bot.venues.ccxt_dialect import leverage_params, margin_mode_params, order_params
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, already_so
 from bot.venues.ccxt_parse import (
     MALFORMED,
@@ -84,7 +85,8 @@ async def open_ccxt_venue(config: Config, *, overrides: Mapping[str, Any] | None
     `overrides` are extra ccxt constructor settings (timeouts, rate limiting).
     """
     key, secret = read_api_keys(config.venue)
-    client = make_client(config.venue, api_key=key, secret=secret, overrides=overrides)
+    password = read_api_password(config.venue)
+    client = make_client(config.venue, api_key=key, secret=secret, password=password, overrides=overrides)
     settings = CcxtVenueSettings(margin_mode=config.venue.margin_mode, leverage=config.venue.leverage)
     venue = CcxtVenue(client, contracts_for(config.hedge.instruments, WallClock().now_ms()), settings)
     return await with_markets_loaded(venue)
@@ -160,18 +162,20 @@ class CcxtVenue:
         self.log.info("venue_started", symbols=list(self.symbols), user_streams=list(self.capabilities.user_streams))
 
     async def _configure(self, symbol: Symbol) -> None:
+        """Margin mode, then leverage, in the exchange's dialect (`ccxt_dialect`); "already so" is no error."""
         mode, leverage = self.settings.margin_mode, self.settings.leverage
         try:
             if self.capabilities.set_margin_mode:
-                await self._set_margin_mode(mode, symbol)
+                params = await self._rest.call(Operation.SETUP, margin_mode_params, self.client, leverage)
+                await self._setup(self.client.set_margin_mode, mode, symbol, params)
             if self.capabilities.set_leverage:
-                await self._rest.call(Operation.SETUP, self.client.set_leverage, leverage, symbol)
+                await self._setup(self.client.set_leverage, leverage, symbol, leverage_params(self.name, mode))
         except (Rejected, Fatal) as exc:
             raise Fatal(f"cannot set {mode} margin and leverage {leverage} on {symbol}: {exc}") from exc
 
-    async def _set_margin_mode(self, mode: str, symbol: Symbol) -> None:
+    async def _setup(self, method: Any, *args: Any) -> None:
         try:
-            await self._rest.call(Operation.SETUP, self.client.set_margin_mode, mode, symbol)
+            await self._rest.call(Operation.SETUP, method, *args)
         except Rejected as exc:
             if not already_so(exc):
                 raise
@@ -218,7 +222,10 @@ class CcxtVenue:
         symbol = request.symbol
         instrument = self.instruments.get(symbol) or (await self.load_instruments([symbol]))[symbol]
         qty, price = _checked(request, instrument)
-        params: dict[str, Any] = {"clientOrderId": request.client_id}
+        params: dict[str, Any] = {
+            "clientOrderId": request.client_id,
+            **order_params(self.name, self.settings.margin_mode),
+        }
         if request.reduce_only:
             params["reduceOnly"] = True
         if request.post_only:
