@@ -51,7 +51,7 @@ from bot.report.text import order_line
 from bot.risk.state import StateChanged
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError
+from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError, WouldTakeLiquidity
 
 HumanLine = Callable[[str], None]
 
@@ -377,7 +377,10 @@ class Daemon:
             self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
             update = await self._resolve_unknown(request.client_id, request.symbol, now)
         except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
-            update = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc))
+            reprice = isinstance(exc, WouldTakeLiquidity)  # a post-only price that would have crossed
+            update = OrderUpdate(
+                now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc), would_take=reprice
+            )
         if update is not None:
             await self.apply_venue_event(update)
         await self._drain()
@@ -430,7 +433,9 @@ class Daemon:
         elif isinstance(event, OrderUpdate):
             self.journal.record_order_update(event)
             self.observer.order(event)
-            if event.status is OrderStatus.REJECTED:
+            if event.status is OrderStatus.REJECTED and event.would_take:  # routine for a passive order: re-priced
+                self.log.info("post_only_refused", client_id=event.client_id, reason=event.reason)
+            elif event.status is OrderStatus.REJECTED:
                 self.log.warning("order_rejected", client_id=event.client_id, reason=event.reason)
                 self.observer.alert("order_rejected", event.symbol, f"order {event.client_id} rejected: {event.reason}")
         elif isinstance(event, FundingSettled):

@@ -269,6 +269,7 @@ class OrderUpdate:
     avg_price: float = 0.0
     exchange_id: str = ""
     reason: str = ""
+    would_take: bool = False  # rejected because a post-only price would have taken liquidity: re-price, go on
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,8 +243,11 @@ class Engine:
     # ---- time -------------------------------------------------------------------------------------
 
     def on_time(self, now: int) -> list[Action]:
-        """Called once after all events of one instant: sample, decide, and work due clips."""
-        self.now = max(self.now, now)
+        """Called once after all events of one instant: sample, decide, and work due clips.
+
+        Live, instants come from two clocks (the exchange's event times and the wall-clock timer) and may step
+        back by the streams' latency: the engine's time never does, so durations and intervals stay whole."""
+        now = self.now = max(self.now, now)
         actions: list[Action] = self._pending
         self._pending = []
         change = self._gate_on_staleness(now) if now >= self.trading_from_ms else None  # warm-up trades nothing

@@ -9,11 +9,13 @@ from bot.domain import (
     FundingObserved,
     Instrument,
     InstrumentKind,
+    OrderStatus,
+    OrderUpdate,
     Position,
     PriceObserved,
     Symbol,
 )
-from bot.engine import DecisionMade, Engine, RiskNotice
+from bot.engine import DecisionMade, Engine, ParentClosed, PlaceOrder, RiskNotice
 from bot.risk.state import StateChanged, TradingState
 
 BTC, ETH_SPOT = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT")
@@ -154,3 +156,18 @@ def test_trading_allowed_again_after_a_hold_checks_the_band_at_once() -> None:
     _market(engine, start + 2_000)
     decisions = [a for a in engine.on_time(start + 2_000) if isinstance(a, DecisionMade)]
     assert [d.decision.trigger for d in decisions] == ["rebalance_band"]
+
+
+def test_an_instant_stamped_earlier_than_the_last_never_moves_the_engines_time_back() -> None:
+    """Live, a market event can carry an exchange time a little before the wall-clock tick that came first."""
+    start = 10 * MS_PER_HOUR + 30 * 60_000
+    engine = _warmed_up_engine(start)
+    _market(engine, start)
+    _reconciled(engine, _account(start, equity=50_000.0, short_btc=0.1))
+    [order] = [a for a in engine.on_time(start) if isinstance(a, PlaceOrder)]
+    request = order.request
+    engine.on_venue(OrderUpdate(start, request.client_id, request.symbol, OrderStatus.SUBMITTED))
+    engine.on_venue(OrderUpdate(start, request.client_id, request.symbol, OrderStatus.REJECTED, reason="-2019"))
+    closed = [a for a in engine.on_time(start - 700) if isinstance(a, ParentClosed)]
+    assert engine.now == start
+    assert [c.quality.duration_ms for c in closed] == [0]

@@ -133,7 +133,8 @@ def plan_clip(
     book_size: float | None = None,
     book_share: float = 0.0,
 ) -> Clip | None:
-    """The next clip towards `remaining` contracts (signed), or None when what is left is below the minimums.
+    """The next clip towards `remaining` contracts (signed), or None when what is left is below the minimums
+    (a lot, the minimum quantity, and, unless the clip only reduces the position, the minimum notional).
 
     With `book_share` > 0 and the visible size on the side the clip takes (`book_size`, contracts), the clip
     is at most that share of it. Neither the book nor a clip notional close to the venue's minimum shrinks a
@@ -147,11 +148,14 @@ def plan_clip(
     if abs(remaining) >= least:
         size = max(size, least)
     qty = round_to_step(min(size, abs(remaining)), instrument.lot_step, Rounding.DOWN)
-    too_small = qty * unit < instrument.min_notional * _MIN_NOTIONAL_MARGIN
-    if qty < max(instrument.lot_step, instrument.min_qty) - _EPS or too_small:
+    if qty < max(instrument.lot_step, instrument.min_qty) - _EPS:
         return None
     signed = qty if remaining > 0 else -qty
     reduces = position * signed < 0 and qty <= abs(position) + _EPS
+    # reduce-only orders are exempt from the minimum notional (Binance: "unless you choose reduce only"), so
+    # the dust left of a hedge being closed can always be closed
+    if not reduces and qty * unit < instrument.min_notional * _MIN_NOTIONAL_MARGIN:
+        return None
     return Clip(signed, reduce_only=reduces)
 
 

@@ -70,6 +70,7 @@ class TradingView(Protocol):
 class ExecutionStats:
     clips: int = 0
     rejected: int = 0
+    repriced: int = 0  # post-only clips refused because their price would have taken liquidity
     held: int = 0
     escalations: int = 0
     parents_closed: int = 0
@@ -150,7 +151,9 @@ class Executor:
         order = self.orders.update(update)
         if order is None:
             return
-        if update.status is OrderStatus.REJECTED:
+        if update.status is OrderStatus.REJECTED and update.would_take:
+            self.stats.repriced += 1  # the parent goes on: its next clip is priced afresh after the interval
+        elif update.status is OrderStatus.REJECTED:
             self.stats.rejected += 1
             self._stop_parent_of(order)
         if update.status.is_final:
@@ -187,7 +190,11 @@ class Executor:
     ) -> list[ExecutionAction]:
         """Drive `symbol` to `target_qty` contracts, replacing its parent; cancel the clips the target makes wrong."""
         previous = self.parents.get(symbol)
-        if previous is not None and previous.status is ParentStatus.WORKING:
+        working = previous is not None and previous.status is ParentStatus.WORKING
+        if not working and not self.open_on(symbol) and self._on_target(symbol, target_qty):
+            self.parents.pop(symbol, None)  # an ended parent is not what this contract does now
+            return []  # nothing to trade: no parent, no execution record
+        if previous is not None and working:
             self._end(previous, ParentStatus.STOPPED)
         arrival = self.view.prices[symbol]
         position = self.view.positions.get(symbol, 0.0)
@@ -195,6 +202,9 @@ class Executor:
         self.quality.open(open_quality(decision, symbol, arrival, position, target_qty, now))
         stale = stale_clips(target_qty, position, self.open_on(symbol))
         return self.cancel(stale, symbol, "the new target makes this clip wrong")
+
+    def _on_target(self, symbol: Symbol, target_qty: float) -> bool:
+        return abs(target_qty - self.planned_position(symbol)) < self.view.instruments[symbol].lot_step / 2
 
     def cancel(self, client_ids: tuple[ClientOrderId, ...], symbol: Symbol, reason: str) -> list[ExecutionAction]:
         wanted = [cid for cid in client_ids if cid not in self._cancelling]

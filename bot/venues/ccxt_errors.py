@@ -8,6 +8,7 @@ The mapping depends on what was being done, because the same failure means diffe
 | InvalidNonce (-1021), OnMaintenance, connection refused | Retryable | Retryable (the request never ran) |
 | RequestTimeout, other NetworkError, OperationFailed, BadResponse | Retryable | UnknownOutcome (it may have run) |
 | InsufficientFunds (-2019, -2018) | InsufficientMargin | InsufficientMargin |
+| OrderNotFillable, OrderImmediatelyFillable (-5022: post-only would take) | Rejected | WouldTakeLiquidity |
 | OrderNotFound (-2011, -2013) | OrderNotFound | OrderNotFound |
 | InvalidOrder, BadRequest, OperationRejected, other ExchangeError | Rejected | Rejected |
 | AuthenticationError, BadSymbol, NotSupported, ArgumentsRequired | Fatal | Fatal |
@@ -43,6 +44,7 @@ from bot.venues.errors import (
     Retryable,
     UnknownOutcome,
     VenueError,
+    WouldTakeLiquidity,
 )
 
 __all__ = [
@@ -132,6 +134,8 @@ def _map_exchange_error(
         return Fatal(message)
     if isinstance(exc, ccxt.InsufficientFunds):
         return InsufficientMargin(message, code=code)
+    if isinstance(exc, ccxt.OrderNotFillable | ccxt.OrderImmediatelyFillable) and operation is Operation.CREATE:
+        return WouldTakeLiquidity(message, code=code)
     if isinstance(exc, ccxt.OrderNotFound):
         return OrderNotFound(message, code=code)
     # InvalidOrder, BadRequest, OperationRejected, and a plain ExchangeError: the exchange answered "no"

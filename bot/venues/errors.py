@@ -30,6 +30,11 @@ class Rejected(VenueError):
         self.code = code
 
 
+class WouldTakeLiquidity(Rejected):
+    """A post-only order that would have crossed the book and taken liquidity (-5022) was refused untouched: the
+    price, not the order, was wrong; the next clip goes out at a fresh price."""
+
+
 class InsufficientMargin(Rejected):
     """The order would need more margin than the account has (-2019/-2018)."""
 

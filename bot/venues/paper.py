@@ -40,7 +40,7 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
-from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, Rejected
+from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
 from bot.venues.simulation.account import SimulatedAccount, settlement_value
 from bot.venues.simulation.book import (
     BookModel,
@@ -360,7 +360,7 @@ class PaperVenue:
         price = request.price if is_limit and request.price is not None else reference
         _refuse(check_order(instrument, request.qty, price, request.reduce_only, limit=is_limit))
         if request.post_only and self._would_take(symbol, request.side, price, reference):
-            raise Rejected(f"{symbol}: post-only {request.side} at {price} would take", code="post_only")
+            raise WouldTakeLiquidity(f"{symbol}: post-only {request.side} at {price} would take", code="post_only")
         if request.reduce_only:
             _refuse(check_reduce_only(self.account.position(symbol).qty, request.side, request.qty))
         else:

@@ -225,7 +225,7 @@ def test_a_parent_left_to_finish_ends_within_one_minimum_clip_of_its_target(
     book=st.one_of(st.none(), st.floats(0.0, 50.0)),
     share=st.sampled_from([0.0, 0.1, 1.0]),
 )
-def test_a_clip_is_whole_lots_within_the_remainder_above_the_minimum_and_reduce_only_only_when_it_reduces(
+def test_a_clip_is_whole_lots_within_the_remainder_above_the_minimum_unless_it_only_reduces(
     remaining: float, position: float, price: float, clip_notional: float, book: float | None, share: float
 ) -> None:
     clip = plan_clip(BTC, remaining, position, price, clip_notional, book_size=book, book_share=share)
@@ -234,5 +234,16 @@ def test_a_clip_is_whole_lots_within_the_remainder_above_the_minimum_and_reduce_
     assert abs(clip.qty) <= abs(remaining) + 1e-9
     assert clip.qty * remaining > 0
     assert round_to_step(clip.qty, LOT, Rounding.NEAREST) == pytest.approx(clip.qty, abs=1e-12)
-    assert abs(clip.qty) * price >= BTC.min_notional
     assert clip.reduce_only == (position * clip.qty < 0 and abs(clip.qty) <= abs(position) + 1e-12)
+    assert clip.reduce_only or abs(clip.qty) * price >= BTC.min_notional  # reduce-only is exempt (dust closes)
+
+
+@given(dust_lots=st.integers(1, 3), price=st.floats(1_000.0, 200_000.0))
+def test_the_dust_left_of_a_hedge_being_closed_is_closed_by_a_reduce_only_clip_below_the_minimum_notional(
+    dust_lots: int, price: float
+) -> None:
+    position = -dust_lots * LOT  # e.g. 0.002 BTC short: 60 USDT at 30,000, under the 100 USDT minimum
+    clip = plan_clip(BTC, -position, position, price, 5_000.0)
+    assert clip is not None
+    assert clip.qty == pytest.approx(-position)
+    assert clip.reduce_only

@@ -64,6 +64,42 @@ def test_a_post_only_clip_rests_passively_below_the_mark_for_a_buy() -> None:
     assert order.request.price == pytest.approx(49_950.0)
 
 
+def test_a_post_only_clip_refused_for_taking_liquidity_is_priced_again_at_the_next_interval() -> None:
+    book = OneInstrumentView(BTC)
+    ex = executor(book, order_type="limit", post_only=True, limit_offset_bps=10.0, clip_interval="1s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
+    [first] = placed(ex.work(0))
+    ex.on_update(OrderUpdate(0, first.request.client_id, SYMBOL, OrderStatus.SUBMITTED))
+    refused = OrderUpdate(0, first.request.client_id, SYMBOL, OrderStatus.REJECTED, reason="-5022", would_take=True)
+    ex.on_update(refused)
+    book.mark = 50_100.0  # the market moved up through the resting price
+    [second] = placed(ex.work(1_000))
+    assert second.request.client_id != first.request.client_id
+    assert second.request.post_only
+    assert second.request.price == pytest.approx(50_049.9)  # 10 bps under the new mark
+    assert (ex.stats.repriced, ex.stats.rejected) == (1, 0)
+
+
+def test_a_rejected_clip_stops_its_parent() -> None:
+    book = OneInstrumentView(BTC)
+    ex = executor(book, clip_interval="1s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test")
+    [first] = placed(ex.work(0))
+    ex.on_update(OrderUpdate(0, first.request.client_id, SYMBOL, OrderStatus.SUBMITTED))
+    ex.on_update(OrderUpdate(0, first.request.client_id, SYMBOL, OrderStatus.REJECTED, reason="-2019"))
+    assert placed(ex.work(1_000)) == []
+    assert ex.stats.rejected == 1
+
+
+def test_a_target_already_held_opens_no_parent_and_records_no_execution() -> None:
+    book = OneInstrumentView(BTC)
+    book.positions[SYMBOL] = 0.05
+    ex = executor(book)
+    assert ex.start(0, DecisionId("d1"), 0, SYMBOL, 0.05, "test") == []
+    assert ex.parents == {}
+    assert not [a for a in ex.work(1_000) if isinstance(a, ParentClosed)]
+
+
 def test_a_resting_clip_that_waited_too_long_is_cancelled_and_replaced_by_a_market_order() -> None:
     book = OneInstrumentView(BTC)
     ex = executor(book, order_type="limit", post_only=True, escalate_after="60s", clip_interval="10s")

@@ -34,6 +34,7 @@ from bot.venues.errors import (
     Retryable,
     UnknownOutcome,
     VenueError,
+    WouldTakeLiquidity,
 )
 
 GUARD_S = 10.0  # a broken test fails instead of hanging; never a synchronisation delay
@@ -96,6 +97,13 @@ def test_the_exchange_code_travels_with_a_rejection() -> None:
     assert error.code == "-2019"
     assert error_code('binanceusdm {"code": -4164, "msg": "notional"}') == "-4164"
     assert error_code("no code here") == ""
+
+
+def test_a_post_only_order_that_would_take_is_a_refused_price_not_a_refused_order() -> None:
+    message = 'binanceusdm {"code":-5022,"msg":"Due to the order could not be executed as maker, ..."}'
+    error = map_ccxt_error(ccxt.OrderNotFillable(message), Operation.CREATE)
+    assert isinstance(error, WouldTakeLiquidity)
+    assert error.code == "-5022"
 
 
 def test_a_rate_limit_carries_the_retry_after_the_exchange_asked_for() -> None:
