@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from bot.config import Config, ConfigError, load_config, parse_config
 
@@ -81,11 +83,79 @@ def test_any_config_is_either_valid_or_refused_with_a_config_error(data: dict[st
     assert message.startswith("config: ")
 
 
-def test_the_live_template_documents_every_section() -> None:
-    text = (CONFIG_DIR / "live.example.toml").read_text()
-    for section in Config.model_fields:
-        if section != "paper":  # paper-only settings do not apply to live trading
-            assert f"[{section}]" in text
+# Settings that cannot apply to a live run, left out of config/live.example.toml: the simulated account, the
+# synthetic and replayed markets (config/paper.toml, config/backtest.toml), and the basis that prices dated
+# contracts only where the data has none (live, the exchange prices them). A whole section or "section.key".
+NOT_LIVE_SETTINGS = frozenset(
+    {
+        "paper",
+        "bot.span",
+        "bot.seed",
+        "market.step",
+        "market.prices",
+        "market.funding",
+        "market.perp",
+        "market.start",
+        "market.end",
+        "execution.dated_basis_annual",
+    }
+)
+
+
+def _section_models() -> dict[str, type[BaseModel]]:
+    models = {}
+    for name, field in Config.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type), name
+        assert issubclass(model, BaseModel), name
+        models[name] = model
+    return models
+
+
+def _template_blocks(text: str) -> dict[str, str]:
+    """Each top-level section's lines, its sub-tables (`[portfolio.holdings]`) included."""
+    blocks: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        header = re.match(r"\[([a-z_]+)[].]", line)
+        if header:
+            section = header.group(1)
+        blocks.setdefault(section, []).append(line)
+    return {name: "\n".join(lines) for name, lines in blocks.items()}
+
+
+def _documents(block: str, section: str, key: str) -> bool:
+    """`key = ...` set, `# key = ...` shown at its default, or a `[section.key]` sub-table."""
+    pattern = rf"^(#[ \t]*)?{re.escape(key)}[ \t]*=|^\[{re.escape(section)}\.{re.escape(key)}\]"
+    return re.search(pattern, block, re.MULTILINE) is not None
+
+
+def test_not_live_settings_name_real_settings() -> None:
+    models = _section_models()
+    for name in NOT_LIVE_SETTINGS:
+        section, _, key = name.partition(".")
+        assert section in models, name
+        assert not key or key in models[section].model_fields, name
+
+
+def test_the_live_template_documents_every_live_setting() -> None:
+    blocks = _template_blocks((CONFIG_DIR / "live.example.toml").read_text())
+    undocumented, misplaced = [], []
+    for section, model in _section_models().items():
+        block = blocks.get(section, "")
+        for key in model.model_fields:
+            name = f"{section}.{key}"
+            if section in NOT_LIVE_SETTINGS or name in NOT_LIVE_SETTINGS:
+                if _documents(block, section, key):
+                    misplaced.append(name)
+            elif not _documents(block, section, key):
+                undocumented.append(name)
+    assert not undocumented, (
+        f"config/live.example.toml does not document {undocumented}: add each to its section as `key = value` or"
+        " `# key = value` with its default and what it does, or to NOT_LIVE_SETTINGS if it cannot apply live"
+    )
+    assert not misplaced, f"config/live.example.toml shows {misplaced}, which cannot apply to a live run"
+    assert "paper" not in blocks, "config/live.example.toml has a [paper] section; live runs do not read it"
 
 
 @pytest.mark.parametrize("window", ["0s", "61s", "2m"])
