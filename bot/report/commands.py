@@ -10,8 +10,9 @@ from typing import Any
 
 from bot.config import Config, day_ms, load_config
 from bot.domain import Symbol
-from bot.report.daily import html_data, report_text, summary
+from bot.report.daily import Period, html_data, mark_of, period, report_text, summary
 from bot.report.html import render_html
+from bot.report.pnl import fills_from_rows, splits
 from bot.report.stress import Book, HedgePosition, Holding, format_stress, run_stress
 from bot.store.journal import Journal
 from bot.venues.simulation.markets import default_instrument
@@ -27,7 +28,8 @@ def add_parsers(sub: Any) -> None:
     report.add_argument("--journal", type=Path, help="a journal file (default: <state_dir>/journal.sqlite)")
     report.add_argument("--from", dest="start", type=_date_arg, help="first day, YYYY-MM-DD")
     report.add_argument("--to", dest="end", type=_date_arg, help="day after the last, YYYY-MM-DD")
-    report.add_argument("--json", action="store_true")
+    report.add_argument("--json", action="store_true", help="totals and one row per day, as JSON")
+    report.add_argument("--last", type=_days_arg, help="show only the last N days' rows (default: every day)")
     report.add_argument("--html", type=Path, help="also write a self-contained HTML report here")
 
     stress = sub.add_parser("stress", help="shock the current book: losses with and without the hedge")
@@ -44,29 +46,51 @@ def _date_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2021-01-31") from None
 
 
+def _days_arg(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (1 or more)")
+    return days
+
+
 def run_report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    path = args.journal or config.path_in_state("journal.sqlite")
-    if not Path(path).exists():
+    path = Path(args.journal or config.path_in_state("journal.sqlite"))
+    if not path.exists():
         raise ReportError(f"no journal at {path}: run the daemon first, or pass --journal")
-    journal = Journal(path)
-    try:
-        valuations = journal.valuations(args.start or 0, args.end or 2**62)
-    finally:
-        journal.close()
-    if not valuations:
+    start, end = args.start or 0, args.end or 2**62
+    chosen = load_period(path, start, end)
+    if chosen is None:
         raise ReportError(f"{path}: no valuations in that period (the daemon records one per hour)")
-    totals = summary(valuations)
-    print(json.dumps(totals, indent=2) if args.json else report_text(valuations))
+    totals = summary(chosen)
+    print(json.dumps(totals, indent=2) if args.json else report_text(chosen, args.last))
     if args.html:
-        write_html(args.html, journal_path=Path(path), result=totals, title="hedgebot report")
+        write_html(args.html, journal_path=path, result=totals, title="hedgebot report", start_ms=start, end_ms=end)
     return 0
 
 
-def write_html(target: Path, *, journal_path: Path, result: dict[str, Any], title: str) -> None:
+def load_period(path: Path, start_ms: int = 0, end_ms: int = 2**62) -> Period | None:
+    """The journal's marks in [start, end) and the one they are measured from (see bot/report/daily.py)."""
+    journal = Journal(path)
+    try:
+        valuations = journal.valuations(0, end_ms)
+        fills = [fill for fill in fills_from_rows(journal.rows("fills")) if fill.ts < end_ms]
+    finally:
+        journal.close()
+    split = splits(valuations, fills, lambda symbol: default_instrument(Symbol(symbol)))
+    marks = [mark_of(v, None if split is None else split[i]) for i, v in enumerate(valuations)]
+    return period(marks, start_ms, end_ms)
+
+
+def write_html(
+    target: Path, *, journal_path: Path, result: dict[str, Any], title: str, start_ms: int = 0, end_ms: int = 2**62
+) -> None:
     journal = Journal(journal_path)
     try:
-        valuations = journal.valuations()
+        valuations = journal.valuations(start_ms, end_ms)
     finally:
         journal.close()
     target.write_text(render_html(html_data(valuations, result, title)), encoding="utf-8")

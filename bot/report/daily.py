@@ -1,12 +1,21 @@
-"""`hedgebot report`: the journal's hourly valuations turned into daily marks, P&L attribution and effectiveness.
+"""`hedgebot report`: the journal's hourly valuations and fills turned into daily marks, P&L and effectiveness.
+
+The opening mark. A period that starts with the journal is measured from the state before the first trade:
+the spot holdings at the first valuation's prices, the hedge account at its baseline (hedge P&L 0, no costs
+yet). The daemon trades at an instant before it values it, so the first valuation already carries that
+instant's fees and slippage; measuring from it would drop them. A later period (`--from`) opens at the last
+valuation before it. The run summary measures its P&L from the same opening (`ValueRecorder`), so both agree.
 
 Attribution of the change in hedged value (spot at market + hedge-account P&L) over a day:
   spot          change of the spot holdings' value
-  hedge price   change of hedge-account equity less funding and fees (the futures' price P&L)
+  hedge price   change of hedge-account equity less funding and fees (the futures' price P&L), split into
+    realised    price P&L of the contracts fills closed against their position's average entry, and
+    unrealised  change of the open positions' P&L at the marks against their average entry (bot/report/pnl.py)
   funding       funding received (+) or paid (−)
   fees          fees paid (−)
   slippage      paid versus the mark at send time (already inside hedge price; shown for information)
   roll/basis    cost of rolling dated contracts (already inside hedge price; shown for information)
+spot + hedge price + funding + fees = the change in hedged value.
 Effectiveness over the period: variance reduction, drawdown reduction, and tracking error (the
 annualised standard deviation of daily hedged-value returns: the risk the hedge leaves).
 """
@@ -24,8 +33,67 @@ import numpy as np
 from bot.domain import MS_PER_DAY
 from bot.report.html import ReportData
 from bot.report.performance import max_drawdown
+from bot.report.pnl import Split
 from bot.report.text import utc
 from bot.store.journal import Valuation
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The portfolio at one instant: a valuation with its hedge P&L split (None: no split possible)."""
+
+    ts: int
+    spot_value: float
+    hedge_pnl: float
+    hedge_notional: float
+    target_notional: float
+    fees_cum: float
+    funding_cum: float
+    slippage_cum: float
+    roll_cost_cum: float
+    split: Split | None
+
+    @property
+    def hedged(self) -> float:
+        return self.spot_value + self.hedge_pnl
+
+
+def mark_of(valuation: Valuation, split: Split | None) -> Mark:
+    v = valuation
+    return Mark(v.ts, v.spot_value, v.hedge_pnl, v.hedge_notional, v.target_notional, v.fees_cum,
+                v.funding_cum, v.slippage_cum, v.roll_cost_cum, split)  # fmt: skip
+
+
+def opening_of(first: Mark) -> Mark:
+    """Just before the journal's first trade: spot at the first valuation's prices, nothing hedged or paid."""
+    split = None if first.split is None else Split(0.0, 0.0)
+    return Mark(first.ts, first.spot_value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, split)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The marks of the chosen period and the one it is measured from."""
+
+    opening: Mark
+    marks: Sequence[Mark]  # in the period, oldest first (not empty)
+
+
+def period(marks: Sequence[Mark], start_ms: int = 0, end_ms: int = 2**62) -> Period | None:
+    """The marks in [start, end) and their opening: the last mark before the period, or, when the period
+    starts with the journal, the state before its first trade. None when the period has no mark."""
+    inside = [m for m in marks if start_ms <= m.ts < end_ms]
+    if not inside:
+        return None
+    before = [m for m in marks if m.ts < start_ms]
+    return Period(before[-1] if before else opening_of(inside[0]), inside)
+
+
+def daily_closes(chosen: Period) -> list[Mark]:
+    """The opening, then the last mark of each UTC day."""
+    closes: dict[int, Mark] = {}
+    for mark in chosen.marks:
+        closes[mark.ts // MS_PER_DAY] = mark
+    return [chosen.opening, *closes.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +103,8 @@ class DailyRow:
     hedged: float
     spot_pnl: float
     hedge_price_pnl: float
+    realised: float | None  # the part of hedge_price_pnl that fills closed (None: no split)
+    unrealised: float | None  # the change of the open positions' P&L at the marks
     funding: float
     fees: float
     slippage: float
@@ -43,29 +113,21 @@ class DailyRow:
     target_ratio: float
 
 
-def daily_closes(valuations: Sequence[Valuation]) -> list[Valuation]:
-    """The last valuation of each UTC day, preceded by the very first one (the opening mark)."""
-    if not valuations:
-        return []
-    closes: dict[int, Valuation] = {}
-    for valuation in valuations:
-        closes[valuation.ts // MS_PER_DAY] = valuation
-    return [valuations[0], *closes.values()]
-
-
-def daily_rows(valuations: Sequence[Valuation]) -> list[DailyRow]:
-    closes = daily_closes(valuations)
+def daily_rows(chosen: Period) -> list[DailyRow]:
     rows = []
-    for before, after in itertools.pairwise(closes):
+    for before, after in itertools.pairwise(daily_closes(chosen)):
         funding = after.funding_cum - before.funding_cum
         fees = -(after.fees_cum - before.fees_cum)
+        change = _change(after.split, before.split)
         rows.append(
             DailyRow(
                 day=utc(after.ts)[:10],
                 unhedged=after.spot_value,
-                hedged=after.spot_value + after.hedge_pnl,
+                hedged=after.hedged,
                 spot_pnl=after.spot_value - before.spot_value,
                 hedge_price_pnl=(after.hedge_pnl - before.hedge_pnl) - funding - fees,
+                realised=None if change is None else change.realised,
+                unrealised=None if change is None else change.unrealised,
                 funding=funding,
                 fees=fees,
                 slippage=-(after.slippage_cum - before.slippage_cum),
@@ -77,29 +139,43 @@ def daily_rows(valuations: Sequence[Valuation]) -> list[DailyRow]:
     return rows
 
 
+def _change(after: Split | None, before: Split | None) -> Split | None:
+    if after is None or before is None:
+        return None
+    return Split(after.realised - before.realised, after.unrealised - before.unrealised)
+
+
 def _ratio(notional: float, exposure: float) -> float:
     return -notional / exposure if exposure > 0 else math.nan
 
 
-def summary(valuations: Sequence[Valuation]) -> dict[str, Any]:
-    """Totals and effectiveness over the valuations given (already cut to the chosen period)."""
-    closes = daily_closes(valuations)
-    if len(closes) < 2:
-        return {"days": 0}
-    unhedged = np.array([v.spot_value for v in closes])
-    hedged = np.array([v.spot_value + v.hedge_pnl for v in closes])
-    rows = daily_rows(valuations)
+def summary(chosen: Period) -> dict[str, Any]:
+    """Totals, effectiveness and the daily rows over the period."""
+    closes = daily_closes(chosen)
+    first, last = closes[0], closes[-1]
+    unhedged = np.array([m.spot_value for m in closes])
+    hedged = np.array([m.hedged for m in closes])
+    rows = daily_rows(chosen)
     var_u = float(np.var(np.diff(unhedged), ddof=1)) if len(closes) > 2 else 0.0
     var_h = float(np.var(np.diff(hedged), ddof=1)) if len(closes) > 2 else 0.0
     dd_u, dd_h = max_drawdown(list(unhedged)), max_drawdown(list(hedged))
     returns = np.diff(hedged) / hedged[:-1]
     deviations = [abs(r.hedge_ratio - r.target_ratio) for r in rows if math.isfinite(r.target_ratio)]
+    change = _change(last.split, first.split)
     return {
-        "period": {"start": utc(closes[0].ts), "end": utc(closes[-1].ts), "days": len(closes) - 1},
+        "period": {"start": utc(chosen.marks[0].ts), "end": utc(last.ts), "days": len(closes) - 1},
         "pnl": {
             "hedged": round(float(hedged[-1] - hedged[0]), 2),
             "unhedged": round(float(unhedged[-1] - unhedged[0]), 2),
-            "realised_and_unrealised_hedge": round(closes[-1].hedge_pnl - closes[0].hedge_pnl, 2),
+        },
+        "max_drawdown": {"hedged": round(dd_h, 2), "unhedged": round(dd_u, 2)},
+        "hedge_pnl": {
+            "total": round(last.hedge_pnl - first.hedge_pnl, 2),
+            "realised": None if change is None else round(change.realised, 2),
+            "unrealised": None if change is None else round(change.unrealised, 2),
+            "unrealised_open": _round(last.split.unrealised if last.split is not None else None),
+            "funding": round(last.funding_cum - first.funding_cum, 2),
+            "fees": round(-(last.fees_cum - first.fees_cum), 2),
         },
         "attribution": {
             "spot": round(sum(r.spot_pnl for r in rows), 2),
@@ -118,31 +194,80 @@ def summary(valuations: Sequence[Valuation]) -> dict[str, Any]:
             "mean": round(float(np.mean(deviations)), 6) if deviations else 0.0,
             "max": round(float(np.max(deviations)), 6) if deviations else 0.0,
         },
+        "daily": [_row_json(r) for r in rows],
     }
 
 
-def report_text(valuations: Sequence[Valuation], last_days: int = 14) -> str:
-    totals = summary(valuations)
-    if not totals.get("days", 1):
-        return "no valuations in the journal for that period (the daemon records one per hour)"
-    rows = daily_rows(valuations)
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 6) if math.isfinite(value) else None  # JSON has no NaN
+
+
+def _row_json(r: DailyRow) -> dict[str, Any]:
+    return {
+        "date": r.day,
+        "unhedged_value": round(r.unhedged, 2),
+        "hedged_value": round(r.hedged, 2),
+        "spot": round(r.spot_pnl, 2),
+        "hedge_price": round(r.hedge_price_pnl, 2),
+        "realised": _round(r.realised),
+        "unrealised": _round(r.unrealised),
+        "funding": round(r.funding, 2),
+        "fees": round(r.fees, 2),
+        "slippage": round(r.slippage, 2),
+        "roll_basis": round(r.roll_cost, 2),
+        "hedge_ratio": _finite(r.hedge_ratio),
+        "target_ratio": _finite(r.target_ratio),
+    }
+
+
+_HEADER = (
+    f"{'day':<11}{'unhedged':>12}{'hedged':>12}{'spot':>10}{'hedge px':>10}{'realised':>10}{'unreal.':>10}"
+    f"{'funding':>9}{'fees':>8}{'ratio':>7}{'target':>8}"
+)
+
+
+def _money(value: float | None, width: int) -> str:
+    return f"{'n/a':>{width}}" if value is None else f"{value:>{width},.0f}"
+
+
+def report_text(chosen: Period, last_days: int | None = None) -> str:
+    """The readable report: every day of the period (or the last `last_days`, saying how many are hidden)."""
+    totals = summary(chosen)
+    rows = daily_rows(chosen)
+    shown = rows if last_days is None else rows[max(len(rows) - last_days, 0) :]
     lines = [
         f"period {totals['period']['start']} → {totals['period']['end']} UTC ({totals['period']['days']} days)",
         "",
-        f"{'day':<11}{'unhedged':>14}{'hedged':>14}{'spot':>12}{'hedge px':>12}{'funding':>10}{'fees':>9}"
-        f"{'ratio':>7}{'target':>8}",
+        _HEADER,
     ]
-    for r in rows[-last_days:]:
+    hidden = len(rows) - len(shown)
+    if hidden:
+        lines.append(f"... {hidden} earlier days not shown (all of them: leave out --last; or pick --from/--to)")
+    for r in shown:
         lines.append(
-            f"{r.day:<11}{r.unhedged:>14,.0f}{r.hedged:>14,.0f}{r.spot_pnl:>12,.0f}{r.hedge_price_pnl:>12,.0f}"
-            f"{r.funding:>10,.0f}{r.fees:>9,.0f}{r.hedge_ratio:>7.2f}{r.target_ratio:>8.2f}"
+            f"{r.day:<11}{r.unhedged:>12,.0f}{r.hedged:>12,.0f}{r.spot_pnl:>10,.0f}{r.hedge_price_pnl:>10,.0f}"
+            f"{_money(r.realised, 10)}{_money(r.unrealised, 10)}{r.funding:>9,.0f}{r.fees:>8,.2f}"
+            f"{r.hedge_ratio:>7.2f}{r.target_ratio:>8.2f}"
         )
-    a, e = totals["attribution"], totals["effectiveness"]
+    a, e, h = totals["attribution"], totals["effectiveness"], totals["hedge_pnl"]
+    split = (
+        "not available (inverse contracts traded)"
+        if h["realised"] is None
+        else f"realised {h['realised']:,.2f}, unrealised {h['unrealised']:,.2f}"
+        f" (open positions at the marks: {h['unrealised_open']:,.2f})"
+    )
     lines += [
         "",
-        f"P&L hedged {totals['pnl']['hedged']:,.2f} vs unhedged {totals['pnl']['unhedged']:,.2f}",
+        f"P&L hedged {totals['pnl']['hedged']:,.2f} vs unhedged {totals['pnl']['unhedged']:,.2f};"
+        f" max drawdown hedged {totals['max_drawdown']['hedged']:,.2f} vs unhedged"
+        f" {totals['max_drawdown']['unhedged']:,.2f}",
         f"attribution: spot {a['spot']:,.2f}, hedge price {a['hedge_price']:,.2f}, funding {a['funding']:+,.2f},"
         f" fees {a['fees']:,.2f} (slippage {a['slippage']:,.2f}, roll/basis {a['roll_basis']:,.2f} inside hedge price)",
+        f"hedge price P&L: {split}",
         f"effectiveness: variance reduction {e['variance_reduction']:.1%}, drawdown reduction"
         f" {e['drawdown_reduction']:.1%}, tracking error {e['tracking_error']:.1%} a year",
         f"hedge ratio vs target: mean deviation {totals['target_ratio_deviation']['mean']:.3f},"
@@ -163,6 +288,6 @@ def html_data(valuations: Sequence[Valuation], result: dict[str, Any], title: st
         cumulative_fees=[v.fees_cum for v in valuations],
         correlation=[nan if v.correlation is None else v.correlation for v in valuations],
         beta=[nan if v.beta is None else v.beta for v in valuations],
-        summary=result,
+        summary={key: value for key, value in result.items() if key != "daily"},  # the rows are the plots
         title=title,
     )

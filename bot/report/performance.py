@@ -34,7 +34,13 @@ class Effectiveness:
 
 
 class ValueRecorder:
-    """Keeps the last (spot value, hedged value) of each UTC day, from the first record on."""
+    """Keeps the last (spot value, hedged value) of each UTC day, after the opening.
+
+    The opening is the state before the first trade: the first record's spot value with the hedge account at
+    its baseline (hedge P&L 0). The daemon trades at an instant before it records it, so the first record
+    already carries that instant's fees and slippage, and they are the run's costs (`hedgebot report` opens
+    the same way: bot/report/daily.py).
+    """
 
     def __init__(self) -> None:
         self._days: dict[int, tuple[float, float]] = {}
@@ -42,13 +48,12 @@ class ValueRecorder:
         self.hedge_ratio: list[tuple[int, float]] = []
 
     def record(self, ts: int, spot_value: float, hedge_pnl: float) -> None:
-        point = (spot_value, spot_value + hedge_pnl)
         if self._first is None:
-            self._first = point
-        self._days[ts // MS_PER_DAY] = point
+            self._first = (spot_value, spot_value)
+        self._days[ts // MS_PER_DAY] = (spot_value, spot_value + hedge_pnl)
 
     def series(self) -> tuple[list[float], list[float]]:
-        """Daily closes of (unhedged, hedged) values, starting with the first recorded value."""
+        """Daily closes of (unhedged, hedged) values, starting with the opening."""
         if self._first is None:
             return [], []
         points = [self._first, *(self._days[day] for day in sorted(self._days))]

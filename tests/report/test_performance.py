@@ -29,3 +29,11 @@ def test_only_the_last_value_of_each_day_counts() -> None:
     recorder.record(5 * MS_PER_HOUR, 50.0, 0.0)
     recorder.record(23 * MS_PER_HOUR, 100.0, 0.0)
     assert recorder.series()[0] == [100.0, 100.0]
+
+
+def test_the_pnl_opens_before_the_first_trade_so_the_first_instants_costs_count() -> None:
+    recorder = ValueRecorder()
+    recorder.record(0, 100.0, -3.0)  # the first record comes after that instant's trades paid 3
+    recorder.record(MS_PER_DAY, 110.0, -3.0)
+    assert recorder.series() == ([100.0, 100.0, 110.0], [100.0, 97.0, 107.0])
+    assert recorder.effectiveness().hedged_pnl == pytest.approx(7.0)
