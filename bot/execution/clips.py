@@ -11,7 +11,7 @@ How the engine drives one parent, clip by clip (one working clip per instrument 
 2. `plan_clip(...)` with the book's size on the side taken: the clip, or None when the parent is done.
 3. `order_terms(policy, instrument, side, mark, parent.escalated)`: market, marketable limit or post-only.
 4. `parent.placed(now, interval_ms)` once the request is journaled.
-5. While the clip rests: `escalation_due(policy, order_type, parent.placed_ts, now)` → cancel it and
+5. While a clip rests: `escalation_due(policy, order_type, rested_since, now)` → cancel it and
    `parent.escalating(now)`; the replacement clip is then priced marketable.
 """
 
@@ -58,7 +58,6 @@ class Parent:
     next_clip_no: int = 1
     status: ParentStatus = ParentStatus.WORKING
     arrival_price: float = 0.0
-    placed_ts: int | None = None  # when the latest clip was sent: the escalation timer runs from here
     escalated: bool = False  # the next clip is priced marketable (a resting clip waited too long)
 
     def advanced(self, now: int, interval_ms: int) -> Parent:
@@ -70,7 +69,7 @@ class Parent:
 
     def placed(self, now: int, interval_ms: int) -> Parent:
         """A clip went out: the next one is due after the interval, priced normally again."""
-        return replace(self.advanced(now, interval_ms), placed_ts=now, escalated=False)
+        return replace(self.advanced(now, interval_ms), escalated=False)
 
     def escalating(self, now: int) -> Parent:
         """The resting clip is being cancelled: its replacement goes marketable as soon as the cancel lands."""
@@ -198,11 +197,11 @@ def slippage_hold(policy: ClipPolicy, side: Side, arrival_price: float, mark: fl
     )
 
 
-def escalation_due(policy: ClipPolicy, order_type: OrderType, placed_ts: int | None, now: int) -> bool:
+def escalation_due(policy: ClipPolicy, order_type: OrderType, rested_since: int, now: int) -> bool:
     """Whether a resting limit clip has waited long enough to be cancelled and replaced marketable."""
-    if policy.escalate_after_ms <= 0 or order_type is not OrderType.LIMIT or placed_ts is None:
+    if policy.escalate_after_ms <= 0 or order_type is not OrderType.LIMIT:
         return False
-    return now - placed_ts >= policy.escalate_after_ms
+    return now - rested_since >= policy.escalate_after_ms
 
 
 def stale_clips(target_qty: float, position: float, open_orders: Iterable[TrackedOrder]) -> tuple[ClientOrderId, ...]:

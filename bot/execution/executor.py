@@ -105,6 +105,9 @@ class Executor:
         self.order_rate = OrderRateWindow()  # when our orders went out: the order-rate limit counts them
         self.stats = ExecutionStats()
         self._cancelling: set[ClientOrderId] = set()
+        # since when each open order of ours has rested, as far as this engine knows (sent, or found open at a
+        # restart): a resting clip escalates by its own age, whichever parent now drives its contract
+        self._resting_since: dict[ClientOrderId, int] = {}
         # final orders (a create answered "filled") whose fills have not all arrived: until they do, what they
         # filled is in flight, or a decision in between would trade it again
         self._awaiting_fills: dict[ClientOrderId, TrackedOrder] = {}
@@ -158,6 +161,7 @@ class Executor:
             self._stop_parent_of(order)
         if update.status.is_final:
             self._cancelling.discard(update.client_id)
+            self._resting_since.pop(update.client_id, None)
             if order.reported_qty > order.fills_qty + _EPS:
                 self._awaiting_fills[update.client_id] = order
             self.orders.forget_final()
@@ -247,15 +251,24 @@ class Executor:
         return actions
 
     def _escalate(self, now: int, parent: Parent, resting: list[TrackedOrder]) -> list[ExecutionAction]:
-        ours = [o for o in resting if o.request.decision_id == parent.decision_id]
-        if parent.escalated or not ours:
-            return []
-        order = ours[-1]
-        if not escalation_due(self.policy, order.request.order_type, parent.placed_ts, now):
+        """Cancel the contract's resting clips that waited too long, so the parent's next clip goes marketable.
+
+        A clip escalates by its own age, whoever sent it: a clip of the parent a new target replaced, or one
+        found open at a restart (its age counted from then), would otherwise rest until chance filled it while
+        the parent driving the contract waits for it."""
+        due = [
+            o.request.client_id
+            for o in resting
+            if o.request.client_id not in self._cancelling
+            and escalation_due(
+                self.policy, o.request.order_type, self._resting_since.setdefault(o.request.client_id, now), now
+            )
+        ]
+        if not due:
             return []
         self.parents[parent.symbol] = parent.escalating(now)
         self.stats.escalations += 1
-        return self.cancel((order.request.client_id,), parent.symbol, "resting too long: escalating")
+        return self.cancel(tuple(due), parent.symbol, "resting too long: escalating")
 
     def _next_clip(self, now: int, parent: Parent) -> list[ExecutionAction]:
         symbol = parent.symbol
@@ -334,6 +347,7 @@ class Executor:
             clip_no=int(client_id.rsplit("-", 1)[-1]),
         )
         self.orders.add(request)
+        self._resting_since[client_id] = now
         self.order_rate.record(now)
         self.stats.clips += 1
         return Clipped(request, held)

@@ -120,16 +120,16 @@ def test_an_escalated_post_only_clip_goes_out_as_configured_escalation() -> None
 
 def test_a_resting_limit_clip_escalates_only_after_the_configured_wait() -> None:
     policy = replace(POLICY, order_type=OrderType.LIMIT, post_only=True, escalate_after_ms=60_000)
-    assert not escalation_due(policy, OrderType.LIMIT, placed_ts=1_000, now=60_999)
-    assert escalation_due(policy, OrderType.LIMIT, placed_ts=1_000, now=61_000)
-    assert not escalation_due(policy, OrderType.MARKET, placed_ts=1_000, now=999_000)
-    assert not escalation_due(POLICY, OrderType.LIMIT, placed_ts=1_000, now=999_000)
+    assert not escalation_due(policy, OrderType.LIMIT, rested_since=1_000, now=60_999)
+    assert escalation_due(policy, OrderType.LIMIT, rested_since=1_000, now=61_000)
+    assert not escalation_due(policy, OrderType.MARKET, rested_since=1_000, now=999_000)
+    assert not escalation_due(POLICY, OrderType.LIMIT, rested_since=1_000, now=999_000)
 
 
 def test_an_escalating_parent_prices_its_replacement_marketable_and_then_returns_to_normal() -> None:
     parent = Parent(decision_id(0, 0), 0, BTC.symbol, -1.0, "band", 0, 0)
     placed = parent.placed(1_000, 30_000)
-    assert (placed.placed_ts, placed.next_due_ts, placed.next_clip_no) == (1_000, 31_000, 2)
+    assert (placed.next_due_ts, placed.next_clip_no) == (31_000, 2)
     escalating = placed.escalating(61_000)
     assert escalating.escalated
     assert escalating.next_due_ts == 61_000

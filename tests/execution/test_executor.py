@@ -10,10 +10,12 @@ import pytest
 from bot.config import Config, with_overrides
 from bot.domain import (
     BookObserved,
+    ClientOrderId,
     DecisionId,
     Fill,
     Instrument,
     InstrumentKind,
+    OrderRequest,
     OrderStatus,
     OrderType,
     OrderUpdate,
@@ -116,6 +118,36 @@ def test_a_resting_clip_that_waited_too_long_is_cancelled_and_replaced_by_a_mark
     assert not second.request.post_only
     assert second.request.client_id != first.request.client_id
     assert ex.stats.escalations == 1
+
+
+def test_a_resting_clip_of_a_replaced_parent_escalates_by_its_own_age_under_the_new_parent() -> None:
+    book = OneInstrumentView(BTC)
+    ex = executor(book, order_type="limit", post_only=True, escalate_after="1s", clip_interval="1s")
+    ex.start(0, DecisionId("d1"), 0, SYMBOL, -0.05, "test")
+    [first] = placed(ex.work(0))
+    accept(ex, first, 0)
+    assert ex.start(900, DecisionId("d2"), 0, SYMBOL, -0.05, "the next sample") == []  # the clip still fits
+    [cancel] = ex.work(1_000)
+    assert isinstance(cancel, CancelOrder)
+    assert cancel.client_id == first.request.client_id
+    ex.on_update(OrderUpdate(1_000, first.request.client_id, SYMBOL, OrderStatus.CANCELLED))
+    [second] = placed(ex.work(1_000))
+    assert second.request.order_type is OrderType.MARKET
+    assert second.request.decision_id == "d2"
+
+
+def test_a_resting_clip_found_open_at_a_restart_escalates_after_the_wait_counted_from_then() -> None:
+    book = OneInstrumentView(BTC)
+    ex = executor(book, order_type="limit", post_only=True, escalate_after="5s")
+    old = OrderRequest(ClientOrderId("hb-d0-0-3"), SYMBOL, Side.SELL, 0.02, OrderType.LIMIT, 50_050.0,
+                       post_only=True, decision_id=DecisionId("d0"), clip_no=3)  # fmt: skip
+    ex.orders.adopt(old, OrderUpdate(100_000, old.client_id, SYMBOL, OrderStatus.ACCEPTED))
+    ex.start(100_000, DecisionId("d1"), 0, SYMBOL, -0.05, "restart")
+    assert placed(ex.work(100_000)) == []  # one working clip per contract: the adopted one
+    assert ex.work(104_999) == []
+    [cancel] = ex.work(105_000)
+    assert isinstance(cancel, CancelOrder)
+    assert cancel.client_id == old.client_id
 
 
 def test_a_parent_holds_while_the_mark_is_past_its_slippage_limit_and_goes_on_when_it_returns() -> None:
