@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bot.domain import MS_PER_DAY, MS_PER_MINUTE, ClientOrderId, OrderUpdate, Symbol, parse_duration_ms
+from bot.domain import (
+    MS_PER_DAY,
+    MS_PER_MINUTE,
+    AccountSnapshot,
+    ClientOrderId,
+    OrderUpdate,
+    Symbol,
+    parse_duration_ms,
+)
 from bot.execution.orders import IllegalTransition
 from bot.execution.reconcile import (
     SENT_GRACE_MS,
@@ -33,6 +41,7 @@ if TYPE_CHECKING:  # the daemon owns its reconciler; only the type is needed her
 
 MAX_CATCH_UP_MS = 7 * MS_PER_DAY  # fills older than this are not fetched; a position difference covers them
 CATCH_UP_OVERLAP_MS = MS_PER_MINUTE  # the venue's clock and ours may differ a little: fetch a bit earlier
+SURVEY_ATTEMPTS = 3  # surveys taken while fills keep moving positions, before reconciliation gives up for now
 
 
 async def survey(
@@ -40,14 +49,10 @@ async def survey(
 ) -> tuple[JournalView, VenueView]:
     """Both views at `now`. A journal with no order has nothing to catch up on: no fills are fetched, and what
     the account holds becomes a position difference (adopted and reported)."""
-    account = await venue.fetch_account()
-    open_at_venue = tuple(await venue.fetch_open_orders())
     journal_open = tuple(journal.open_orders())
-    looked_up = await _look_up(venue, journal_open, {u.client_id for u in open_at_venue})
     start = journal.catch_up_from()
     since = max(now - MAX_CATCH_UP_MS, start - CATCH_UP_OVERLAP_MS) if start is not None else None
-    fills = tuple(await venue.fetch_fills(since)) if since is not None else ()
-    venue_view = VenueView(open_at_venue, looked_up, fills, account)
+    venue_view = await _settled_venue_view(venue, journal_open, since)
     named = known_order_ids(journal_open, venue_view)
     known = {cid: order for cid in sorted(named) if (order := journal.order(cid)) is not None}
     journal_view = JournalView(
@@ -61,6 +66,29 @@ async def survey(
         sent_grace_ms=sent_grace,
     )
     return journal_view, venue_view
+
+
+async def _settled_venue_view(
+    venue: Venue, journal_open: tuple[JournaledOrder, ...], since: int | None
+) -> VenueView:
+    """The venue's orders, fills and account as one picture: the account is read before and after the rest, and
+    the picture is taken again while a fill moved a position in between (the fills would then include one the
+    account does not, and the difference would be adopted as if the journal were wrong). Raises Retryable when
+    the account never holds still."""
+    before = await venue.fetch_account()
+    for _ in range(SURVEY_ATTEMPTS):
+        open_at_venue = tuple(await venue.fetch_open_orders())
+        looked_up = await _look_up(venue, journal_open, {u.client_id for u in open_at_venue})
+        fills = tuple(await venue.fetch_fills(since)) if since is not None else ()
+        after = await venue.fetch_account()
+        if _positions(after) == _positions(before):
+            return VenueView(open_at_venue, looked_up, fills, after)
+        before = after
+    raise Retryable(f"the account's positions kept changing during {SURVEY_ATTEMPTS} surveys (trading elsewhere?)")
+
+
+def _positions(account: AccountSnapshot) -> dict[Symbol, float]:
+    return {p.symbol: p.qty for p in account.positions if p.qty}
 
 
 async def _look_up(
