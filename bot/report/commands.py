@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ from bot.domain import Symbol
 from bot.report.daily import Period, html_data, mark_of, period, report_text, summary
 from bot.report.html import render_html
 from bot.report.pnl import fills_from_rows, splits
-from bot.report.stress import Book, HedgePosition, Holding, format_stress, run_stress
+from bot.report.stress import (
+    Book,
+    HedgePosition,
+    Holding,
+    ShockSizes,
+    default_scenarios,
+    format_stress,
+    run_stress,
+)
 from bot.store.journal import Journal
 from bot.venues.simulation.markets import default_instrument
 
@@ -35,6 +44,19 @@ def add_parsers(sub: Any) -> None:
     stress = sub.add_parser("stress", help="shock the current book: losses with and without the hedge")
     stress.add_argument("--config", type=Path, help="the daemon's config (control API address and token)")
     stress.add_argument("--status", type=Path, help="a saved `hedgebot ctl status --json` instead of asking")
+    shocks = stress.add_argument_group("shock sizes, in percent (the defaults in brackets)")
+    shocks.add_argument(
+        "--drop", action="append", metavar="PCT", help="every asset −PCT %% together; repeatable [20, 40]"
+    )
+    shocks.add_argument(
+        "--btc-up", metavar="PCT", help="BTC rises by PCT %%, while the others fall by --alts-down [10]"
+    )
+    shocks.add_argument("--alts-down", metavar="PCT", help="every asset but BTC falls by PCT %% as BTC rises [20]")
+    shocks.add_argument(
+        "--funding-spike", metavar="PCT", help="funding per settlement, signed: − is paid by shorts [-0.3]"
+    )
+    shocks.add_argument("--settlements", metavar="N", help="how many settlements of that funding [9]")
+    shocks.add_argument("--haircut", metavar="PCT", help="collateral valued PCT %% lower [20]")
 
 
 def _date_arg(text: str) -> int:
@@ -97,10 +119,63 @@ def write_html(
 
 
 def run_stress_command(args: argparse.Namespace) -> int:
+    sizes = shock_sizes(args)  # bad sizes are refused before the daemon is asked
     config = load_config(args.config)
     status = _status_from_file(args.status) if args.status else _status_from_daemon(config)
-    print(format_stress(run_stress(book_from_status(status, config))))
+    print(format_stress(run_stress(book_from_status(status, config), default_scenarios(sizes))))
     return 0
+
+
+def shock_sizes(args: argparse.Namespace) -> ShockSizes:
+    """The operator's shock sizes, in percent on the command line, checked; one line naming the flag if not."""
+    default = ShockSizes()
+    drops = tuple(_percent("--drop", text, 0, 100) for text in args.drop) if args.drop else default.drops
+    settlements = default.settlements
+    if args.settlements is not None:
+        if not args.settlements.isdigit() or not 1 <= int(args.settlements) <= 1000:
+            raise ReportError(f"--settlements {args.settlements}: must be a whole number from 1 to 1000")
+        settlements = int(args.settlements)
+    return ShockSizes(
+        drops=drops,
+        btc_rise=_option(args.btc_up, "--btc-up", 0, 1000, default.btc_rise),
+        alt_fall=_option(args.alts_down, "--alts-down", 0, 100, default.alt_fall),
+        funding_rate=_option(args.funding_spike, "--funding-spike", -100, 100, default.funding_rate, signed=True),
+        settlements=settlements,
+        haircut=_option(args.haircut, "--haircut", 0, 100, default.haircut, top_included=True),
+    )
+
+
+def _option(
+    text: str | None,
+    flag: str,
+    low: float,
+    high: float,
+    default: float,
+    *,
+    signed: bool = False,
+    top_included: bool = False,
+) -> float:
+    if text is None:
+        return default
+    return _percent(flag, text, low, high, signed=signed, top_included=top_included)
+
+
+def _percent(
+    flag: str, text: str, low: float, high: float, *, signed: bool = False, top_included: bool = False
+) -> float:
+    """`text` % as a fraction, inside (low, high) (high itself allowed with `top_included`); not 0 when signed."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    inside = low < value < high or (top_included and value == high)
+    if signed and value == 0:
+        inside = False
+    if not (math.isfinite(value) and inside):
+        top = "at most" if top_included else "below"
+        between = f"other than 0, above {low:g} and below {high:g}" if signed else f"above {low:g} and {top} {high:g}"
+        raise ReportError(f"{flag} {text}: must be a percentage {between}")
+    return value / 100
 
 
 def _status_from_file(path: Path) -> dict[str, Any]:

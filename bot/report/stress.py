@@ -94,36 +94,55 @@ class Scenario:
         return self.moves.get(asset, self.default_move)
 
 
+def _percent(fraction: float) -> str:
+    """0.3 → "30%", 0.125 → "12.5%": the operator's own figure, not rounded to a whole percent."""
+    return f"{fraction * 100:.4g}%"
+
+
 def market_crash(fall: float) -> Scenario:
     """Every asset falls by `fall` (0.3 = −30 %) together: correlation 1."""
-    return Scenario(f"all assets −{fall:.0%}", default_move=-fall)
+    return Scenario(f"all assets −{_percent(fall)}", default_move=-fall)
 
 
 def btc_up_alts_down(btc_rise: float, alt_fall: float, btc: str = "BTC") -> Scenario:
     """The hedge's proxy rallies while the altcoins (and every other asset) fall: the hedge loses too."""
-    name = f"{btc} +{btc_rise:.0%}, others −{alt_fall:.0%}"
+    name = f"{btc} +{_percent(btc_rise)}, others −{_percent(alt_fall)}"
     return Scenario(name, default_move=-alt_fall, moves={btc: btc_rise})
 
 
 def funding_spike(settlements: int, rate: float) -> Scenario:
     """`settlements` fundings at `rate` each; negative rates are paid by shorts."""
-    name = f"funding {rate:+.2%} × {settlements}".replace("-", "−")  # the same minus as the other names
+    sign = "−" if rate < 0 else "+"  # the same minus as the other names
+    name = f"funding {sign}{_percent(abs(rate))} × {settlements}"
     return Scenario(name, funding_settlements=settlements, funding_rate=rate)
 
 
 def margin_haircut(haircut: float) -> Scenario:
-    return Scenario(f"collateral haircut −{haircut:.0%}", equity_haircut=haircut)
+    return Scenario(f"collateral haircut −{_percent(haircut)}", equity_haircut=haircut)
 
 
-def default_scenarios() -> tuple[Scenario, ...]:
-    """Today, two crashes, a BTC squeeze against the altcoins, three days of adverse funding, a haircut."""
+@dataclass(frozen=True, slots=True)
+class ShockSizes:
+    """The operator's shock sizes (`hedgebot stress --drop 30 ...`), as fractions; the defaults are these."""
+
+    drops: tuple[float, ...] = (0.2, 0.4)  # every asset −X % together, one scenario each
+    btc_rise: float = 0.1
+    alt_fall: float = 0.2
+    funding_rate: float = -0.003  # per settlement; negative: the short hedge pays
+    settlements: int = 9  # three days of 8-hour settlements
+    haircut: float = 0.2
+
+
+def default_scenarios(sizes: ShockSizes | None = None) -> tuple[Scenario, ...]:
+    """Today, the crashes, a BTC squeeze against the altcoins, adverse funding, a haircut (default: two
+    crashes of 20 and 40 %, BTC +10 % with the rest −20 %, nine settlements at −0.3 %, a 20 % haircut)."""
+    s = ShockSizes() if sizes is None else sizes
     return (
         Scenario("now"),
-        market_crash(0.2),
-        market_crash(0.4),
-        btc_up_alts_down(0.1, 0.2),
-        funding_spike(9, -0.003),
-        margin_haircut(0.2),
+        *(market_crash(drop) for drop in s.drops),
+        btc_up_alts_down(s.btc_rise, s.alt_fall),
+        funding_spike(s.settlements, s.funding_rate),
+        margin_haircut(s.haircut),
     )
 
 

@@ -158,6 +158,60 @@ def test_stress_on_a_saved_status_prints_losses_with_and_without_the_hedge(
     assert "liquidat" in table.lower()
 
 
+def test_stress_takes_the_operators_shock_sizes(
+    paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "status.json"
+    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    sizes = ["--drop", "30", "--drop", "12.5", "--btc-up", "15", "--alts-down", "25"]
+    sizes += ["--funding-spike", "-0.5", "--settlements", "6", "--haircut", "35"]
+    assert main(["stress", "--status", str(saved), *sizes]) == 0
+    rows = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()[2:8]]
+    assert rows == [
+        "now",
+        "all assets −30%",
+        "all assets −12.5%",
+        "BTC +15%, others −25%",
+        "funding −0.5% × 6",
+        "collateral haircut −35%",
+    ]
+
+
+def test_stress_by_default_keeps_its_sizes(
+    paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "status.json"
+    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    assert main(["stress", "--status", str(saved)]) == 0
+    table = capsys.readouterr().out
+    for name in ("all assets −20%", "all assets −40%", "BTC +10%, others −20%", "funding −0.3% × 9", "haircut −20%"):
+        assert name in table
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--drop", "150", "--drop 150: must be a percentage above 0 and below 100"),
+        ("--drop", "0", "--drop 0: must be a percentage above 0 and below 100"),
+        ("--drop", "thirty", "--drop thirty: must be a percentage above 0 and below 100"),
+        ("--btc-up", "-5", "--btc-up -5: must be a percentage above 0 and below 1000"),
+        ("--alts-down", "inf", "--alts-down inf: must be a percentage above 0 and below 100"),
+        ("--funding-spike", "nan", "--funding-spike nan: must be a percentage other than 0, above -100 and below 100"),
+        ("--funding-spike", "0", "--funding-spike 0: must be a percentage other than 0"),
+        ("--settlements", "2.5", "--settlements 2.5: must be a whole number from 1 to 1000"),
+        ("--haircut", "101", "--haircut 101: must be a percentage above 0 and at most 100"),
+    ],
+)
+def test_a_bad_shock_size_is_one_line_naming_the_flag_exit_two(
+    flag: str, value: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    never_read = tmp_path / "absent-status.json"  # refused before the status is looked for
+    assert main(["stress", "--status", str(never_read), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hedgebot: {message}")
+    assert err.count("\n") == 1
+
+
 def test_stress_without_a_daemon_or_a_status_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

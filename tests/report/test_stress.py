@@ -174,7 +174,7 @@ def test_the_default_scenarios_cover_the_four_kinds_and_today() -> None:
         "all assets −20%",
         "all assets −40%",
         "BTC +10%, others −20%",
-        "funding −0.30% × 9",
+        "funding −0.3% × 9",
         "collateral haircut −20%",
     ]
 
