@@ -20,6 +20,7 @@ from bot.domain import parse_duration_ms
 from bot.exchange_sim import command as exchange_sim_command
 from bot.feeds import download_command
 from bot.feeds.replay import ReplayError
+from bot.ops.alerts import AlertsSetupError, sinks_from_config
 from bot.report import commands as report_commands
 from bot.report.backtest import result_json, result_text
 from bot.runs import FIXED_START_MS, run_backtest, run_live, run_paper
@@ -95,8 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_config(path: Path) -> int:
+    """The config resolved; exit 2 when it is invalid. What depends on the environment (a secret's variable) is
+    checked against this shell's and reported as a warning: the daemon's environment may differ."""
     config = load_config(path)
     print(json.dumps(config.model_dump(mode="json"), indent=2))
+    try:
+        sinks_from_config(config.alerts)
+    except AlertsSetupError as exc:
+        print(
+            f"hedgebot: warning: {redact(str(exc))}; with this environment `hedgebot run` refuses to start (checked"
+            " against this shell's variables: the daemon's, e.g. an EnvironmentFile, may differ)",
+            file=sys.stderr,
+        )
     return 0
 
 

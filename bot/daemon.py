@@ -48,6 +48,7 @@ from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
+from bot.risk.limits import breached_limit
 from bot.risk.state import StateChanged
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
@@ -310,6 +311,10 @@ class Daemon:
             self.human(f"trading state {action.old} → {action.new}: {action.reason}")
         elif isinstance(action, ClipHeld):
             self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
+            for note in action.notes:
+                limit = breached_limit(note)
+                if limit is not None:  # held again every clip interval while it binds: the alerter deduplicates
+                    self.observer.alert("limit_breach", f"{action.symbol} {limit}", f"{action.symbol}: {note}")
         elif isinstance(action, RiskNotice):
             self.log.warning("risk_notice", kind=action.kind, step=action.key, reason=action.message)
             severity = "info" if action.key == "ok" else "warning"

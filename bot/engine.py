@@ -42,7 +42,7 @@ from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.triggers import TriggerFired
-from bot.risk.governance import Governance
+from bot.risk.governance import Governance, StaleNotice
 from bot.risk.limits import Limits
 from bot.risk.state import Governor, StateChanged, TradingState
 
@@ -54,7 +54,8 @@ class DecisionMade:
 
 @dataclass(frozen=True, slots=True)
 class RiskNotice:
-    """Something risk-related the operator should hear that is not a state change (a collateral WARN)."""
+    """Something risk-related the operator should hear that is not a state change (a collateral WARN, a feed gone
+    stale)."""
 
     ts: int
     kind: str
@@ -250,9 +251,10 @@ class Engine:
         now = self.now = max(self.now, now)
         actions: list[Action] = self._pending
         self._pending = []
-        change = self._gate_on_staleness(now) if now >= self.trading_from_ms else None  # warm-up trades nothing
-        if change is not None:
-            actions.append(change)
+        if now >= self.trading_from_ms:  # warm-up trades nothing
+            change, stale = self._gate_on_staleness(now)
+            actions.extend([change] if change is not None else [])
+            actions.extend(RiskNotice(now, "stale_feed", notice.key, notice.reason) for notice in stale)
         sampled = self.estimator.due(now)
         if sampled:
             self.stats.samples += self.estimator.sample(now)
@@ -274,7 +276,7 @@ class Engine:
             self._recheck = True
         self._trading_allowed = allowed
 
-    def _gate_on_staleness(self, now: int) -> StateChanged | None:
+    def _gate_on_staleness(self, now: int) -> tuple[StateChanged | None, list[StaleNotice]]:
         """Fail closed on stale prices of the hedge instruments, funding of the perpetuals, or the account."""
         references = [leg.reference for leg in self.legs.values()]
         perpetuals = [leg.reference for leg in self.legs.values() if leg.kind is LegKind.PERPETUAL]

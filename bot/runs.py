@@ -1,14 +1,16 @@
 """Whole runs: a paper session on the synthetic market, a backtest over history, and a run on the exchange's
 streams (live, or paper fills on live prices), for the CLI and tests.
 
-A `Session` starts and stops the pieces of one run in order: the daemon (venue, instruments, account), the
-control API, the feed and the wall-clock timer; on SIGTERM/SIGINT (or `stop()`) it stops taking commands,
-stops the timer, cancels working orders when `[execution] on_shutdown = "cancel"`, stops the feed, and the
-caller closes (flushes) the journal. SIGHUP reloads the config, like `hedgebot ctl reload`.
+A `Session` starts and stops the pieces of one run in order: metrics and alerts (`OpsRuntime`, so start-up
+reconciliation is heard), the daemon (venue, instruments, account), the control API, the feed and the
+wall-clock timer; on SIGTERM/SIGINT (or `stop()`) it stops taking commands, stops the timer, cancels working
+orders when `[execution] on_shutdown = "cancel"`, stops the feed, and the caller closes (flushes) the journal.
+SIGHUP reloads the config, like `hedgebot ctl reload`.
 
 A run on the exchange (`run_live`) checks what can be refused before anything starts (API keys, the control
-token), then opens the venue and the streams, warms the estimators up on REST history, and runs until a
-signal; the venue's events (user-stream fills) reach the engine as they arrive, not only with market events.
+token, where alerts go; then the metrics port is bound), then opens the venue and the streams, warms the
+estimators up on REST history, and runs until a signal; the venue's events (user-stream fills) reach the
+engine as they arrive, not only with market events.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def run_paper(
     control = control_settings(config) if realtime else None  # a bad token or address: stop before starting
     if realtime and control is None:
         print(no_token_warning(config), file=sys.stderr, flush=True)
+    ops = OpsRuntime(config) if realtime else None  # alerts on with nowhere to send: stop before starting
     plan = synthetic_plan(config, start_ms, span_ms, realtime=realtime, speed=speed)
     journal = journal_for(config, durable=True, fresh=not realtime)
     return _execute(
@@ -84,6 +87,7 @@ def run_paper(
         human=human,
         control=control,
         config_path=config_path,
+        ops=ops,
     )
 
 
@@ -99,7 +103,8 @@ def run_live(
     ccxt venue, or paper fills on the exchange's prices (`"paper"`, public streams, no key).
 
     What can be refused is checked before anything starts: live needs API keys (Fatal naming the variables)
-    and a control token (ControlSetupError). The journal is durable and never started afresh: a live journal
+    and a control token (ControlSetupError); alerts that are on need somewhere to send, and the metrics address
+    must be free (OpsSetupError). The journal is durable and never started afresh: a live journal
     is the record of real orders that start-up reconciliation matches against the exchange.
     """
     if config.bot.mode == "live":
@@ -107,6 +112,7 @@ def run_live(
     control = control_settings(config)
     if control is None:
         print(no_token_warning(config), file=sys.stderr, flush=True)
+    ops = OpsRuntime(config)
     logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
     journal = journal_for(config, durable=True)
     try:
@@ -119,6 +125,7 @@ def run_live(
             clock=clock,
             tuning=tuning,
             handle_signals=True,
+            ops=ops,
         )
         return asyncio.run(session)
     finally:
@@ -135,18 +142,33 @@ async def live_session(
     clock: Clock | None = None,
     tuning: LiveTuning | None = None,
     handle_signals: bool = False,
+    ops: OpsRuntime | None = None,
 ) -> RunSummary:
-    """Open the venue and streams (`open_live_plan`), run a realtime session on them, close them."""
-    plan = await open_live_plan(config, clock=clock, tuning=tuning)
+    """Open the venue and streams (`open_live_plan`), run a realtime session on them, close them. Metrics and
+    alerts (`ops`) open first: a metrics address in use stops the run before the venue is reached."""
+    ops = ops or OpsRuntime(config)
+    await ops.open()
+    try:
+        plan = await open_live_plan(config, clock=clock, tuning=tuning)
+    except BaseException:
+        await ops.stop()
+        raise
     try:
         daemon = live_daemon(config, plan, journal, human)
         if config_path is not None:
             daemon.reloader = lambda: load_config(config_path)
         session = Session(
-            daemon, plan.feed, realtime=True, control=control, handle_signals=handle_signals, warmup=plan.warmup
+            daemon,
+            plan.feed,
+            realtime=True,
+            control=control,
+            handle_signals=handle_signals,
+            warmup=plan.warmup,
+            ops=ops,
         )
         return await session.run()
     finally:
+        await ops.stop()  # the session stops it; this covers a failure before the session ran
         await plan.close()
 
 
@@ -160,6 +182,7 @@ def _execute(
     human: HumanLine | None,
     control: ControlSettings | None = None,
     config_path: Path | None = None,
+    ops: OpsRuntime | None = None,
 ) -> RunSummary:
     logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
     daemon = build_daemon(config, plan, journal, human)
@@ -172,6 +195,7 @@ def _execute(
         speed=speed,
         control=control,
         handle_signals=True,
+        ops=ops,
     )
     try:
         return asyncio.run(session.run())
@@ -186,7 +210,8 @@ class Session:
     exchange's streams, an async iterator consumed as events arrive; `warmup` is history fed through the
     engine before trading starts. A realtime session also hands the venue's events to the engine as they
     arrive (`Daemon.follow_venue`); a venue that fails for good (a revoked key) stops the session, and
-    `run()` raises its error once everything is stopped.
+    `run()` raises its error once everything is stopped. A realtime session serves metrics and sends alerts
+    (`ops`, made from the daemon's config when not given) from before the daemon starts.
     """
 
     def __init__(
@@ -199,10 +224,11 @@ class Session:
         control: ControlSettings | None = None,
         handle_signals: bool = False,
         warmup: Sequence[PriceObserved] = (),
+        ops: OpsRuntime | None = None,
     ) -> None:
         self.daemon = daemon
         self.control_address: ListenAddress | None = None  # where the API is bound, once `ready` is set
-        self.ops: OpsRuntime | None = None  # metrics, alerts and systemd notification of a realtime run
+        self.ops = ops  # metrics, alerts and systemd notification of a realtime run
         self.ready = asyncio.Event()
         self._events = events
         self._realtime = realtime
@@ -230,17 +256,27 @@ class Session:
             self.daemon.human("config reloaded")
 
     async def run(self) -> RunSummary:
-        engine = await self.daemon.start()
+        ops = self.ops
+        if ops is None and self._realtime:
+            ops = self.ops = OpsRuntime(self.daemon.config)
+        try:
+            if ops is not None:
+                await ops.open()
+                ops.observe(self.daemon)  # before start-up reconciliation, whose alerts and halt must be heard
+            engine = await self.daemon.start()
+        except BaseException:
+            if ops is not None:
+                await ops.stop()
+            raise
         if self.daemon.config.bot.mode == "live":
             self.daemon.set_equity_baseline()
-        ops = self.ops = OpsRuntime(self.daemon) if self._realtime else None
         try:
             if self._warmup:
                 await self.daemon.warm_up(self._warmup)
             server = await self._start_control()
-            if ops is not None:
-                await ops.start()
         except BaseException:
+            if ops is not None:
+                await ops.stop()
             await self.daemon.venue.close()
             raise
         run = asyncio.create_task(self.daemon.run(self._feed()))
@@ -253,24 +289,30 @@ class Session:
             scheduler.add_job(self.daemon.reconcile_job, "interval", seconds=1, max_instances=1, coalesce=True)
             timer = asyncio.create_task(self._start_timer(scheduler))
         self._install_signals()
+        if ops is not None:
+            ops.started()
         self.ready.set()
         try:
             await self._until_finished_or_stopped(run)
         finally:
             self._remove_signals()
+            if ops is not None:
+                ops.stopping()
             if server is not None:
                 await server.stop()  # no command may start while the rest shuts down
-            if ops is not None:
-                await ops.stop()
-            if timer is not None:
-                timer.cancel()
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            await self._stop_feed(run)
-            if follower is not None:
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
+            try:
+                if timer is not None:
+                    timer.cancel()
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)
+                await self._stop_feed(run)
+                if follower is not None:
+                    follower.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await follower
+            finally:
+                if ops is not None:
+                    await ops.stop()  # last: what the shutdown itself alerts (cancels, a halt) still goes out
         if self._venue_failure is not None:
             raise self._venue_failure
         return self.daemon.summary(engine)

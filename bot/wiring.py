@@ -286,7 +286,13 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
 
 
 def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLine | None = None) -> Daemon:
-    return Daemon(config, plan.venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
+    """The daemon of a run on the exchange's streams; every reconnect of a market stream or a user stream is
+    told to its observer (whichever the session installs: metrics count them)."""
+    daemon = Daemon(config, plan.venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
+    plan.feed.on_reconnect = lambda stream: daemon.observer.reconnect(f"market.{stream}")
+    if isinstance(plan.venue, CcxtVenue):
+        plan.venue.on_reconnect = lambda stream: daemon.observer.reconnect(f"user.{stream}")
+    return daemon
 
 
 def candle_timeframe(timeframes: Iterable[str], sample_ms: int) -> tuple[str, int] | None:

@@ -102,6 +102,7 @@ class ExchangeFeed:
         self.settings = settings or FeedSettings()
         self.capabilities: Capabilities = capabilities_of(client)
         self.stats: dict[str, StreamStats] = {}
+        self.on_reconnect: Callable[[str], None] | None = None  # told the stream's name at each reconnect
         self.log = get_logger(component="exchange_feed", exchange=str(client.id))
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
         self._rest = CcxtRest(client, self.settings.backoff, self.settings.read_attempts, self._rng)
@@ -191,6 +192,8 @@ class ExchangeFeed:
 
         def failed(error: VenueError) -> None:
             self.log.warning("market_stream_reconnecting", stream=name, error=str(error), reconnects=stats.reconnects)
+            if self.on_reconnect is not None:
+                self.on_reconnect(name)
 
         guarded_watch = unless_closed(self.client, watch)
 

@@ -1,9 +1,12 @@
 """Prometheus metrics of the running daemon, and the small HTTP server that exposes them.
 
     GET /metrics   text exposition format (every metric is prefixed `hedgebot_`)
-    GET /healthz   liveness: 200 "ok" while the event loop answers
-    GET /readyz    readiness: 200 "ready" once the daemon called `set_ready(True)` (start-up reconciliation
-                   done), 503 "not ready" before that and after `set_ready(False)` (shutting down)
+    GET /healthz   alive: 200 "ok" while the event loop answers (a failing one calls for a restart)
+    GET /readyz    ready to hedge: 200 "ready" once the session has started (`set_ready(True)`: start-up
+                   reconciliation attempted, the feed running) and while trading is not halted; 503 with the
+                   reason otherwise: "not ready: starting", "not ready: stopping", or "not ready: trading
+                   halted: <reason>" (a failed reconciliation, the kill switch, ...). A halted daemon is alive
+                   and retries on its own: it wants an operator's look, not a restart.
 
 Each `Metrics` owns its own `CollectorRegistry`, never the process-global one, so a test (or two daemons in
 one process) can make as many as it likes. Money values are in the portfolio's quote currency.
@@ -19,6 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.risk.state import TradingState
+from bot.secrets import redact
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
 TRADING_STATES = tuple(str(state) for state in TradingState)  # "active", "reducing", "halted"
@@ -55,9 +59,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.ready = False
+        self.ready = False  # the session started (and is not stopping)
+        self.stopping = False
+        self.halted_reason: str | None = None  # why trading is halted, while it is
         r = self.registry
-        self._ready = Gauge("hedgebot_ready", "1 once start-up reconciliation is done, else 0", registry=r)
+        self._ready = Gauge(
+            "hedgebot_ready", "1 while /readyz answers ready (started, trading not halted), else 0", registry=r
+        )
         self._hedge_target = Gauge(
             "hedgebot_hedge_ratio_target",
             "Target hedge notional / exposure, per hedge instrument",
@@ -104,8 +112,18 @@ class Metrics:
     # ---- state the daemon sets ----------------------------------------------------------------------
 
     def set_ready(self, ready: bool) -> None:
+        """True once the session has started; False again when it stops."""
+        self.stopping = self.ready and not ready
         self.ready = ready
         self._set_ready_gauge()
+
+    def not_ready_reason(self) -> str | None:
+        """Why /readyz answers 503, or None when it answers ready."""
+        if not self.ready:
+            return "stopping" if self.stopping else "starting"
+        if self.halted_reason is not None:
+            return f"trading halted: {self.halted_reason}"
+        return None
 
     def set_hedge_ratio(self, symbol: str, target: float, actual: float) -> None:
         self._hedge_target.labels(symbol=symbol).set(target)
@@ -124,10 +142,13 @@ class Metrics:
     def set_drawdown(self, value: float) -> None:
         self._drawdown.set(value)
 
-    def set_trading_state(self, state: str) -> None:
-        """Exactly one `state` label is 1; all three known states always exist, so alerts can match on 0."""
+    def set_trading_state(self, state: str, reason: str = "") -> None:
+        """Exactly one `state` label is 1; all three known states always exist, so alerts can match on 0.
+        While `state` is halted the daemon is not ready, and /readyz gives `reason`."""
         for known in {*TRADING_STATES, state}:
             self._trading_state.labels(state=known).set(1.0 if known == state else 0.0)
+        self.halted_reason = (reason or "no reason given") if state == str(TradingState.HALTED) else None
+        self._set_ready_gauge()
 
     def set_feed_age(self, feed: str, seconds: float) -> None:
         self._feed_age.labels(feed=feed).set(seconds)
@@ -158,7 +179,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     def _set_ready_gauge(self) -> None:
-        self._ready.set(1.0 if self.ready else 0.0)
+        self._ready.set(0.0 if self.not_ready_reason() else 1.0)
 
 
 # ---- the HTTP server --------------------------------------------------------------------------------
@@ -205,6 +226,7 @@ async def _healthz(_request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    if request.app[METRICS].ready:
+    reason = request.app[METRICS].not_ready_reason()
+    if reason is None:
         return web.Response(text="ready\n")
-    return web.Response(status=503, text="not ready\n")
+    return web.Response(status=503, text=f"not ready: {redact(reason)}\n")

@@ -32,6 +32,9 @@ class Observer:
     def decision_latency(self, seconds: float) -> None:
         """How long one pass of the engine took."""
 
+    def reconnect(self, stream: str) -> None:
+        """A stream (market data or the user stream) failed and is being connected again."""
+
     def gauges(self, status: dict[str, Any], drawdown: float, margin_ratio: float) -> None:
         """The engine's state, refreshed periodically."""
 
@@ -58,13 +61,17 @@ class OpsObserver(Observer):
 
     def state_changed(self, old: str, new: str, reason: str) -> None:
         if self.metrics:
-            self.metrics.set_trading_state(new)
+            self.metrics.set_trading_state(new, reason)
         severity = Severity.INFO if new == "active" else Severity.CRITICAL if new == "halted" else Severity.WARNING
         self.alert("trading_state", new, f"trading state {old} → {new}: {reason}", severity)
 
     def decision_latency(self, seconds: float) -> None:
         if self.metrics:
             self.metrics.observe_decision_latency(seconds)
+
+    def reconnect(self, stream: str) -> None:
+        if self.metrics:
+            self.metrics.reconnect(stream)
 
     def gauges(self, status: dict[str, Any], drawdown: float, margin_ratio: float) -> None:
         if not self.metrics:
@@ -74,7 +81,8 @@ class OpsObserver(Observer):
         metrics.set_equity(status["equity"])
         metrics.set_drawdown(drawdown)
         metrics.set_margin_ratio(margin_ratio if math.isfinite(margin_ratio) else math.inf)
-        metrics.set_trading_state(status["state"])
+        holds = status["holds"]  # strictest first; its source named, as a state change names it
+        metrics.set_trading_state(status["state"], f"{holds[0]['source']}: {holds[0]['reason']}" if holds else "")
         exposure = status["exposure"] or math.nan
         for symbol, target in status["targets"].items():
             actual = status["positions_notional"].get(symbol, 0.0)

@@ -27,6 +27,15 @@ class CollateralNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleNotice:
+    """An input went stale (`key`: its kind and name, like "price ETH/USDT:USDT"), or every input is fresh again
+    (`key` "ok"): the operator hears. An input that stays stale is not told again."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountVerdict:
     changes: list[StateChanged]
     cut: CutHedge | None
@@ -44,6 +53,7 @@ class CutHedge:
 class Governance:
     def __init__(self, risk: RiskSection, governor: Governor) -> None:
         self.governor = governor
+        self._stale: frozenset[str] = frozenset()  # keys of the inputs stale at the last check
         self.configure(risk)
 
     def configure(self, risk: RiskSection) -> None:
@@ -76,9 +86,16 @@ class Governance:
         price_ts: Mapping[Symbol, int | None],
         funding_ts: Mapping[Symbol, int | None],
         account_ts: int | None,
-    ) -> StateChanged | None:
+    ) -> tuple[StateChanged | None, list[StaleNotice]]:
+        """The staleness gate: the change of trading state it makes, and a notice for each input gone stale
+        since the last check (or one "ok" once all are fresh again)."""
         gate = check_staleness(now, self.staleness_limits, price_ts, funding_ts, account_ts)
-        return self._apply(staleness.SOURCE, gate.hold_state, gate.reason, now)
+        stale = {f"{item.kind} {item.name}": item for item in gate.stale}
+        notices = [StaleNotice(key, item.describe()) for key, item in stale.items() if key not in self._stale]
+        if self._stale and not stale:
+            notices.append(StaleNotice("ok", "prices, funding and account fresh again"))
+        self._stale = frozenset(stale)
+        return self._apply(staleness.SOURCE, gate.hold_state, gate.reason, now), notices
 
     def on_account(self, snapshot: AccountSnapshot, portfolio_value: float) -> AccountVerdict:
         """Max loss and collateral from a fresh account snapshot: state changes, a cut of the hedge when REDUCE

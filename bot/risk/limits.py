@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from bot.domain import MS_PER_MINUTE, Instrument, Rounding, Symbol, round_to_step
 from bot.risk.state import TradingState
 
+ORDER_RATE = "order rate"  # the opening words of the notes of these two limits
+PRICE_BAND = "price band"
 # Relative slack when rounding room down to lots: room computed as 0.0999999… contracts must still allow 0.1.
 _ROOM_SLACK = 1e-9
 
@@ -60,6 +62,26 @@ class ClipVerdict:
     @property
     def blocked(self) -> bool:
         return self.qty == 0
+
+
+# The governance limits a clip's note can report a breach of, by the note's opening words: the `[risk]` setting.
+_BREACHES = (
+    ("max_order_notional:", "max_order_notional"),
+    ("max_position_notional:", "max_position_notional"),
+    ("max_leverage", "max_leverage"),  # also "max_leverage (no mark for the position in ...)"
+    ("max_instrument_leverage:", "max_instrument_leverage"),
+    (f"{ORDER_RATE}:", "max_orders_per_minute"),
+    (f"{PRICE_BAND}:", "price_band_bps"),
+)
+
+
+def breached_limit(note: str) -> str | None:
+    """The `[risk]` limit a `check_clip` note reports a breach of, or None for a note that reports none: lot
+    rounding, venue minimums, the trading state, a missing or stale mark (the staleness gate reports that)."""
+    for opening, limit in _BREACHES:
+        if note.startswith(opening):
+            return limit
+    return None
 
 
 def reduces_position(position: float, qty: float) -> bool:
@@ -106,7 +128,8 @@ def _why_blocked(
     if age_ms > limits.max_price_age_ms:
         return f"price of {symbol} is {age_ms / 1000:.0f}s old (stale)"
     if state.orders_last_minute >= limits.max_orders_per_minute:
-        return f"order rate: {state.orders_last_minute} orders in the last minute, limit {limits.max_orders_per_minute}"
+        rate = f"{state.orders_last_minute} orders in the last minute, limit {limits.max_orders_per_minute}"
+        return f"{ORDER_RATE}: {rate}"
     return _outside_band(symbol, qty, order_price, mark, limits.price_band_bps)
 
 
@@ -118,7 +141,7 @@ def _outside_band(symbol: Symbol, qty: float, order_price: float, mark: float, b
     if through_bps > band_bps:
         side = "buy" if qty > 0 else "sell"
         return (
-            f"price band: {side} {symbol} at {order_price:g} is {through_bps:.0f} bps through the mark {mark:g}, "
+            f"{PRICE_BAND}: {side} {symbol} at {order_price:g} is {through_bps:.0f} bps through the mark {mark:g}, "
             f"limit {band_bps:g} bps"
         )
     return ""

@@ -148,6 +148,7 @@ class UserStream:
         self.stats: dict[str, StreamStats] = {}
         self.failure: VenueError | None = None  # a Fatal error that ended a stream
         self.on_failure: Callable[[VenueError], None] | None = None
+        self.on_reconnect: Callable[[str], None] | None = None  # told the stream's name at each reconnect
         self.log = get_logger(component="ccxt_user_stream", exchange=str(client.id))
         self._dirty = asyncio.Event()
         self._live: dict[str, bool] = {}
@@ -220,6 +221,8 @@ class UserStream:
             self.log.warning("user_stream_reconnecting", stream=name, error=str(error), reconnects=stats.reconnects)
             self._set_live(name, False)
             self._forget_listen_key()
+            if self.on_reconnect is not None:
+                self.on_reconnect(name.removeprefix("watch_"))
 
         def synced() -> None:
             self._set_live(name, True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -141,7 +141,13 @@ class CcxtVenue:
             self._clock.now_ms,
         )
         self._user.on_failure = lambda _: self._has_events.set()
+        self._user.on_reconnect = self._user_stream_reconnected
+        self.on_reconnect: Callable[[str], None] | None = None  # told a user stream's name at each reconnect
         self._started = False
+
+    def _user_stream_reconnected(self, stream: str) -> None:
+        if self.on_reconnect is not None:
+            self.on_reconnect(stream)
 
     @property
     def stats(self) -> dict[str, StreamStats]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +84,7 @@ def write_config(path: Path, state_dir: Path, listen: str) -> Path:
         # one clip per hedge change: see ONE_CLIP in conftest.py for why flattening needs it for now
         "[risk]\nmax_order_notional = 100000.0\n[execution]\nclip_notional = 100000.0\n"
         f'[control]\nlisten = "{listen}"\n'
+        '[metrics]\nlisten = "127.0.0.1:0"\n'  # any free port: a fixed one may be taken on this machine
     )
     return path
 
@@ -120,6 +123,10 @@ def test_ctl_drives_a_running_daemon_through_every_command_and_sigterm_stops_it_
     assert daemon.socket.stat().st_mode & 0o777 == 0o600
 
     until(lambda: daemon.status()["positions"], "the first hedge fill")
+    metrics = until(lambda: re.search(r"metrics on (http://127\.0\.0\.1:(\d+))/metrics\n", daemon.out), "metrics")
+    assert metrics[2] != "9108"  # an ephemeral port: the default one may be taken on this machine
+    with urllib.request.urlopen(f"{metrics[1]}/readyz", timeout=WAIT_S) as ready:  # noqa: S310 -- http on loopback
+        assert ready.status == 200
     shown = daemon.ctl("status")
     assert shown.returncode == 0
     assert shown.stdout.startswith("state      active")

@@ -288,6 +288,28 @@ def test_compose_publishes_the_api_on_the_hosts_loopback_only_and_demands_a_toke
     assert service["environment"]["HEDGEBOT_TOKEN"].startswith("${HEDGEBOT_TOKEN:?")
 
 
+def exposed_ports() -> set[int]:
+    return {int(port.split("/")[0]) for line in arguments("EXPOSE") for port in line.split()}
+
+
+def test_every_exposed_port_is_one_the_image_config_listens_on_for_the_port_mapping() -> None:
+    """A server on the container's loopback cannot be reached through a port mapping: each EXPOSEd port must
+    be listened on at 0.0.0.0 by the image's config (the control API and the metrics both)."""
+    config = load_config(DEPLOY / "hedgebot.container.toml")
+    listening = {config.control.listen, config.metrics.listen}
+    assert config.metrics.enabled
+    assert {f"0.0.0.0:{port}" for port in exposed_ports()} == listening
+
+
+def test_compose_publishes_every_exposed_port_on_the_hosts_loopback(compose: dict[str, Any]) -> None:
+    published = {}
+    for mapping in compose["services"]["hedgebot"]["ports"]:
+        host, host_port, container_port = mapping.strip('"').split(":")
+        assert host == "127.0.0.1", mapping
+        published[int(container_port)] = int(host_port)
+    assert set(published) == exposed_ports()
+
+
 def test_compose_drops_privileges(compose: dict[str, Any]) -> None:
     service = compose["services"]["hedgebot"]
     assert service["read_only"] == "true"

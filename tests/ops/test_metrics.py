@@ -150,6 +150,36 @@ async def test_readyz_is_503_until_the_daemon_says_ready_and_again_after_it_with
 
 
 @pytest.mark.asyncio
+async def test_readyz_is_503_with_the_reason_while_trading_is_halted_and_healthz_stays_ok(
+    served: tuple[Metrics, str],
+) -> None:
+    metrics, base = served
+    metrics.set_ready(True)
+    metrics.set_trading_state("halted", "reconcile: reconciliation failed, venue unreachable: 503")
+    assert await get(f"{base}/readyz") == (
+        503,
+        "text/plain; charset=utf-8",
+        "not ready: trading halted: reconcile: reconciliation failed, venue unreachable: 503\n",
+    )
+    assert (await get(f"{base}/healthz"))[0] == 200  # alive: halted wants a look, not a restart
+    assert value(samples((await get(f"{base}/metrics"))[2]), "hedgebot_ready") == 0.0
+    metrics.set_trading_state("reducing", "staleness: stale: price of BTC/USDT:USDT 7m old (limit 5m)")
+    assert (await get(f"{base}/readyz"))[:1] == (200,)  # reducing still hedges (it may cut risk)
+    assert value(samples((await get(f"{base}/metrics"))[2]), "hedgebot_ready") == 1.0
+
+
+@pytest.mark.asyncio
+async def test_readyz_says_starting_before_the_session_is_ready_and_stopping_after(
+    served: tuple[Metrics, str],
+) -> None:
+    metrics, base = served
+    assert (await get(f"{base}/readyz"))[2] == "not ready: starting\n"
+    metrics.set_ready(True)
+    metrics.set_ready(False)
+    assert (await get(f"{base}/readyz"))[2] == "not ready: stopping\n"
+
+
+@pytest.mark.asyncio
 async def test_an_unknown_path_is_404(served: tuple[Metrics, str]) -> None:
     _metrics, base = served
     assert (await get(f"{base}/status"))[0] == 404

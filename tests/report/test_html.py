@@ -7,9 +7,13 @@ import math
 import shutil
 import struct
 import subprocess
+import sys
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,6 +31,7 @@ from bot.report.html import (
     render_html,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 HOUR = 3_600_000
 START = 1_700_000_000_000
 PLOTS = ["portfolio-value", "drawdown", "hedge-ratio", "correlation-beta", "funding-fees"]
@@ -275,3 +280,155 @@ def test_chromium_paints_a_full_page_screenshot(tmp_path: Path, report_file: Pat
     assert (width, height) == (1200, 3000)
     # An empty page at this size compresses to ~17 kB; this report's plots measured ~190 kB.
     assert len(png) > 60_000
+
+
+# ---- real output in a real browser: `backtest --html` on ../shared/data, `report --html` on a paper run -----
+
+LINES_PER_PLOT = {"portfolio-value": 2, "drawdown": 2, "hedge-ratio": 1, "correlation-beta": 2, "funding-fees": 2}
+WINDOW = (1200, 3000)
+FIGURE_X = 130  # inside every figure's left padding at this width (main: 1000 px centred, 24 px padding)
+BLUE, ORANGE = (0x1F, 0x5F, 0xBF), (0xC2, 0x57, 0x1A)  # the hedged (first) line of every plot; the dashed third
+HEDGEBOT = Path(sys.executable).parent / "hedgebot"
+
+
+def hedgebot(*argv: str) -> str:
+    done = subprocess.run([str(HEDGEBOT), *argv], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    """Chromium, looked for before the runs below are made for it (skipped where it is absent)."""
+    return chromium()
+
+
+@pytest.fixture(scope="module")
+def backtest_page(browser: str, tmp_path_factory: pytest.TempPathFactory, prices_1h: Path, funding_8h: Path) -> Path:
+    """`hedgebot backtest --html` over May 2022 (LUNA's month) of the real data, config/backtest.toml's basket."""
+    folder = tmp_path_factory.mktemp("backtest")
+    template = (REPO / "config" / "backtest.toml").read_text()
+    config = folder / "backtest.toml"
+    config.write_text(template.replace('state_dir = "var"', f'state_dir = "{folder}"', 1))
+    page = folder / "backtest.html"
+    period = ["--start", "2022-05-01", "--end", "2022-06-01"]
+    hedgebot("backtest", "--config", str(config), "--prices", str(prices_1h), "--funding", str(funding_8h), *period,
+             "--html", str(page))  # fmt: skip
+    return page
+
+
+@pytest.fixture(scope="module")
+def report_page(browser: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`hedgebot run` (5 days, paper, synthetic market), then `hedgebot report --html` on its journal."""
+    folder = tmp_path_factory.mktemp("paper")
+    config = folder / "paper.toml"
+    config.write_text(f'[bot]\nstate_dir = "{folder}"\nspan = "5d"\n[hedge]\nwindow = "2d"\nmin_samples = 24\n')
+    hedgebot("run", "--config", str(config))
+    page = folder / "report.html"
+    hedgebot("report", "--journal", str(folder / "journal.sqlite"), "--html", str(page))
+    return page
+
+
+def decode_png(png: bytes) -> npt.NDArray[np.uint8]:
+    """The RGB pixels of an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium's screenshots are)."""
+    pos, idat, width, height, colour = 8, b"", 0, 0, 0
+    while pos < len(png):
+        (size,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + size]
+        pos += 12 + size
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data)
+            assert (depth, colour in (2, 6), interlace) == (8, True, 0)
+        elif kind == b"IDAT":
+            idat += data
+    bpp = 3 if colour == 2 else 4
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, width * bpp + 1)
+    pixels = np.zeros((height, width * bpp), dtype=np.uint8)
+    previous = np.zeros(width * bpp, dtype=np.int64)
+    for y in range(height):
+        kind, line = int(raw[y, 0]), raw[y, 1:].astype(np.int64)
+        if kind == 0:
+            row = line
+        elif kind == 1:  # Sub: a running sum along the row, per channel
+            row = np.cumsum(line.reshape(width, bpp), axis=0).reshape(-1) & 255
+        elif kind == 2:  # Up
+            row = (line + previous) & 255
+        else:  # Average and Paeth depend on the byte just decoded to their left
+            row = np.array(_unfilter(kind, line.tolist(), previous.tolist(), bpp), dtype=np.int64)
+        pixels[y] = row
+        previous = row
+    return pixels.reshape(height, width, bpp)[:, :, :3]
+
+
+def _unfilter(kind: int, line: list[int], up: list[int], bpp: int) -> list[int]:
+    out = [0] * len(line)
+    for i, value in enumerate(line):
+        left = out[i - bpp] if i >= bpp else 0
+        above, corner = up[i], (up[i - bpp] if i >= bpp else 0)
+        if kind == 3:
+            predicted = (left + above) >> 1
+        else:
+            estimate = left + above - corner
+            distances = (abs(estimate - left), abs(estimate - above), abs(estimate - corner))
+            predicted = (
+                left if distances[0] <= min(distances[1:]) else above if distances[1] <= distances[2] else corner
+            )
+        out[i] = (value + predicted) & 255
+    return out
+
+
+def figure_bands(pixels: npt.NDArray[np.uint8]) -> list[tuple[int, int]]:
+    """The rows of each figure: the tall runs of white in the figures' left padding (the summary table's rows
+    are white too, but short)."""
+    white = np.all(pixels[:, FIGURE_X] == 255, axis=1)
+    runs, start = [], None
+    for y, is_white in enumerate([*white.tolist(), False]):
+        if is_white and start is None:
+            start = y
+        elif not is_white and start is not None:
+            if y - start > 250:
+                runs.append((start, y))
+            start = None
+    return runs
+
+
+def painted(pixels: npt.NDArray[np.uint8], colour: tuple[int, int, int]) -> int:
+    """How many pixels are (nearly) this colour."""
+    distance = np.abs(pixels.astype(np.int64) - np.array(colour)).sum(axis=2)
+    return int((distance < 40).sum())
+
+
+def check_the_browser_shows_every_plot(tmp_path: Path, page: Path, points: int) -> None:
+    found = figures(run_chromium(tmp_path, "--dump-dom", page.as_uri()).stdout)
+    assert {plot: len(lines) for plot, lines in found.plots.items()} == LINES_PER_PLOT
+    assert all(count >= min(points, MAX_POINTS) * 0.9 for lines in found.plots.values() for count in lines)
+
+    shot = tmp_path / "page.png"
+    run_chromium(tmp_path, f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", page.as_uri())
+    pixels = decode_png(shot.read_bytes())
+    assert pixels.shape[:2] == (WINDOW[1], WINDOW[0])
+    bands = figure_bands(pixels)
+    assert len(bands) == len(PLOTS), bands  # five figures, one under the other, all inside the window
+    for plot, (top, bottom) in zip(PLOTS, bands, strict=True):
+        band = pixels[top:bottom]
+        # a legend swatch alone is ~60 blue pixels; a line drawn across the plot is hundreds more
+        assert painted(band, BLUE) > 400, f"{plot}: its hedged line is not painted"
+        if plot in ("correlation-beta", "funding-fees"):
+            assert painted(band, ORANGE) > 150, f"{plot}: its dashed second line is not painted"
+
+
+def test_chromium_shows_every_plot_of_a_real_backtest_on_the_shared_data(tmp_path: Path, backtest_page: Path) -> None:
+    page = backtest_page.read_text()
+    assert "2022-05-01 00:00 → 2022-05-31 23:00 UTC, 744 points" in page  # hourly, every hour of May
+    assert ">hedged.pnl<" in page
+    check_the_browser_shows_every_plot(tmp_path, backtest_page, points=744)
+
+
+def test_chromium_shows_every_plot_of_the_report_on_a_real_paper_runs_journal(
+    tmp_path: Path, report_page: Path
+) -> None:
+    page = report_page.read_text()
+    assert "2024-01-01 00:00 → 2024-01-05 23:00 UTC, 120 points" in page
+    assert ">attribution.fees<" in page
+    assert ">hedge_pnl.realised<" in page
+    check_the_browser_shows_every_plot(tmp_path, report_page, points=120)

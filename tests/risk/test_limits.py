@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import Instrument, InstrumentKind, Symbol, round_to_step
-from bot.risk.limits import ClipVerdict, Limits, OrderRateWindow, PreTradeState, check_clip, reduces_position
+from bot.risk.limits import (
+    ClipVerdict,
+    Limits,
+    OrderRateWindow,
+    PreTradeState,
+    breached_limit,
+    check_clip,
+    reduces_position,
+)
 from bot.risk.state import TradingState
 
 BTC = Symbol("BTC/USDT:USDT")
@@ -206,3 +215,34 @@ def test_an_allowed_clip_never_leaves_a_limit_breached(
     assert after <= limits.max_position_notional * slack
     assert after <= limits.max_instrument_leverage * equity * slack
     assert after + abs(eth) * 2_500.0 <= limits.max_leverage * equity * slack
+
+
+@pytest.mark.parametrize(
+    ("verdict", "limit"),
+    [
+        (lambda: _check(-1.0), "max_order_notional"),
+        (lambda: _check(-0.2, position=-0.9), "max_position_notional"),
+        (lambda: _check(-0.2, position=-0.1, equity=10_000.0, others={ETH: -4.0}), "max_leverage"),
+        (lambda: _check(-0.1, others={Symbol("SOL/USDT:USDT"): -10.0}), "max_leverage"),
+        (
+            lambda: _check(-0.2, position=-0.1, equity=10_000.0, limits=replace(LIMITS, max_instrument_leverage=1.0)),
+            "max_instrument_leverage",
+        ),
+        (lambda: _check(-0.1, orders=10), "max_orders_per_minute"),
+        (lambda: _check(0.1, order_price=51_000.0), "price_band_bps"),
+    ],
+)
+def test_a_note_of_a_breached_limit_names_its_risk_setting(verdict: Any, limit: str) -> None:
+    [note] = verdict().notes
+    assert breached_limit(note) == limit
+
+
+def test_notes_that_breach_no_limit_name_none() -> None:
+    notes = [
+        *_check(-0.1, trading=TradingState.HALTED).notes,  # the trading state: its change is alerted on its own
+        *_check(-0.1, age=61_000).notes,  # a stale mark: the staleness gate reports it
+        *_check(-0.0001).notes,  # lot rounding to nothing, under the venue minimums
+        *_check(-0.1005).notes,  # lot rounding
+    ]
+    assert [note.split(" ")[0] for note in notes] == ["trading", "price", "lot_step:", "venue", "lot_step:"]
+    assert [breached_limit(note) for note in notes] == [None] * len(notes)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config import RiskSection
 from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, Symbol
+from bot.risk.governance import Governance, StaleNotice
 from bot.risk.staleness import SOURCE, Input, StalenessLimits, check_staleness
 from bot.risk.state import Governor, TradingState
 
@@ -76,3 +78,25 @@ def test_the_gate_is_open_exactly_when_every_input_is_within_its_limit(
         and account_age <= LIMITS.max_account_age_ms
     )
     assert (_gate(price_age, funding_age, account_age) == ()) is fresh
+
+
+def test_governance_tells_each_input_gone_stale_once_and_all_fresh_again_once() -> None:
+    governance = Governance(RiskSection(max_price_age="5m"), Governor())
+    eth = Symbol("ETH/USDT:USDT")
+
+    def check(now: int, btc_ts: int, eth_ts: int) -> list[StaleNotice]:
+        _change, notices = governance.on_time(now, {BTC: btc_ts, eth: eth_ts}, {}, now)
+        return notices
+
+    assert check(NOW, NOW, NOW) == []
+    assert check(NOW + 6 * MS_PER_MINUTE, NOW, NOW + 6 * MS_PER_MINUTE) == [
+        StaleNotice(f"price {BTC}", f"price of {BTC} 6m old (limit 5m)")
+    ]
+    assert check(NOW + 7 * MS_PER_MINUTE, NOW, NOW) == [
+        StaleNotice(f"price {eth}", f"price of {eth} 7m old (limit 5m)")
+    ]
+    assert check(NOW + 8 * MS_PER_MINUTE, NOW, NOW + 8 * MS_PER_MINUTE) == []  # BTC still stale: told already
+    assert check(NOW + 9 * MS_PER_MINUTE, NOW + 9 * MS_PER_MINUTE, NOW + 9 * MS_PER_MINUTE) == [
+        StaleNotice("ok", "prices, funding and account fresh again")
+    ]
+    assert check(NOW + 10 * MS_PER_MINUTE, NOW + 10 * MS_PER_MINUTE, NOW + 10 * MS_PER_MINUTE) == []
