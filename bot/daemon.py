@@ -26,6 +26,7 @@ from bot.domain import (
     OrderUpdate,
     Symbol,
     VenueEvent,
+    utc_time,
 )
 from bot.engine import (
     Action,
@@ -48,13 +49,17 @@ from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
 from bot.report.text import order_line
+from bot.risk import rate_limit
 from bot.risk.limits import breached_limit
-from bot.risk.state import StateChanged
+from bot.risk.rate_limit import RateLimitBackoff
+from bot.risk.state import StateChanged, TradingState
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound, UnknownOutcome, VenueError, WouldTakeLiquidity
+from bot.venues.errors import OrderNotFound, RateLimited, Retryable, UnknownOutcome, VenueError, WouldTakeLiquidity
 
 HumanLine = Callable[[str], None]
+USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
+USER_STREAM_GRACE_MS = 15_000  # a reconnect (a dropped socket, a new listen key) takes far less; longer is an outage
 
 
 @dataclass(slots=True)
@@ -130,6 +135,7 @@ class Daemon:
         self._drawdown = 0.0
         self._margin_ratio = math.inf
         self.reconciler = Reconciler(self)
+        self.rate_limit = RateLimitBackoff()
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -173,7 +179,11 @@ class Daemon:
         a live user stream) reach the engine, and due clips are worked, even when no market event arrives."""
         async with self._lock:
             await self._drain()
-            await self._on_time(self.clock.now_ms())
+            now = self.clock.now_ms()
+            if self.rate_limit.over(now):
+                await self._release(rate_limit.SOURCE, now, "the venue's rate-limit wait is over")
+            await self._follow_user_stream(now)
+            await self._on_time(now)
             self.publish_gauges()
 
     # ---- operator commands ------------------------------------------------------------------------
@@ -244,8 +254,11 @@ class Daemon:
         assert self.engine is not None
         record = now >= self.trading_from_ms and now >= self._next_record_ts
         if record:  # a fresh account before the engine's staleness gate and limits look at it
-            await self._load_contracts(now)
-            self.engine.on_venue(await self.venue.fetch_account())
+            try:
+                await self._load_contracts(now)
+                self.engine.on_venue(await self.venue.fetch_account())
+            except Retryable as exc:  # the venue is away: the engine runs on; the account-age gate holds if it stays
+                self.log.warning("account_refresh_failed", error=str(exc))
         started = time.perf_counter()  # decision latency: a measurement of the shell, not an input to the core
         actions = self.engine.on_time(now)
         self.observer.decision_latency(time.perf_counter() - started)
@@ -376,18 +389,26 @@ class Daemon:
             reduce_only=request.reduce_only,
         )
         update: OrderUpdate | None
+        refused: VenueError | None = None
         try:
             update = await self.venue.create_order(request)
+            self.rate_limit.placed()
         except UnknownOutcome as exc:
             self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
-            update = await self._resolve_unknown(request.client_id, request.symbol, now)
+            update = await self._resolve_unknown(request.client_id, request.symbol, now, just_sent=True)
         except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
             reprice = isinstance(exc, WouldTakeLiquidity)  # a post-only price that would have crossed
             update = OrderUpdate(
                 now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc), would_take=reprice
             )
+            refused = exc
         if update is not None:
             await self.apply_venue_event(update)
+        if isinstance(refused, RateLimited):
+            await self._back_off(now, refused)
+        elif isinstance(refused, Retryable):  # it never left (connection refused): the venue is unreachable
+            why = f"the venue cannot be reached ({refused}): order {request.client_id} was not placed"
+            await self.reconciler.settle_later(now, why)
         await self._drain()
         if update is not None and update.status.is_final:  # later fills still need their reference price
             self._send_price.pop(request.client_id, None)
@@ -408,20 +429,70 @@ class Daemon:
             await self.apply_venue_event(update)
         await self._drain()
 
-    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate | None:
+    async def _resolve_unknown(
+        self, client_id: Any, symbol: Symbol, now: int, *, just_sent: bool = False
+    ) -> OrderUpdate | None:
         """Ask the venue what became of an order; never send it again blind.
 
-        Only "not found" proves the order never arrived. Any other failure leaves its state unknown: the order
-        stays open (so its instrument gets no further clip) until a later answer tells its fate.
+        "Not found" proves an order never arrived only once its request window has closed: an order just sent
+        (a create answered 503 or timed out) may still reach the venue until then. Until its fate is known the
+        order stays open (its instrument gets no further clip, its quantity counts as in flight) and trading is
+        held halted; the reconciliation that then runs every reconcile_retry learns its fate (found, or lost once
+        the window is over) and lifts the hold, without an operator.
         """
         try:
             return await self.venue.fetch_order(client_id, symbol)
         except OrderNotFound as exc:
-            return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=f"never reached the venue: {exc}")
+            if not just_sent:
+                reason = f"never reached the venue: {exc}"
+                return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=reason)
+            self.log.warning("order_not_seen_yet", client_id=client_id, error=str(exc))
+            why = f"order {client_id} outcome unknown: no trace at the venue yet, it may arrive until its window closes"
         except VenueError as exc:
             self.log.error("order_state_unknown", client_id=client_id, error=str(exc))
             self.observer.alert("order_state_unknown", str(client_id), f"order {client_id}: state unknown ({exc})")
-            return None
+            why = f"order {client_id} outcome unknown: the venue cannot be asked ({exc})"
+        await self.reconciler.settle_later(now, why)
+        return None
+
+    async def _back_off(self, now: int, refusal: RateLimited) -> None:
+        """The venue rate-limited a create (after the venue edge's own short waits): no order until the back-off
+        is over (`tick` lifts the hold by itself)."""
+        self.rate_limit.refused(now, refusal.retry_after_s)
+        reason = self.rate_limit.reason(now, str(refusal))
+        self.log.warning("rate_limit_backoff", until=self.rate_limit.until_ms, strikes=self.rate_limit.strikes)
+        assert self.engine is not None
+        change = self.engine.governor.hold(rate_limit.SOURCE, TradingState.HALTED, reason, now)
+        if change is not None:
+            await self.execute(now, change)
+
+    async def _follow_user_stream(self, now: int) -> None:
+        """Live: while the user stream has been down longer than USER_STREAM_GRACE_MS, fills and order updates
+        are not heard, so trading is held reducing (no order adds exposure); it is released once the stream is
+        connected and re-synced by REST again (which brings what it missed)."""
+        down: Callable[[], tuple[int, str] | None] | None = getattr(self.venue, "user_stream_down", None)
+        if down is None or self.engine is None:
+            return
+        outage = down()
+        if outage is None:
+            await self._release(USER_STREAM_SOURCE, now, "the user stream is back and re-synced")
+            return
+        since, error = outage
+        if now - since >= USER_STREAM_GRACE_MS and USER_STREAM_SOURCE not in self._holding():
+            reason = f"user stream down since {utc_time(since)} ({error or 'not connected'}): fills are not heard"
+            change = self.engine.governor.hold(USER_STREAM_SOURCE, TradingState.REDUCING, reason, now)
+            if change is not None:
+                await self.execute(now, change)
+
+    def _holding(self) -> set[str]:
+        assert self.engine is not None
+        return {hold.source for hold in self.engine.governor.holds}
+
+    async def _release(self, source: str, now: int, reason: str) -> None:
+        assert self.engine is not None
+        change = self.engine.governor.release(source, now, reason)
+        if change is not None:
+            await self.execute(now, change)
 
     async def _drain(self) -> None:
         for event in self.venue.drain():

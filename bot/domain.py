@@ -11,6 +11,7 @@ import enum
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import NewType
 
@@ -42,6 +43,11 @@ def parse_duration_ms(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a duration like '30s', '15m', '6h', '30d'")
     return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+
+
+def utc_time(ts_ms: int) -> str:
+    """1767225700000 → '2026-01-01 00:01:40 UTC': a time in an operator's message, to the second."""
+    return datetime.fromtimestamp(ts_ms / MS_PER_SECOND, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class BadMarketData(ValueError):

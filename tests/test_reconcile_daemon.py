@@ -24,13 +24,15 @@ from bot.domain import (
     Side,
     Symbol,
 )
+from bot.engine import PlaceOrder
 from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.faults import ORDER_PATH
 from bot.exchange_sim.testkit import T0
 from bot.execution.ids import client_order_id
 from bot.ops.observer import Observer
 from bot.risk.state import TradingState
 from bot.store.journal import Journal
-from bot.venues.ccxt_client import make_client
+from bot.venues.ccxt_client import make_client, point_at
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, open_ccxt_venue
 from bot.venues.errors import UnknownOutcome
@@ -253,3 +255,97 @@ async def test_reconciliation_runs_again_every_interval_and_reports_what_changed
         assert engine.positions == {ETH_PERP: pytest.approx(1.0)}
         assert [kind for kind, _ in alerts(running)] == ["reconciliation_differences"]
     assert [row["outcome"] for row in journal.rows("reconciliations")] == ["ok", "ok"]
+
+
+# ---- outages while running: what only a later answer can settle ----------------------------------------------
+
+
+def priced(running: Daemon, ts: int) -> None:
+    assert running.engine is not None
+    running.engine.on_market(PriceObserved(ts, PERP, 30_000.0))
+
+
+async def test_a_create_the_venue_has_no_trace_of_yet_stays_open_and_halted_until_its_request_window_is_over(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    sim.faults.unavailable(method="POST", path=ORDER_PATH)  # 503 before the exchange saw it: outcome unknown
+    async with daemon(sim, journal, venue=fast_venue(sim)) as running:
+        engine = await running.start()
+        priced(running, RESTART)
+        await running.execute(RESTART, PlaceOrder(resting_buy(OURS), "test"))
+        waiting = (journal.order(OURS), engine.governor.state, engine.governor.reason)
+        running.clock.observe(RESTART + 30_000)  # reconcile_retry later; the request window (10 s + 2 s) is over
+        await running.reconcile_job()
+        lost = journal.order(OURS)
+        state = engine.governor.state
+    assert waiting[0] is not None
+    assert waiting[0].status is OrderStatus.SUBMITTED  # not "rejected": it could still arrive
+    assert waiting[1:] == (
+        TradingState.HALTED,
+        f"order {OURS} outcome unknown: no trace at the venue yet, it may arrive until its window closes",
+    )
+    assert lost is not None
+    assert lost.status is OrderStatus.REJECTED
+    assert state is TradingState.ACTIVE
+    assert sim.sent_client_order_ids() == [OURS]
+
+
+async def test_a_create_refused_for_rate_limits_holds_trading_halted_until_the_back_off_is_over(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    sim.faults.rate_limit(method="POST", path=ORDER_PATH, retry_after_s=0)
+    async with daemon(sim, journal, venue=fast_venue(sim)) as running:
+        engine = await running.start()
+        priced(running, RESTART)
+        await running.execute(RESTART, PlaceOrder(resting_buy(OURS), "test"))
+        refused = (journal.order(OURS), engine.governor.state, engine.governor.reason)
+        held = []
+        for now in (RESTART + 9_999, RESTART + 10_000):  # the first back-off: 10 s
+            running.clock.observe(now)
+            await running.tick()
+            held.append([hold.source for hold in engine.governor.holds if hold.source == "rate_limit"])
+    assert refused[0] is not None
+    assert refused[0].status is OrderStatus.REJECTED
+    assert refused[1] is TradingState.HALTED
+    assert refused[2].startswith("rate-limited by the venue (1 in a row: ")
+    assert refused[2].endswith("no order for 10s, until 2026-01-01 00:10:10 UTC")
+    assert held == [["rate_limit"], []]
+
+
+async def test_a_create_that_cannot_reach_the_venue_is_rejected_and_holds_trading_halted_until_a_reconciliation(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    venue = fast_venue(sim)
+    async with daemon(sim, journal, venue=venue) as running:
+        engine = await running.start()
+        priced(running, RESTART)
+        point_at(venue.client, "http://127.0.0.1:1")  # nothing listens there: connection refused
+        await running.execute(RESTART, PlaceOrder(resting_buy(OURS), "test"))
+        refused = (journal.order(OURS), engine.governor.state, engine.governor.reason)
+        point_at(venue.client, sim.base_url)  # the exchange is reachable again
+        running.clock.observe(RESTART + 30_000)
+        await running.reconcile_job()
+        state = engine.governor.state
+    assert refused[0] is not None
+    assert refused[0].status is OrderStatus.REJECTED  # it never left: nothing to resolve
+    assert refused[1] is TradingState.HALTED
+    assert refused[2].startswith("the venue cannot be reached (")
+    assert state is TradingState.ACTIVE
+    assert sim.sent_client_order_ids() == []
+
+
+async def test_a_tick_while_the_venue_is_unreachable_runs_the_engine_on_without_a_fresh_account(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    async with daemon(sim, journal, venue=fast_venue(sim)) as running:
+        engine = await running.start()
+        account_ts = engine.account_ts
+        sim.faults.unavailable(times=None)
+        running.clock.observe(RESTART + MS_PER_MINUTE)
+        await running.tick()  # the hourly account refresh is due and fails: logged, not raised
+        assert engine.now == RESTART + MS_PER_MINUTE
+        assert engine.account_ts == account_ts

@@ -7,8 +7,9 @@ they were added; each request consumes at most one rule per phase:
 
 - before the request is processed: 429 / 418 (rate limit, ban), 503 plain text, 503 -1001, -2019 margin
   insufficient, -2010 order rejected;
-- after it was processed (the order exists): answer late (`delay`) or not at all until `release()`/stop
-  (`timeout`), so the client times out with the outcome unknown.
+- after it was processed (the order exists): answer late (`delay`), not at all until `release()`/stop
+  (`timeout`), so the client times out with the outcome unknown, or with a 503 in place of the answer
+  (`unavailable(after_processing=True)`: a gateway that lost the matching engine's reply).
 
 Stream faults act on the live connections: `drop_websockets()`, `silence()`/`speak()` (connections stay open,
 nothing is sent), `expire_listen_key()` (the key is forgotten, `listenKeyExpired` is pushed, the user stream
@@ -19,8 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from dataclasses import dataclass
 from typing import Protocol
+
+from aiohttp import web
 
 from bot.exchange_sim import errors
 from bot.exchange_sim.errors import BinanceError
@@ -38,6 +42,7 @@ class FaultKind(enum.StrEnum):
     REJECT = "reject"  # HTTP 400 {-2010} or the code/msg given
     DELAY = "delay"  # processed, answered after `delay_s`
     TIMEOUT = "timeout"  # processed, never answered until released
+    ANSWER_LOST = "answer_lost"  # processed, then answered 503 (plain text or -1001) instead of its answer
 
 
 class Phase(enum.Enum):
@@ -45,7 +50,7 @@ class Phase(enum.Enum):
     AFTER = "after"
 
 
-_AFTER_KINDS = frozenset({FaultKind.DELAY, FaultKind.TIMEOUT})
+_AFTER_KINDS = frozenset({FaultKind.DELAY, FaultKind.TIMEOUT, FaultKind.ANSWER_LOST})
 
 
 @dataclass(slots=True)
@@ -113,10 +118,21 @@ class Faults:
         return self
 
     def rate_limit(
-        self, times: int | None = 1, *, ban: bool = False, method: str | None = None, path: str | None = None
+        self,
+        times: int | None = 1,
+        *,
+        ban: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after_s: int | None = None,
     ) -> Faults:
+        """429 (Retry-After: 1), or 418 with `ban` (Retry-After: 60); `retry_after_s` asks for another wait."""
         kind = FaultKind.IP_BAN if ban else FaultKind.RATE_LIMIT
-        return self.add(FaultRule(kind, times, _upper(method), path))
+        error = None
+        if retry_after_s is not None:
+            error = errors.rate_limited(418 if ban else 429)
+            error.retry_after_s = retry_after_s
+        return self.add(FaultRule(kind, times, _upper(method), path, error=error))
 
     def unavailable(
         self,
@@ -125,7 +141,13 @@ class Faults:
         json_body: bool = False,
         method: str | None = None,
         path: str | None = None,
+        after_processing: bool = False,
     ) -> Faults:
+        """503, plain text or (`json_body`) {-1001}: before the request is processed (it never ran), or
+        `after_processing` (it ran: an order exists, and its answer is replaced by the 503)."""
+        if after_processing:
+            error = errors.internal_error() if json_body else errors.service_unavailable_text()
+            return self.add(FaultRule(FaultKind.ANSWER_LOST, times, _upper(method), path, error=error))
         kind = FaultKind.INTERNAL_ERROR if json_body else FaultKind.UNAVAILABLE
         return self.add(FaultRule(kind, times, _upper(method), path))
 
@@ -172,7 +194,10 @@ class Faults:
         return None
 
     async def hold(self, rule: FaultRule) -> None:
-        """Wait as the rule says: `delay_s` for a delay, until released for a timeout."""
+        """Wait as the rule says: `delay_s` for a delay, until released for a timeout; a lost answer raises the
+        503 that replaces it (an aiohttp HTTP exception: the server sends it as the response)."""
+        if rule.kind is FaultKind.ANSWER_LOST:
+            raise _http_error(rule.as_error())
         released = self._released
         await self._count_holding(+1)
         try:
@@ -230,3 +255,13 @@ class Faults:
 
 def _upper(method: str | None) -> str | None:
     return method.upper() if method else None
+
+
+def _http_error(error: BinanceError) -> web.HTTPServiceUnavailable:
+    """A 503 error answer as the exception aiohttp turns into that response, raised where a handler has
+    already produced its answer."""
+    if error.status != web.HTTPServiceUnavailable.status_code:
+        raise ValueError(f"only a 503 replaces a processed request's answer, not {error.status}")
+    if error.plain_text:
+        return web.HTTPServiceUnavailable(text=error.msg)
+    return web.HTTPServiceUnavailable(text=json.dumps(error.body()), content_type="application/json")

@@ -68,9 +68,7 @@ async def survey(
     return journal_view, venue_view
 
 
-async def _settled_venue_view(
-    venue: Venue, journal_open: tuple[JournaledOrder, ...], since: int | None
-) -> VenueView:
+async def _settled_venue_view(venue: Venue, journal_open: tuple[JournaledOrder, ...], since: int | None) -> VenueView:
     """The venue's orders, fills and account as one picture: the account is read before and after the rest, and
     the picture is taken again while a fill moved a position in between (the fills would then include one the
     account does not, and the difference would be adopted as if the journal were wrong). Raises Retryable when
@@ -121,8 +119,9 @@ async def survey_and_plan(
 
 class Reconciler:
     """Reconciles a daemon's journal and engine against its venue: at start, then every reconcile_interval, and
-    every reconcile_retry while a failure holds trading halted. Nothing is ever sent from here but the cancels
-    of foreign orders that `[execution] foreign_orders = "cancel"` asks for."""
+    every reconcile_retry while a failure (or something only it can settle: `settle_later`) holds trading halted.
+    Nothing is ever sent from here but the cancels of foreign orders that `[execution] foreign_orders = "cancel"`
+    asks for."""
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
@@ -189,6 +188,18 @@ class Reconciler:
             daemon.log.warning("reconciliation_differences", differences=differences)
             daemon.observer.alert("reconciliation_differences", "reconcile", "; ".join(differences))
         change = engine.governor.release("reconcile", now, "reconciliation succeeded")
+        if change is not None:
+            await daemon.execute(now, change)
+
+    async def settle_later(self, now: int, reason: str) -> None:
+        """What only a reconciliation can settle (an order whose fate the venue could not tell yet: unreachable,
+        or no trace while its request window is still open): trading is held halted with `reason`, and a
+        reconciliation runs every reconcile_retry from now until one succeeds, which lifts the hold."""
+        daemon = self.daemon
+        assert daemon.engine is not None
+        self.failed, self.last_try = True, now
+        daemon.log.warning("reconciliation_needed", reason=reason)
+        change = daemon.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
         if change is not None:
             await daemon.execute(now, change)
 

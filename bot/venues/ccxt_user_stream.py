@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -29,7 +30,7 @@ from bot.venues.ccxt_errors import Backoff, StreamStats, run_stream
 from bot.venues.ccxt_parse import Payload
 from bot.venues.errors import Fatal, VenueError
 
-__all__ = ["OrderMemory", "UserStream"]
+__all__ = ["OrderMemory", "UserStream", "without_listen_key"]
 
 _REMEMBERED = 20_000  # order states and fill keys kept (far more than a day of clips)
 _FINAL_RANK = 3
@@ -37,6 +38,7 @@ _RANKS = {OrderStatus.NEW: 0, OrderStatus.SUBMITTED: 0, OrderStatus.ACCEPTED: 1,
 _FILLS_LOOKBACK_MS = 60_000  # a re-sync fetches fills from this long before the last one seen
 _FUNDING_LOOKBACK_MS = 60_000  # a FUNDING_FEE update fetches settlements from this long before it
 _FUNDING_CATCH_UP_MS = 9 * 3_600_000  # a (re)connection looks back beyond one 8-hour funding interval
+_LISTEN_KEY = re.compile(r"(listenKey=|/ws/)[A-Za-z0-9]{16,}")  # in a user-stream URL: a query or a path
 
 
 def _rank(status: OrderStatus) -> int:
@@ -91,6 +93,12 @@ class OrderMemory:
         _trim(self._fills)
         self.last_fill_ms = max(self.last_fill_ms or fill.ts, fill.ts)
         return True
+
+
+def without_listen_key(text: str) -> str:
+    """`text` with any listen key masked: it gives read access to the account's stream while it lives, and the
+    error it appears in goes to the status and the alerts."""
+    return _LISTEN_KEY.sub(r"\1***", text)
 
 
 def _as_ms(value: object, default: int) -> int:
@@ -153,12 +161,16 @@ class UserStream:
         self._dirty = asyncio.Event()
         self._live: dict[str, bool] = {}
         self._all_live = asyncio.Event()
+        self.down_since: int | None = None  # when the streams stopped being all live (None: live, or not started)
+        self.last_error = ""  # of the stream that failed last
         self._funding_since: int | None = None
         self._funding_seen: set[tuple[str, int]] = set()
         self._fresh = FreshEntries()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        if self.watches:
+            self.down_since = self.now_ms()  # until every stream is connected and re-synced
         if hasattr(self.client, "add_message_observer"):
             self.client.add_message_observer(self._on_raw_message)
         # (handler, re-sync, whether the handler reads ccxt's cache on every message)
@@ -185,8 +197,11 @@ class UserStream:
         self._live[name] = live
         if len(self._live) == len(self.watches) and all(self._live.values()):
             self._all_live.set()
+            self.down_since = None
         else:
             self._all_live.clear()
+            if self.down_since is None:
+                self.down_since = self.now_ms()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -219,6 +234,7 @@ class UserStream:
 
         def failed(error: VenueError) -> None:
             self.log.warning("user_stream_reconnecting", stream=name, error=str(error), reconnects=stats.reconnects)
+            self.last_error = without_listen_key(str(error))
             self._set_live(name, False)
             self._forget_listen_key()
             if self.on_reconnect is not None:

@@ -441,6 +441,12 @@ class CcxtVenue:
         """Return once every user stream is connected and re-synced: from then on no fill can go unseen."""
         await self._user.wait_live()
 
+    def user_stream_down(self) -> tuple[int, str] | None:
+        """While some user stream is not live (not connected, or not re-synced since it reconnected): since when
+        (the venue's clock) and its last error; None while every one is live or the exchange has none."""
+        since = self._user.down_since
+        return None if since is None else (since, self._user.last_error)
+
     def _emit(self, event: VenueEvent) -> None:
         self._outbox.append(event)
         self._has_events.set()

@@ -156,3 +156,21 @@ async def test_a_refused_websocket_handshake_is_a_network_error(sim: ExchangeSim
     ex = clients(sim, pro=True)
     with pytest.raises(ccxt_pro.NetworkError):
         await asyncio.wait_for(ex.watch_mark_price(PERP), 10)
+
+
+@asyncio_test
+@pytest.mark.parametrize(
+    ("json_body", "raised", "said"),
+    [(False, ccxt_async.ExchangeNotAvailable, "Service Unavailable"), (True, ccxt_async.OperationFailed, "-1001")],
+)
+async def test_a_503_after_processing_replaces_the_answer_of_an_order_that_exists(
+    sim: ExchangeSim, clients: Any, json_body: bool, raised: type[Exception], said: str
+) -> None:
+    ex = clients(sim)
+    await ex.load_markets()
+    sim.faults.unavailable(json_body=json_body, method="POST", path="/fapi/v1/order", after_processing=True)
+    with pytest.raises(raised, match=said):
+        await ex.create_order(PERP, "market", "buy", 0.01, None, ORDER)
+    found = await ex.fetch_order(None, PERP, {"origClientOrderId": "faulty"})
+    assert (found["status"], found["filled"]) == ("closed", 0.01)
+    assert sim.faults.pending == ()

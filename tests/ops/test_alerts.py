@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from bot.domain import MS_PER_MINUTE
+from bot.exchange_sim.live_testkit import serving
 from bot.ops.alerts import (
     QUEUE_SIZE,
     Alerter,
@@ -71,15 +72,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", record)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    received.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as base:
+        received.base = base
         yield received
-    finally:
-        await runner.cleanup()
 
 
 def webhook(receiver: Receiver, style: Literal["slack", "discord"] = "slack") -> WebhookSink:

@@ -30,6 +30,7 @@ from bot.domain import (
     VenueEvent,
 )
 from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.live_testkit import until
 from bot.exchange_sim.testkit import T0
 from bot.secrets import register
 from bot.venues.ccxt_client import make_client
@@ -390,6 +391,28 @@ async def test_a_fill_during_a_user_stream_outage_arrives_once_by_rest_resync_an
     assert trades.reconnects >= 1
     assert trades.resyncs >= 2  # the first connection's, and the one that found the missed fill
     assert trades.updates >= 1  # "after" came on the stream again
+
+
+async def test_the_venue_says_since_when_and_why_its_user_stream_is_down_until_it_is_live_again(
+    sim: ExchangeSim, venues: VenueFactory
+) -> None:
+    venue = await venues(sim)
+    await guarded(venue.wait_user_stream_live())
+    before = venue.user_stream_down()
+    sim.faults.unavailable(times=None, path="/private/ws")  # reconnecting fails until cleared
+    await sim.faults.drop_websockets()
+
+    def outage() -> tuple[int, str] | None:
+        down = venue.user_stream_down()
+        return down if down is not None and down[1].startswith("503") else None  # the reconnect refused
+
+    since, error = await until(outage, "the outage told, with its error")
+    sim.faults.clear()
+    await guarded(venue.wait_user_stream_live())
+    assert before is None
+    assert since == T0  # the venue's clock when it went down
+    assert "listenKey=***" in error  # it gives read access to the account's stream: never in a status or alert
+    assert venue.user_stream_down() is None
 
 
 async def test_an_expired_listen_key_is_replaced_and_fills_keep_arriving(
