@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,52 +130,60 @@ def run_stress_command(args: argparse.Namespace) -> int:
 def shock_sizes(args: argparse.Namespace) -> ShockSizes:
     """The operator's shock sizes, in percent on the command line, checked; one line naming the flag if not."""
     default = ShockSizes()
-    drops = tuple(_percent("--drop", text, 0, 100) for text in args.drop) if args.drop else default.drops
+    drops = tuple(_percent("--drop", text, _FALL) for text in args.drop) if args.drop else default.drops
     settlements = default.settlements
     if args.settlements is not None:
         if not args.settlements.isdigit() or not 1 <= int(args.settlements) <= 1000:
             raise ReportError(f"--settlements {args.settlements}: must be a whole number from 1 to 1000")
         settlements = int(args.settlements)
+
+    def option(text: str | None, flag: str, bounds: _Bounds, fallback: float) -> float:
+        return fallback if text is None else _percent(flag, text, bounds)
+
     return ShockSizes(
         drops=drops,
-        btc_rise=_option(args.btc_up, "--btc-up", 0, 1000, default.btc_rise),
-        alt_fall=_option(args.alts_down, "--alts-down", 0, 100, default.alt_fall),
-        funding_rate=_option(args.funding_spike, "--funding-spike", -100, 100, default.funding_rate, signed=True),
+        btc_rise=option(args.btc_up, "--btc-up", _Bounds(0, 1000), default.btc_rise),
+        alt_fall=option(args.alts_down, "--alts-down", _Bounds(0, 100, low_included=True), default.alt_fall),
+        funding_rate=option(
+            args.funding_spike, "--funding-spike", _Bounds(-100, 100, signed=True), default.funding_rate
+        ),
         settlements=settlements,
-        haircut=_option(args.haircut, "--haircut", 0, 100, default.haircut, top_included=True),
+        haircut=option(args.haircut, "--haircut", _Bounds(0, 100, high_included=True), default.haircut),
     )
 
 
-def _option(
-    text: str | None,
-    flag: str,
-    low: float,
-    high: float,
-    default: float,
-    *,
-    signed: bool = False,
-    top_included: bool = False,
-) -> float:
-    if text is None:
-        return default
-    return _percent(flag, text, low, high, signed=signed, top_included=top_included)
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """Where a percentage may lie: between low and high, each excluded unless said; never 0 when signed."""
+
+    low: float
+    high: float
+    low_included: bool = False
+    high_included: bool = False
+    signed: bool = False
+
+    def admit(self, value: float) -> bool:
+        above = value >= self.low if self.low_included else value > self.low
+        below = value <= self.high if self.high_included else value < self.high
+        return math.isfinite(value) and above and below and not (self.signed and value == 0)
+
+    def __str__(self) -> str:
+        low = f"at least {self.low:g}" if self.low_included else f"above {self.low:g}"
+        high = f"at most {self.high:g}" if self.high_included else f"below {self.high:g}"
+        return ("other than 0, " if self.signed else "") + f"{low} and {high}"
 
 
-def _percent(
-    flag: str, text: str, low: float, high: float, *, signed: bool = False, top_included: bool = False
-) -> float:
-    """`text` % as a fraction, inside (low, high) (high itself allowed with `top_included`); not 0 when signed."""
+_FALL = _Bounds(0, 100)
+
+
+def _percent(flag: str, text: str, bounds: _Bounds) -> float:
+    """`text` % as a fraction, inside `bounds`; a ReportError naming the flag otherwise."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    inside = low < value < high or (top_included and value == high)
-    if signed and value == 0:
-        inside = False
-    if not (math.isfinite(value) and inside):
-        top = "at most" if top_included else "below"
-        between = f"other than 0, above {low:g} and below {high:g}" if signed else f"above {low:g} and {top} {high:g}"
-        raise ReportError(f"{flag} {text}: must be a percentage {between}")
+    if not bounds.admit(value):
+        raise ReportError(f"{flag} {text}: must be a percentage {bounds}")
     return value / 100
 
 

@@ -106,7 +106,8 @@ def market_crash(fall: float) -> Scenario:
 
 def btc_up_alts_down(btc_rise: float, alt_fall: float, btc: str = "BTC") -> Scenario:
     """The hedge's proxy rallies while the altcoins (and every other asset) fall: the hedge loses too."""
-    name = f"{btc} +{_percent(btc_rise)}, others −{_percent(alt_fall)}"
+    others = f"others −{_percent(alt_fall)}" if alt_fall else "others unchanged"
+    name = f"{btc} +{_percent(btc_rise)}, {others}"
     return Scenario(name, default_move=-alt_fall, moves={btc: btc_rise})
 
 

@@ -163,7 +163,7 @@ def test_stress_takes_the_operators_shock_sizes(
 ) -> None:
     saved = tmp_path / "status.json"
     saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
-    sizes = ["--drop", "30", "--drop", "12.5", "--btc-up", "15", "--alts-down", "25"]
+    sizes = ["--drop", "30", "--drop", "12.5", "--btc-up", "15", "--alts-down", "0"]
     sizes += ["--funding-spike", "-0.5", "--settlements", "6", "--haircut", "35"]
     assert main(["stress", "--status", str(saved), *sizes]) == 0
     rows = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()[2:8]]
@@ -171,7 +171,7 @@ def test_stress_takes_the_operators_shock_sizes(
         "now",
         "all assets −30%",
         "all assets −12.5%",
-        "BTC +15%, others −25%",
+        "BTC +15%, others unchanged",
         "funding −0.5% × 6",
         "collateral haircut −35%",
     ]
@@ -195,7 +195,8 @@ def test_stress_by_default_keeps_its_sizes(
         ("--drop", "0", "--drop 0: must be a percentage above 0 and below 100"),
         ("--drop", "thirty", "--drop thirty: must be a percentage above 0 and below 100"),
         ("--btc-up", "-5", "--btc-up -5: must be a percentage above 0 and below 1000"),
-        ("--alts-down", "inf", "--alts-down inf: must be a percentage above 0 and below 100"),
+        ("--alts-down", "inf", "--alts-down inf: must be a percentage at least 0 and below 100"),
+        ("--alts-down", "-1", "--alts-down -1: must be a percentage at least 0 and below 100"),
         ("--funding-spike", "nan", "--funding-spike nan: must be a percentage other than 0, above -100 and below 100"),
         ("--funding-spike", "0", "--funding-spike 0: must be a percentage other than 0"),
         ("--settlements", "2.5", "--settlements 2.5: must be a whole number from 1 to 1000"),
