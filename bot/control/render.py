@@ -17,8 +17,10 @@ _NO_ITEMS: Mapping[str, Any] = {}
 def status_text(status: Mapping[str, Any]) -> str:
     lines = [
         _state_line(status),
+        _holds_line(status),
         _ratio_line(status),
         _money_line(status),
+        _margin_line(status),
         *_hedge_lines(status),
         *_roll_lines(status),
         _orders_line(status),
@@ -45,6 +47,30 @@ def _state_line(status: Mapping[str, Any]) -> str:
     if status.get("paused") is True:
         line += "; PAUSED by the operator"
     return line
+
+
+def _holds_line(status: Mapping[str, Any]) -> str:
+    """'holds      collateral reducing (margin ratio 1.85 below 2 ...); staleness reducing (...)'."""
+    holds = status.get("holds")
+    described = [
+        f"{_text(hold.get('source'))} {_text(hold.get('state'))} ({_text(hold.get('reason'), '')})"
+        for hold in (holds if isinstance(holds, list) else [])
+        if isinstance(hold, Mapping)
+    ]
+    return "holds      " + ("; ".join(described) or "none")
+
+
+def _margin_line(status: Mapping[str, Any]) -> str:
+    """'margin     ratio 8.75 (equity / maintenance margin); liquidation BTC/USDT:USDT -1.1: liquidation at ...'."""
+    ratio = status.get("margin_ratio")
+    line = "margin     " + (
+        f"ratio {_num(ratio, ',.2f')} (equity / maintenance margin)" if _is_number(ratio) else "no margin in use"
+    )
+    moves = status.get("liquidation")
+    texts = [
+        _text(move.get("text")) for move in (moves if isinstance(moves, list) else []) if isinstance(move, Mapping)
+    ]
+    return line + (f"; {'; '.join(texts)}" if texts else "")
 
 
 def _ratio_line(status: Mapping[str, Any]) -> str:

@@ -57,10 +57,31 @@ def test_a_command_answer_is_one_line() -> None:
 
 
 def test_an_empty_status_still_prints_every_line() -> None:
-    assert len(status_text({}).splitlines()) == 8
+    assert len(status_text({}).splitlines()) == 10
 
 
-@given(st.dictionaries(st.sampled_from(sorted(STATUS)), JSON, max_size=len(STATUS)))
+def test_the_status_block_shows_every_hold_and_the_margin_ratio_with_the_liquidation_prices() -> None:
+    holds = [
+        {"source": "collateral", "state": "reducing", "reason": "margin ratio 1.85 below 2 (...): stop_adding"},
+        {"source": "staleness", "state": "reducing", "reason": "stale: price BTC/USDT:USDT 400s old"},
+    ]
+    liquidation = [
+        {"symbol": "BTC/USDT:USDT", "text": "BTC/USDT:USDT -1.1: liquidation at 45,000.00 (+50.0% from 30,000.00)"}
+    ]
+    text = status_text({**STATUS, "holds": holds, "margin_ratio": 1.85, "liquidation": liquidation})
+    assert (
+        "holds      collateral reducing (margin ratio 1.85 below 2 (...): stop_adding);"
+        " staleness reducing (stale: price BTC/USDT:USDT 400s old)"
+    ) in text
+    assert (
+        "margin     ratio 1.85 (equity / maintenance margin);"
+        " BTC/USDT:USDT -1.1: liquidation at 45,000.00 (+50.0% from 30,000.00)"
+    ) in text
+    assert "holds      none" in status_text(STATUS)
+    assert "margin     no margin in use" in status_text(STATUS)
+
+
+@given(st.dictionaries(st.sampled_from([*sorted(STATUS), "holds", "margin_ratio", "liquidation"]), JSON))
 def test_any_json_status_prints_without_error(status: dict[str, Any]) -> None:
     assert status_text(status)
     assert command_text("resume", status).startswith("resume: ok")
