@@ -20,6 +20,7 @@ from bot.domain import parse_duration_ms
 from bot.exchange_sim import command as exchange_sim_command
 from bot.feeds import download_command
 from bot.feeds.replay import ReplayError
+from bot.logs import get_logger
 from bot.ops.alerts import AlertsSetupError, sinks_from_config
 from bot.report import commands as report_commands
 from bot.report.backtest import result_json, result_text
@@ -154,10 +155,10 @@ def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
     human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
     try:
         summary = run_live(config, human=human, config_path=args.config)
-    except VenueError as exc:
-        print(
-            f"hedgebot: {config.bot.mode} run on {config.venue.exchange} stopped: {redact(str(exc))}", file=sys.stderr
-        )
+    except VenueError as exc:  # in the log too: it is the operator's record of why the run ended
+        message = redact(str(exc))
+        get_logger(component="cli").error("run_stopped", exchange=config.venue.exchange, error=message, exit_code=1)
+        print(f"hedgebot: {config.bot.mode} run on {config.venue.exchange} stopped: {message}", file=sys.stderr)
         return 1
     print(result_text(summary))
     return 0

@@ -1,4 +1,9 @@
-"""Logging: structlog JSON lines to a file, every string field passed through secret redaction."""
+"""Logging: structlog JSON lines to a file, every string field passed through secret redaction.
+
+A logger from `get_logger` is resolved when it logs, not when it is made, so one made before `configure()` (an
+alerter built while the run is still being checked, say) writes where `configure()` said, redacted like every
+other. Before `configure()` runs (and in commands that never call it), structlog's console lines are redacted too.
+"""
 
 from __future__ import annotations
 
@@ -45,4 +50,16 @@ def configure(log_file: Path | None, level: str = "info", stream: TextIO | None 
 
 
 def get_logger(**context: Any) -> Any:
-    return structlog.get_logger().bind(**context)
+    """A logger carrying `context`, configured at each call: never frozen with a configuration made before."""
+    return structlog.get_logger(**context)
+
+
+def _redacting_defaults() -> None:
+    """structlog's default pipeline (console lines on stdout) with the redaction before the renderer."""
+    if structlog.is_configured():
+        return  # someone chose a pipeline already: `configure()` replaces it when the run starts
+    *steps, renderer = structlog.get_config()["processors"]
+    structlog.configure(processors=[*steps, structlog.processors.format_exc_info, _redact_event, renderer])
+
+
+_redacting_defaults()

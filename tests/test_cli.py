@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.config import load_config
+from bot.ops.alerts import WebhookSink, sinks_from_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,6 +21,20 @@ def test_check_config_prints_the_resolved_config_and_exits_zero(capsys: pytest.C
     resolved = json.loads(capsys.readouterr().out)
     assert resolved["bot"]["mode"] == "live"
     assert resolved["venue"]["api_key_env"] == "HEDGEBOT_API_KEY"
+
+
+def test_check_config_masks_a_webhook_url_written_in_the_file_and_the_daemon_still_posts_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "https://hooks.slack.com/services/T000/B000/written-in-the-file-3c9d"
+    config = tmp_path / "alerts.toml"
+    config.write_text(f'[alerts]\nenabled = true\nwebhook_url = "{url}"\n')
+    assert main(["check-config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["alerts"]["webhook_url"] == "**********"
+    assert "written-in-the-file" not in out + err
+    [sink] = sinks_from_config(load_config(config).alerts)
+    assert sink == WebhookSink(url)
 
 
 def test_check_config_names_the_bad_key_and_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

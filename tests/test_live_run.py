@@ -9,14 +9,6 @@ never for a fixed time.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import random
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,130 +17,31 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cli import main
-from bot.clock import WallClock
 from bot.config import ConfigError, parse_config
-from bot.control.client import ControlClient, DaemonUnreachable
+from bot.control.client import ControlClient
 from bot.control.listen import parse_listen
-from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, MarketEvent, PriceObserved, Symbol, parse_duration_ms
-from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, PriceObserved, parse_duration_ms
+from bot.exchange_sim.process_testkit import (
+    ETH,
+    ETH_PERP,
+    exchange_in_real_time,
+    hedgebot_run,
+    hedged_status,
+    lots,
+    lots_of,
+    status_when,
+    stopped,
+    walk,
+    write_config,
+)
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import priced, running_sim
+from bot.exchange_sim.testkit import running_sim
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
 from bot.wiring import candle_timeframe, warmup_history
 
-BTC_PERP, ETH_PERP, ETH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT"), Symbol("ETH/USDT")
 TOKEN = "live-run-test-token-0123456789abcdef"
-GUARD_S = 60.0  # the most a condition may take (a subprocess starts ccxt); never a synchronisation delay
-HEDGEBOT = Path(sys.executable).parent / "hedgebot"
-
-
-def walk(start_ms: int, end_ms: int, step_ms: int, seed: int) -> list[MarketEvent]:
-    """BTC and ETH (spot index and perpetual alike) on a random walk, one price per asset per step."""
-    rng = random.Random(seed)
-    btc, eth, events = 30_000.0, 2_000.0, []
-    for ts in range(start_ms, end_ms + 1, step_ms):
-        btc, eth = round(btc * (1 + rng.gauss(0, 0.002)), 1), round(eth * (1 + rng.gauss(0, 0.003)), 2)
-        events.extend(priced(ts, btc, eth))
-    return events
-
-
-@asynccontextmanager
-async def exchange_in_real_time() -> AsyncIterator[ExchangeSim]:
-    """The loopback exchange with 70 minutes of history up to now, then a price a second, played in real time."""
-    now = WallClock().now_ms()
-    past = walk(now - 70 * MS_PER_MINUTE, now, MS_PER_MINUTE, seed=5)
-    live = walk(now + 1_000, now + 10 * MS_PER_MINUTE, 1_000, seed=6)
-    sim = ExchangeSim(SimSettings(time_multiplier=1.0), [*past, *live])
-    await sim.start()
-    await sim.advance(len(past))
-    player = asyncio.create_task(sim.run_feed())
-    try:
-        yield sim
-    finally:
-        player.cancel()
-        await sim.stop()
-
-
-def write_config(path: Path, sim: ExchangeSim, mode: str, state_dir: Path) -> Path:
-    """A small live (or paper) config on the loopback exchange: 10 ETH held, hedged by beta on the ETH perpetual
-    in two clips a second apart; its control API on a Unix socket."""
-    sections: dict[str, Mapping[str, Any]] = {
-        "bot": {"mode": mode, "state_dir": str(state_dir)},
-        "market": {"source": "exchange"},
-        "portfolio.holdings": {"ETH": 10.0},
-        "hedge": {
-            "instruments": [BTC_PERP, ETH_PERP],
-            "policy": "beta",
-            "proxy": ETH_PERP,
-            "window": "1h",
-            "sample": "1m",
-            "min_samples": 10,
-        },
-        "risk": {"max_price_age": "30s"},
-        "execution": {"clip_notional": 12_000.0, "clip_interval": "1s", "on_shutdown": "cancel"},
-        "venue": {"endpoint": sim.base_url},
-        "control": {"listen": f"unix:{state_dir / 'control.sock'}"},
-        "metrics": {"enabled": False},
-    }
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@asynccontextmanager
-async def hedgebot_run(config: Path, env: Mapping[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        str(HEDGEBOT), "run", "--config", str(config),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=config.parent, env={**os.environ, **env},
-    )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def hedged_status(
-    control: ControlClient, sim: ExchangeSim, process: asyncio.subprocess.Process
-) -> dict[str, Any]:
-    """The daemon's status once its positions are the exchange's and nothing is working any more."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + GUARD_S
-    status: dict[str, Any] = {}
-    while loop.time() < deadline:
-        assert process.returncode is None, (await process.communicate())[1].decode()
-        try:
-            status = await control.status()
-        except DaemonUnreachable:
-            status = {}
-        exchange = lots(sim)
-        idle = bool(status) and not status["working_parents"] and status["open_orders"] == 0
-        if idle and exchange and lots_of(status["positions"]) == exchange:
-            return status
-        await asyncio.sleep(0.1)  # a short pause between probes of a condition, not a synchronisation
-    raise AssertionError(f"gave up after {GUARD_S:g}s waiting for a finished hedge; last status {status}")
-
-
-def lots_of(positions: Mapping[Any, float]) -> dict[str, float]:
-    """Positions to the ETH and BTC lot (0.001): float sums of fills differ from the lot multiple in the 1e-15s."""
-    return {symbol: round(qty, 3) for symbol, qty in positions.items() if round(qty, 3)}
-
-
-def lots(sim: ExchangeSim) -> dict[str, float]:
-    return lots_of({p.symbol: p.qty for p in sim.exchange.account.positions()})
-
-
-async def stopped(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    process.send_signal(signal.SIGTERM)
-    out, err = await asyncio.wait_for(process.communicate(), GUARD_S)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 # ---- end to end ------------------------------------------------------------------------------------------
@@ -208,19 +101,10 @@ async def test_hedgebot_run_in_paper_mode_trades_the_exchanges_public_streams_wi
 
 
 async def paper_hedged(control: ControlClient, process: asyncio.subprocess.Process) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + GUARD_S
-    status: dict[str, Any] = {}
-    while loop.time() < deadline:
-        assert process.returncode is None, (await process.communicate())[1].decode()
-        try:
-            status = await control.status()
-        except DaemonUnreachable:
-            status = {}
-        if status and status["positions"] and not status["working_parents"] and status["open_orders"] == 0:
-            return status
-        await asyncio.sleep(0.1)  # a short pause between probes of a condition, not a synchronisation
-    raise AssertionError(f"gave up after {GUARD_S:g}s waiting for a paper hedge; last status {status}")
+    def hedged(status: dict[str, Any]) -> bool:
+        return bool(status["positions"]) and not status["working_parents"] and status["open_orders"] == 0
+
+    return await status_when(control, process, hedged, "a paper hedge")
 
 
 # ---- start-up refusals -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.domain import MS_PER_MINUTE, parse_duration_ms
 from bot.logs import get_logger
@@ -41,12 +41,13 @@ class AlertsSetupError(ValueError):
 
 
 class AlertsSection(BaseModel):
-    """`[alerts]` in the config. Secrets (the Telegram token, a webhook URL) come from the environment."""
+    """`[alerts]` in the config. Secrets (the Telegram token, a webhook URL) come from the environment; a webhook
+    URL written in the file is a `SecretStr`, shown as '**********' wherever the config is (`check-config`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
-    webhook_url: str | None = None  # a Slack/Discord webhook URL is a credential: prefer webhook_url_env
+    webhook_url: SecretStr | None = None  # a Slack/Discord webhook URL is a credential: prefer webhook_url_env
     webhook_url_env: str = "HEDGEBOT_ALERT_WEBHOOK_URL"
     webhook_style: Literal["slack", "discord"] = "slack"
     telegram_token_env: str = "HEDGEBOT_TELEGRAM_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
@@ -63,9 +64,10 @@ class AlertsSection(BaseModel):
 
     @field_validator("webhook_url", "telegram_api_base")
     @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("https://", "http://")):
-            raise ValueError("must be an http:// or https:// URL")
+    def _http_url(cls, url: str | SecretStr | None) -> str | SecretStr | None:
+        text = url.get_secret_value() if isinstance(url, SecretStr) else url
+        if text is not None and not text.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")  # never the value: it may be the credential
         return url
 
 
@@ -137,7 +139,7 @@ def sinks_from_config(section: AlertsSection) -> list[AlertSink]:
     if not section.enabled:
         return []
     sinks: list[AlertSink] = []
-    webhook = section.webhook_url or read_secret(section.webhook_url_env)
+    webhook = section.webhook_url.get_secret_value() if section.webhook_url else read_secret(section.webhook_url_env)
     if webhook:
         sinks.append(WebhookSink(webhook, section.webhook_style))
     if section.telegram_chat_id:

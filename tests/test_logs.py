@@ -1,0 +1,54 @@
+"""Logging: every line redacted, whenever its logger was made and whether or not `configure()` has run yet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from bot import logs
+from bot.secrets import register
+
+SECRET = "early-logger-secret-5f0c9a7e"
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The test may configure structlog; the next test finds it as it was."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+def test_a_logger_made_before_configure_writes_to_the_configured_file_with_secrets_redacted(
+    tmp_path: Path, restored_logging: None
+) -> None:
+    register(SECRET)
+    early = logs.get_logger(component="alerts")  # as an alerter built while the run is still being checked
+    logs.configure(tmp_path / "hedgebot.log", "info")
+    early.warning("alert_send_failed", error=f"500, url='http://127.0.0.1:1/bot{SECRET}/sendMessage'")
+    [line] = (tmp_path / "hedgebot.log").read_text().splitlines()
+    entry = json.loads(line)
+    assert (entry["component"], entry["event"]) == ("alerts", "alert_send_failed")
+    assert entry["error"] == "500, url='http://127.0.0.1:1/bot***/sendMessage'"
+
+
+def test_before_configure_the_console_lines_are_redacted_too() -> None:
+    program = (
+        "from bot.logs import get_logger; from bot.secrets import register\n"
+        f"register({SECRET!r})\n"
+        f"get_logger(component='ctl').warning('refused', error='token {SECRET}')\n"
+        "try:\n"
+        f"    raise ValueError('bad {SECRET}')\n"
+        "except ValueError:\n"
+        "    get_logger().exception('failed')\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True)
+    assert "token ***" in ran.stdout
+    assert "ValueError: bad ***" in ran.stdout
+    assert SECRET not in ran.stdout + ran.stderr
