@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,8 +28,8 @@ import pytest
 from bot.clock import WallClock
 from bot.control.client import ControlClient, DaemonUnreachable
 from bot.control.listen import parse_listen
-from bot.domain import MS_PER_DAY, MS_PER_MINUTE, MarketEvent, Symbol
-from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.domain import MS_PER_DAY, Symbol
+from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.crash_testkit import (
     DaemonProcess,
     DaemonProcesses,
@@ -40,52 +39,17 @@ from bot.exchange_sim.crash_testkit import (
     order_point,
 )
 from bot.exchange_sim.faults import Phase
+from bot.exchange_sim.process_testkit import BTC_PERP, ETH_PERP, exchange_in_real_time, lots, lots_of, toml_text
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import priced
 from bot.execution.rolls import dated_symbol, quarterly_expiries_after
 from bot.store.journal import Journal
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
-BTC_PERP, ETH_PERP = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT")
 TOKEN = "crash-campaign-token-0123456789abcdef"
 GUARD_S = 60.0  # the most one run may take to reach its kill point or its target; never a synchronisation delay
 LOT = 0.001
 AT_REST = "at rest, on target"  # a run that finished its work before its kill point came: killed idle
-
-
-def walk(start_ms: int, end_ms: int, step_ms: int, seed: int) -> list[MarketEvent]:
-    rng = random.Random(seed)
-    btc, eth, events = 30_000.0, 2_000.0, []
-    for ts in range(start_ms, end_ms + 1, step_ms):
-        btc, eth = round(btc * (1 + rng.gauss(0, 0.0005)), 1), round(eth * (1 + rng.gauss(0, 0.0005)), 2)
-        events.extend(priced(ts, btc, eth))
-    return events
-
-
-@contextlib.asynccontextmanager
-async def exchange_in_real_time(live_minutes: int, seed: int) -> AsyncIterator[ExchangeSim]:
-    """The loopback exchange with 70 minutes of history up to now, then a price a second, played in real time."""
-    now = WallClock().now_ms()
-    past = walk(now - 70 * MS_PER_MINUTE, now, MS_PER_MINUTE, seed)
-    live = walk(now + 1_000, now + live_minutes * MS_PER_MINUTE, 1_000, seed + 1)
-    sim = ExchangeSim(SimSettings(time_multiplier=1.0), [*past, *live])
-    await sim.start()
-    await sim.advance(len(past))
-    player = asyncio.create_task(sim.run_feed())
-    try:
-        yield sim
-    finally:
-        player.cancel()
-        await sim.stop()
-
-
-def toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -110,7 +74,7 @@ class Chain:
         """`hedgebot run` in live mode, hedging `eth` ETH by beta on the ETH perpetual in clips."""
         self.runs += 1
         config = self.state / "live.toml"
-        config.write_text(toml(self.sections(eth)))
+        config.write_text(toml_text(self.sections(eth)))
         env = {"HEDGEBOT_API_KEY": DEFAULT_API_KEY, "HEDGEBOT_API_SECRET": DEFAULT_API_SECRET, "HEDGEBOT_TOKEN": TOKEN}
         return self.processes.start(["run", "--config", str(config)], env, self.state / f"run-{self.runs}.out")
 
@@ -151,7 +115,7 @@ class Chain:
             return None
 
     def exchange_positions(self) -> dict[str, float]:
-        return lots({p.symbol: p.qty for p in self.sim.exchange.account.positions()})
+        return lots(self.sim)
 
     async def on_target(self, daemon: DaemonProcess, eth: float) -> dict[str, Any]:
         """The daemon's status once its hedge is on target, the exchange's, with nothing working."""
@@ -166,7 +130,7 @@ class Chain:
         raise AssertionError(f"run {self.runs}: no hedge of {eth} ETH after {GUARD_S:g}s; last status {status}")
 
     def done(self, status: Mapping[str, Any], eth: float) -> bool:
-        positions = lots(status["positions"])
+        positions = lots_of(status["positions"])
         idle = not status["working_parents"] and status["open_orders"] == 0 and not status["rolls"]
         elsewhere = [
             qty for symbol, qty in positions.items() if symbol.startswith(ETH_PERP) and symbol != self.contract
@@ -209,10 +173,6 @@ class Chain:
         return status
 
 
-def lots(positions: Mapping[str, float]) -> dict[str, float]:
-    return {symbol: round(qty, 3) for symbol, qty in positions.items() if round(qty, 3)}
-
-
 PointMaker = Callable[[random.Random], KillPoint]
 
 MARKET_POINTS: tuple[PointMaker, ...] = (
@@ -246,7 +206,7 @@ def holdings(count: int, rng: random.Random) -> list[float]:
 async def chain_on_exchange(tmp_path: Path, seed: int, **settings: Any) -> AsyncIterator[Chain]:
     processes = DaemonProcesses()
     try:
-        async with exchange_in_real_time(live_minutes=30, seed=seed) as sim:
+        async with exchange_in_real_time(live_minutes=30, seed=seed, calm=0.2) as sim:
             yield Chain(sim, tmp_path, processes, **settings)
     finally:
         processes.kill_all()
@@ -284,7 +244,7 @@ def check_nothing_lost_nothing_doubled(chain: Chain) -> None:
         adoptions = journal.rows("position_adoptions")
         journaled = {row["client_id"] for row in journal.rows("orders")}
         open_orders = journal.open_orders()
-        positions = lots(journal.positions())
+        positions = lots_of(journal.positions())
     finally:
         journal.close()
     assert len(sent) == len(set(sent)), "a client order id was sent twice"
@@ -348,8 +308,8 @@ async def test_killed_again_and_again_during_a_roll_the_daemon_finishes_it_witho
             journal.close()
 
     print(Counter(chain.kills))
-    assert lots(before["positions"]) == pytest.approx({near: -10.0}, abs=LOT)
-    assert lots(after["positions"]) == pytest.approx({far: -10.0}, abs=LOT)  # near flat, the hedge in the next
+    assert lots_of(before["positions"]) == pytest.approx({near: -10.0}, abs=LOT)
+    assert lots_of(after["positions"]) == pytest.approx({far: -10.0}, abs=LOT)  # near flat, the hedge in the next
     assert [kind for kind, _, _ in rolls if kind != "roll_pair"] == ["roll_started", "roll_finished"]
     assert (rolls[-1][2]["near"], rolls[-1][2]["far"]) == (near, far)
     assert len([k for k in chain.kills if k != AT_REST]) >= 8
