@@ -161,7 +161,7 @@ class Daemon:
                 self.log.warning("roll_resumed", leg=leg, near=record["near"], far=record["far"])
 
     async def run(self, events: AsyncIterator[MarketEvent]) -> RunSummary:
-        """Consume the feed to its end (or until cancelled), then flush and summarise."""
+        """Consume the feed to its end (or until cancelled), then flush, value the book once more, summarise."""
         engine = self.engine or await self.start()
         try:
             async for event in events:
@@ -170,9 +170,24 @@ class Daemon:
             if self._instant is not None:
                 async with self._lock:
                     await self._on_time(self._instant)
+            await self._close_books()
+        except asyncio.CancelledError:  # a realtime or live run is stopped by cancelling it
+            await self._close_books()
+            raise
         finally:
             await self.venue.close()
         return self.summary(engine)
+
+    async def _close_books(self) -> None:
+        """A last valuation at the final instant: what was traded since the hourly one is in the run's P&L, and
+        in the journal, so that `hedgebot report` and the run summary count the same costs."""
+        if self.engine is None or self._instant is None or self._instant < self.trading_from_ms:
+            return
+        async with self._lock:
+            try:
+                await self._record_value(self._instant)
+            except VenueError as exc:  # the venue is away: the hourly valuations stand
+                self.log.warning("closing_valuation_failed", error=str(exc))
 
     async def tick(self) -> None:
         """The wall-clock timer (realtime and live): venue events that arrived while the feed was quiet (fills on

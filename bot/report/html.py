@@ -145,10 +145,16 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested keys joined by dots; a list of rows (the rolls) numbers its rows from 1: "rolls.1.near"."""
     for key, value in mapping.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             yield from _flatten(value, f"{name}.")
+        elif isinstance(value, list) and all(isinstance(row, Mapping) for row in value):
+            if not value:
+                yield name, "none"
+            for number, row in enumerate(value, start=1):
+                yield from _flatten(row, f"{name}.{number}.")
         else:
             yield name, value
 
@@ -316,6 +322,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first = math.floor(lo / step)
     last = math.ceil(hi / step)
+    first -= first * step > lo  # lo / step can underflow to 0 (a denormal lo): the first tick must still cover it
+    last += last * step < hi
     return [k * step for k in range(first, last + 1)]  # k × step: a zero tick is exactly 0
 
 

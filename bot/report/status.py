@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from bot.domain import Symbol
 from bot.risk.collateral import liquidation_moves
 from bot.risk.state import TradingState
 
@@ -68,7 +69,9 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             {"symbol": e.symbol, "move": e.move, "price": e.price, "text": e.describe()}
             for e in liquidation_moves(engine.account, engine.prices, engine.instruments)
         ],
-        "feed_age_s": {s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items())},
+        "feed_age_s": {
+            s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items()) if _live(engine, s, now)
+        },
         "last_decision": None
         if decision is None
         else {
@@ -86,6 +89,13 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         },
         "trading_allows_adding": engine.governor.state is TradingState.ACTIVE and not engine.paused,
     }
+
+
+def _live(engine: Engine, symbol: str, now: int) -> bool:
+    """False for a dated contract past its expiry: its price stopped for good, its age is no feed's age."""
+    instrument = engine.instruments.get(Symbol(symbol))
+    expiry = None if instrument is None else instrument.expiry_ms
+    return expiry is None or now < expiry
 
 
 def _finite(value: float) -> float | None:

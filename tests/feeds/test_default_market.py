@@ -15,12 +15,14 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def hourly_basket() -> tuple[list[tuple[int, float]], list[float]]:
-    """The spot holdings' value and BTC's price on each hour of the default run (as the daemon values them)."""
+    """The spot holdings' value and BTC's price on each hour of the default run and at its last instant (as the
+    daemon values them)."""
     config = load_config(None)
     plan = synthetic_plan(config, FIXED_START_MS, config.span_ms, realtime=False)
     holdings = config.portfolio.holdings
     last: dict[str, float] = {}
     basket, btc = [], []
+    last_ts = 0
     hour = plan.trading_from_ms
     for event in plan.events:
         if event.ts > hour and event.ts > plan.trading_from_ms:
@@ -29,6 +31,9 @@ def hourly_basket() -> tuple[list[tuple[int, float]], list[float]]:
             hour += MS_PER_HOUR
         if isinstance(event, PriceObserved):
             last[event.symbol] = event.price
+            last_ts = event.ts
+    basket.append((last_ts, sum(qty * last[f"{asset}/USDT"] for asset, qty in holdings.items())))  # the close
+    btc.append(last["BTC/USDT"])
     return basket, btc
 
 
@@ -63,7 +68,7 @@ def test_the_readme_tells_what_the_default_runs_synthetic_market_does() -> None:
     low = min(range(len(values)), key=values.__getitem__)
     high = max(range(len(values)), key=values.__getitem__)
     assert round(values[0]) == 46_444  # the same figures `hedgebot report` reads from the run's journal
-    assert round(values[-1]) == 54_078
+    assert round(values[-2]) == 54_078  # 23:00 on the last day
     readme = " ".join(README.read_text().split())  # the paragraph as one line
     fall, rise = 1 - values[low] / values[0], values[-1] / values[0] - 1
     told = (

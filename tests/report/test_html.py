@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.report.html import (
@@ -134,6 +134,15 @@ def test_the_summary_is_a_table_of_every_number_in_the_backtest_json() -> None:
         assert f">{row}<" in page
 
 
+def test_a_list_of_rows_in_the_backtest_json_shows_each_field_of_each_row_numbered_from_one() -> None:
+    roll = {"near": "BTC/USDT:USDT-210326", "far": "BTC/USDT:USDT-210625", "cost": {"total": -2785.18}}
+    page = render_html(ReportData([], [], [], summary={"rolls": [roll, {**roll, "near": "BTC/USDT:USDT-210625"}]}))
+    for row in ("rolls.1.near", "BTC/USDT:USDT-210326", "rolls.1.cost.total", "-2,785.18", "rolls.2.near"):
+        assert f">{row}<" in page
+    assert ">rolls<" not in page
+    assert ">none<" in render_html(ReportData([], [], [], summary={"rolls": []}))  # a run that made no roll says so
+
+
 def test_text_from_the_caller_is_escaped() -> None:
     page = render_html(synthetic_report())
     assert "<2024>" not in page
@@ -215,6 +224,7 @@ def test_drawdown_is_the_fall_from_the_running_peak() -> None:
     st.floats(-1e9, 1e9, allow_nan=False),
     st.floats(0, 1e9, allow_nan=False),
 )
+@example(-5e-324, 5.0)  # lo / step underflows to -0.0: the first tick must still be below lo
 def test_ticks_are_evenly_spaced_round_numbers_covering_the_range(lo: float, width: float) -> None:
     hi = lo + width
     ticks = nice_ticks(lo, hi)
@@ -428,7 +438,7 @@ def test_chromium_shows_every_plot_of_the_report_on_a_real_paper_runs_journal(
     tmp_path: Path, report_page: Path
 ) -> None:
     page = report_page.read_text()
-    assert "2024-01-01 00:00 → 2024-01-05 23:00 UTC, 120 points" in page
+    assert "2024-01-01 00:00 → 2024-01-05 23:59 UTC, 121 points" in page  # hourly, and the closing valuation
     assert ">attribution.fees<" in page
     assert ">hedge_pnl.realised<" in page
     check_the_browser_shows_every_plot(tmp_path, report_page, points=120)
