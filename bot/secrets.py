@@ -1,17 +1,20 @@
 """Secrets: read from the environment or from a file only its owner can read; redacted everywhere.
 
 Every secret loaded through this module is registered, and `redact()` replaces it in any text (log lines,
-error messages, status output) with '***'.
+error messages, status output) with '***'. Secrets the exchange hands out while running are masked by their
+shape: a listen key in a user-stream URL gives read access to the account's stream while it lives.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 _KNOWN: set[str] = set()
 MASK = "***"
+_SHAPES = (re.compile(r"(listenKey=|/ws/)[A-Za-z0-9]{16,}"),)  # a listen key as a query value or a path
 
 
 class SecretError(ValueError):
@@ -28,6 +31,8 @@ def redact(text: str) -> str:
     for secret in _KNOWN:
         if secret in text:
             text = text.replace(secret, MASK)
+    for shape in _SHAPES:
+        text = shape.sub(rf"\1{MASK}", text)
     return text
 
 

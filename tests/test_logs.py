@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from bot import logs
-from bot.secrets import register
+from bot.secrets import redact, register
 
 SECRET = "early-logger-secret-5f0c9a7e"
 
@@ -40,7 +40,7 @@ def test_a_logger_made_before_configure_writes_to_the_configured_file_with_secre
 
 def test_before_configure_the_console_lines_are_redacted_too() -> None:
     program = (
-        "from bot.logs import get_logger; from bot.secrets import register\n"
+        "from bot.logs import get_logger; from bot.secrets import redact, register\n"
         f"register({SECRET!r})\n"
         f"get_logger(component='ctl').warning('refused', error='token {SECRET}')\n"
         "try:\n"
@@ -52,3 +52,12 @@ def test_before_configure_the_console_lines_are_redacted_too() -> None:
     assert "token ***" in ran.stdout
     assert "ValueError: bad ***" in ran.stdout
     assert SECRET not in ran.stdout + ran.stderr
+
+
+def test_a_listen_key_handed_out_by_the_exchange_is_masked_by_its_shape_wherever_it_appears() -> None:
+    key = "Zq0x7KLmW3pTtYb9uVnR4sDfG8hJkL2aXcVbNm1qWeRtYuIoPaSdFgHjKlZxCvBn"
+    url = f"wss://fstream.binance.com/ws/{key}"
+    query = f"PUT https://fapi.binance.com/fapi/v1/listenKey?listenKey={key}"
+    assert redact(f"Connection to {url} closed") == "Connection to wss://fstream.binance.com/ws/*** closed"
+    assert key not in redact(query)
+    assert redact("/ws/btcusdt@markPrice") == "/ws/btcusdt@markPrice"  # a stream name is not a key

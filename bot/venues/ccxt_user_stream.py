@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -24,13 +23,14 @@ from typing import Any, Protocol
 
 from bot.domain import AccountSnapshot, ClientOrderId, Fill, FundingSettled, OrderStatus, OrderUpdate, Symbol
 from bot.logs import get_logger
+from bot.secrets import redact
 from bot.venues.base import fill_key
 from bot.venues.ccxt_client import FreshEntries, unless_closed, wake_on_messages
 from bot.venues.ccxt_errors import Backoff, StreamStats, run_stream
 from bot.venues.ccxt_parse import Payload
 from bot.venues.errors import Fatal, VenueError
 
-__all__ = ["OrderMemory", "UserStream", "without_listen_key"]
+__all__ = ["OrderMemory", "UserStream"]
 
 _REMEMBERED = 20_000  # order states and fill keys kept (far more than a day of clips)
 _FINAL_RANK = 3
@@ -38,7 +38,6 @@ _RANKS = {OrderStatus.NEW: 0, OrderStatus.SUBMITTED: 0, OrderStatus.ACCEPTED: 1,
 _FILLS_LOOKBACK_MS = 60_000  # a re-sync fetches fills from this long before the last one seen
 _FUNDING_LOOKBACK_MS = 60_000  # a FUNDING_FEE update fetches settlements from this long before it
 _FUNDING_CATCH_UP_MS = 9 * 3_600_000  # a (re)connection looks back beyond one 8-hour funding interval
-_LISTEN_KEY = re.compile(r"(listenKey=|/ws/)[A-Za-z0-9]{16,}")  # in a user-stream URL: a query or a path
 
 
 def _rank(status: OrderStatus) -> int:
@@ -93,12 +92,6 @@ class OrderMemory:
         _trim(self._fills)
         self.last_fill_ms = max(self.last_fill_ms or fill.ts, fill.ts)
         return True
-
-
-def without_listen_key(text: str) -> str:
-    """`text` with any listen key masked: it gives read access to the account's stream while it lives, and the
-    error it appears in goes to the status and the alerts."""
-    return _LISTEN_KEY.sub(r"\1***", text)
 
 
 def _as_ms(value: object, default: int) -> int:
@@ -234,7 +227,7 @@ class UserStream:
 
         def failed(error: VenueError) -> None:
             self.log.warning("user_stream_reconnecting", stream=name, error=str(error), reconnects=stats.reconnects)
-            self.last_error = without_listen_key(str(error))
+            self.last_error = redact(str(error))  # listen keys masked: it goes to the status and the alerts
             self._set_live(name, False)
             self._forget_listen_key()
             if self.on_reconnect is not None:
