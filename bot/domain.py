@@ -37,12 +37,19 @@ _UNIT_MS = {
 }
 
 
+_LONGEST_MS = 100 * 366 * MS_PER_DAY
+
+
 def parse_duration_ms(text: str) -> int:
-    """'30d', '6h', '15m', '30s', '250ms', '1w' → milliseconds; ValueError naming the text otherwise."""
+    """'30d', '6h', '15m', '30s', '250ms', '1w' → milliseconds; ValueError naming the text otherwise (also for
+    one beyond a century, which no setting means and which arithmetic on timestamps could not carry)."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a duration like '30s', '15m', '6h', '30d'")
-    return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+    ms = float(match.group(1)) * _UNIT_MS[match.group(2)]
+    if not ms <= _LONGEST_MS:
+        raise ValueError(f"{text!r} is longer than a century")
+    return int(ms)
 
 
 def utc_time(ts_ms: int) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Config, ConfigError, load_config, parse_config
@@ -102,6 +102,7 @@ def check(load: Any, changed: set[tuple[str, str]]) -> None:
     key=st.sampled_from(DURATION_KEYS),
     text=st.from_regex(r"\A[0-9]{1,400}(\.[0-9]{1,5})?(ms|s|m|h|d|w)\Z") | st.text(max_size=10),
 )
+@example(key=("alerts", "min_interval"), text="9" * 400 + "s")  # once an OverflowError, not a config error
 def test_any_duration_however_long_or_garbled_gives_a_config_or_a_config_error_naming_the_key(
     key: tuple[str, str], text: str
 ) -> None:
