@@ -40,9 +40,10 @@ from bot.hedge.window import SampleWindow
 
 # A tiny window would otherwise be recomputed at every update; a few dozen updates of drift is harmless.
 _MIN_UPDATES_BETWEEN_REBUILDS = 64
-# When the window's spread has become tiny next to its distance from the shift K (a crash's returns giving way
-# to calm, a price far from where it was), the centred sum of squares is a small difference of large sums and
-# has lost digits; past this ratio the sums are recomputed from the window, centred on its mean, at once.
+# The sums carry rounding error in proportion to every square added to or removed from them since they were last
+# recomputed. When the window's spread becomes tiny next to that churn (large samples left the window: a crash's
+# returns giving way to calm; or the data moved far from the shift K), its digits are lost; past this ratio the
+# sums are recomputed from the window, centred on its mean, at once.
 _CANCELLATION_RATIO = 1e4
 
 
@@ -51,6 +52,7 @@ class RollingStats:
 
     __slots__ = (
         "_carry",
+        "_churn",
         "_cross",
         "_last",
         "_run_start",
@@ -71,6 +73,7 @@ class RollingStats:
         self._sum: FloatArray = np.zeros(n)  # Σ (x − K)
         self._carry: FloatArray = np.zeros(n)  # Kahan compensation of _sum: the low bits it has lost
         self._cross: FloatArray = np.zeros((n, n))  # Σ (x − K)(x − K)ᵀ
+        self._churn: FloatArray = np.zeros(n)  # Σ (x − K)² of every sample added or removed since the sums were made
         self._since_rebuild = 0
         self._last: FloatArray = nan_vector(n)  # the latest sample, to follow runs of equal values
         self._run_start: IntArray = np.zeros(n, dtype=np.int64)  # seq of the first sample of each run
@@ -159,12 +162,14 @@ class RollingStats:
         self._sum[:] = 0.0
         self._carry[:] = 0.0
         self._cross[:] = 0.0
+        self._churn = np.zeros(self.n)
         self._since_rebuild = 0
 
     def _add(self, row: FloatArray) -> None:
         deviation = row - self._shift
         self._accumulate(deviation)
         self._cross += np.multiply.outer(deviation, deviation)
+        self._churn += deviation**2
 
     def _replace(self, old_row: FloatArray, row: FloatArray) -> None:
         old = old_row - self._shift
@@ -172,12 +177,14 @@ class RollingStats:
         self._accumulate(new - old)
         self._cross += np.multiply.outer(new, new)
         self._cross -= np.multiply.outer(old, old)
+        self._churn += new**2 + old**2
 
     def _remove(self, rows: FloatArray) -> None:
         if len(rows):
             deviations = rows - self._shift
             self._accumulate(-deviations.sum(axis=0))
             self._cross -= deviations.T @ deviations
+            self._churn += (deviations**2).sum(axis=0)
 
     def _deviation_sum(self) -> FloatArray:
         """Σ(x − K) with the low bits Kahan's carry kept."""
@@ -197,10 +204,10 @@ class RollingStats:
         self._last = row
 
     def _cancelling(self) -> bool:
-        """Whether some series' spread is lost in the digits of its sums around K (constant ones excepted)."""
-        squares = np.diag(self._cross)
-        centred = squares - self._deviation_sum() ** 2 / max(self.count, 1)
-        return bool(np.any((squares > 0) & (centred * _CANCELLATION_RATIO < squares) & ~self._constant()))
+        """Whether some series' spread is lost in the rounding of the squares its sums went through since they were
+        recomputed (constant series excepted: theirs is exactly 0)."""
+        centred = np.diag(self._cross) - self._deviation_sum() ** 2 / max(self.count, 1)
+        return bool(np.any((centred > 0) & (centred * _CANCELLATION_RATIO < self._churn) & ~self._constant()))
 
     def _rebuild(self) -> None:
         """Recompute the sums from the window, centred on its mean.
@@ -214,4 +221,5 @@ class RollingStats:
         self._sum = np.array([math.fsum(column) for column in deviations.T])
         self._carry = np.zeros(self.n)
         self._cross = deviations.T @ deviations
+        self._churn = np.diag(self._cross).copy()
         self._since_rebuild = 0

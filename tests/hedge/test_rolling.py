@@ -195,6 +195,8 @@ def _direct(times: Floats, rows: Floats, now: int) -> Floats:
     [(0, (0.0, -4.679, 0.0)), (0, (0.0, 0.0, 0.0)), (WINDOW - 1, (0.0, 0.0, 0.0)), (HOUR, (0.0, -0.001, 0.001))]
 )
 @example([(0, (0.0, 22.627, 0.0)), (WINDOW - 1, (0.0, 0.001, 0.0)), (HOUR, (0.0, 0.0, 0.001))])
+@example([(0, (0.0, 0.0, 0.001)), (0, (0.0, 0.0, 93.147)), (HOUR, (0.0, 0.001, 0.0)), (WINDOW - 1, (0.0, 0.0, 0.001))])
+@example([(0, (0.0, 32.0, 0.0)), (HOUR, (0.0, 0.001, 0.0)), (WINDOW - 1, (0.0, 0.001, 0.0)), (0, (0.0, 0.0, 0.001))])
 def test_every_read_equals_a_direct_computation_on_the_samples_of_the_window(
     stream: list[tuple[int, tuple[float, float, float]]],
 ) -> None:
