@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -183,6 +184,25 @@ async def test_a_position_opened_outside_the_bot_is_adopted_and_reported(sim: Ex
     assert [kind for kind, _ in reported] == ["reconciliation_differences"]
     assert "position BTC/USDT:USDT: journal 0, venue -0.05" in reported[0][1]
     assert [row["outcome"] for row in journal.rows("reconciliations")] == ["ok"]
+
+
+async def test_a_fill_made_outside_the_bot_just_before_start_counts_once_though_the_user_stream_replays_it(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    sim.exchange.new_order({"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.05"})
+    journal = Journal(tmp_path / "journal.sqlite")
+    venue = fast_venue(sim)  # its user stream re-syncs the last minute of fills when it connects
+    running = Daemon(config(sim), venue, journal, EventClock(T0 + 30_000), trading_from_ms=T0)
+    try:
+        engine = await running.start()
+        await asyncio.wait_for(venue.wait_user_stream_live(), 10.0)
+        await running.tick()  # what the re-sync handed over reaches the engine
+        positions = dict(engine.positions)
+    finally:
+        await venue.close()
+    assert positions == {PERP: pytest.approx(-0.05)}  # the exchange's, not twice it
+    assert len(journal.rows("fills")) == 1
+    assert journal.rows("position_adoptions") == []  # the fill explains the position
 
 
 async def test_an_exchange_down_at_start_halts_with_the_reason_and_recovers_when_it_returns(

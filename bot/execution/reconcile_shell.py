@@ -33,7 +33,7 @@ from bot.execution.reconcile import (
 )
 from bot.risk.state import TradingState
 from bot.store.journal import Journal, JournaledOrder
-from bot.venues.base import Venue
+from bot.venues.base import RESYNC_FILLS_LOOKBACK_MS, Venue
 from bot.venues.errors import OrderNotFound, Retryable, VenueError
 
 if TYPE_CHECKING:  # the daemon owns its reconciler; only the type is needed here
@@ -47,11 +47,13 @@ SURVEY_ATTEMPTS = 3  # surveys taken while fills keep moving positions, before r
 async def survey(
     journal: Journal, venue: Venue, now: int, lot_steps: Mapping[Symbol, float], sent_grace: int = SENT_GRACE_MS
 ) -> tuple[JournalView, VenueView]:
-    """Both views at `now`. A journal with no order has nothing to catch up on: no fills are fetched, and what
-    the account holds becomes a position difference (adopted and reported)."""
+    """Both views at `now`. Fills are read from the journal's catch-up point, and never from later than a stream
+    re-sync would replay them; what the account holds beyond them is a position difference (adopted, reported)."""
     journal_open = tuple(journal.open_orders())
     start = journal.catch_up_from()
-    since = max(now - MAX_CATCH_UP_MS, start - CATCH_UP_OVERLAP_MS) if start is not None else None
+    since = max(now - MAX_CATCH_UP_MS, start - CATCH_UP_OVERLAP_MS) if start is not None else now
+    # never less than a stream re-sync replays: a fill it hands over again is then one the journal holds
+    since = min(since, now - RESYNC_FILLS_LOOKBACK_MS)
     venue_view = await _settled_venue_view(venue, journal_open, since)
     named = known_order_ids(journal_open, venue_view)
     known = {cid: order for cid in sorted(named) if (order := journal.order(cid)) is not None}
@@ -59,7 +61,7 @@ async def survey(
         now=now,
         open_orders=journal_open,
         known=known,
-        fill_keys=journal.fill_keys_since(since) if since is not None else frozenset(),
+        fill_keys=journal.fill_keys_since(since),
         filled_by_order=journal.filled_qty_by_order(known),
         positions=journal.positions(),
         lot_steps=lot_steps,
@@ -68,7 +70,7 @@ async def survey(
     return journal_view, venue_view
 
 
-async def _settled_venue_view(venue: Venue, journal_open: tuple[JournaledOrder, ...], since: int | None) -> VenueView:
+async def _settled_venue_view(venue: Venue, journal_open: tuple[JournaledOrder, ...], since: int) -> VenueView:
     """The venue's orders, fills and account as one picture: the account is read before and after the rest, and
     the picture is taken again while a fill moved a position in between (the fills would then include one the
     account does not, and the difference would be adopted as if the journal were wrong). Raises Retryable when
@@ -77,7 +79,7 @@ async def _settled_venue_view(venue: Venue, journal_open: tuple[JournaledOrder, 
     for _ in range(SURVEY_ATTEMPTS):
         open_at_venue = tuple(await venue.fetch_open_orders())
         looked_up = await _look_up(venue, journal_open, {u.client_id for u in open_at_venue})
-        fills = tuple(await venue.fetch_fills(since)) if since is not None else ()
+        fills = tuple(await venue.fetch_fills(since))
         after = await venue.fetch_account()
         if _positions(after) == _positions(before):
             return VenueView(open_at_venue, looked_up, fills, after)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from bot.domain import AccountSnapshot, ClientOrderId, Fill, FundingSettled, OrderStatus, OrderUpdate, Symbol
 from bot.logs import get_logger
 from bot.secrets import redact
-from bot.venues.base import fill_key
+from bot.venues.base import RESYNC_FILLS_LOOKBACK_MS, fill_key
 from bot.venues.ccxt_client import FreshEntries, unless_closed, wake_on_messages
 from bot.venues.ccxt_errors import Backoff, StreamStats, run_stream
 from bot.venues.ccxt_parse import Payload
@@ -35,7 +35,6 @@ __all__ = ["OrderMemory", "UserStream"]
 _REMEMBERED = 20_000  # order states and fill keys kept (far more than a day of clips)
 _FINAL_RANK = 3
 _RANKS = {OrderStatus.NEW: 0, OrderStatus.SUBMITTED: 0, OrderStatus.ACCEPTED: 1, OrderStatus.PARTIALLY_FILLED: 2}
-_FILLS_LOOKBACK_MS = 60_000  # a re-sync fetches fills from this long before the last one seen
 _FUNDING_LOOKBACK_MS = 60_000  # a FUNDING_FEE update fetches settlements from this long before it
 _FUNDING_CATCH_UP_MS = 9 * 3_600_000  # a (re)connection looks back beyond one 8-hour funding interval
 
@@ -285,7 +284,7 @@ class UserStream:
             self.emit(update)
 
     async def _resync_fills(self) -> None:
-        since = (self.memory.last_fill_ms or self.now_ms()) - _FILLS_LOOKBACK_MS
+        since = (self.memory.last_fill_ms or self.now_ms()) - RESYNC_FILLS_LOOKBACK_MS
         for fill in await self.rest.fetch_fills(since):
             if self.memory.first_time(fill):
                 self.emit(fill)
