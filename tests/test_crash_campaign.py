@@ -41,14 +41,16 @@ from bot.exchange_sim.crash_testkit import (
 from bot.exchange_sim.faults import Phase
 from bot.exchange_sim.process_testkit import BTC_PERP, ETH_PERP, exchange_in_real_time, lots, lots_of, toml_text
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from bot.execution.clips import min_clip_qty
 from bot.execution.rolls import dated_symbol, quarterly_expiries_after
 from bot.store.journal import Journal
+from bot.venues.simulation.markets import default_instrument
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 TOKEN = "crash-campaign-token-0123456789abcdef"
 GUARD_S = 60.0  # the most one run may take to reach its kill point or its target; never a synchronisation delay
-LOT = 0.001
+MIN_CLIP = min_clip_qty(default_instrument(ETH_PERP), 2_000.0)  # the least ETH order the venue takes, at ~2,000
 AT_REST = "at rest, on target"  # a run that finished its work before its kill point came: killed idle
 
 
@@ -117,33 +119,39 @@ class Chain:
     def exchange_positions(self) -> dict[str, float]:
         return lots(self.sim)
 
-    async def on_target(self, daemon: DaemonProcess, eth: float) -> dict[str, Any]:
-        """The daemon's status once its hedge is on target, the exchange's, with nothing working."""
+    async def on_target(self, daemon: DaemonProcess, eth: float, slack: float) -> dict[str, Any]:
+        """The daemon's status once its hedge is within `slack` ETH of the target (beta 1: a contract short per
+        ETH held) and the exchange's, with nothing working."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GUARD_S
         status: dict[str, Any] | None = None
         while loop.time() < deadline:
             status = await self.status(daemon)
-            if status is not None and self.done(status, eth):
+            if status is not None and self.done(status, eth, slack):
                 return status
             await asyncio.sleep(0.05)  # a short pause between probes of a condition, not a synchronisation
         raise AssertionError(f"run {self.runs}: no hedge of {eth} ETH after {GUARD_S:g}s; last status {status}")
 
-    def done(self, status: Mapping[str, Any], eth: float) -> bool:
+    def done(self, status: Mapping[str, Any], eth: float, slack: float) -> bool:
         positions = lots_of(status["positions"])
         idle = not status["working_parents"] and status["open_orders"] == 0 and not status["rolls"]
         elsewhere = [
             qty for symbol, qty in positions.items() if symbol.startswith(ETH_PERP) and symbol != self.contract
         ]
-        on_target = abs(positions.get(self.contract, 0.0) + eth) <= LOT + 1e-9  # beta 1: a contract short per ETH
+        on_target = abs(positions.get(self.contract, 0.0) + eth) <= slack + 1e-9
         return idle and on_target and not elsewhere and positions == self.exchange_positions()
+
+    def hedged_eth(self) -> float:
+        """ETH the exchange's positions hedge now (beta 1)."""
+        return -sum(qty for symbol, qty in self.exchange_positions().items() if symbol.startswith(ETH_PERP))
 
     async def run_until_killed(self, point: KillPoint, eth: float) -> str:
         """Start a daemon, kill it at `point` (or, if its run never gets there, once it is on target)."""
         daemon = self.start(eth)
         armed = arm(self.sim, point, daemon)
         fired = asyncio.create_task(armed.fired.wait())
-        finished = asyncio.create_task(self.on_target(daemon, eth))
+        # a run may finish its work inside the rebalance band of its target: it then trades no more
+        finished = asyncio.create_task(self.on_target(daemon, eth, self.band * eth + MIN_CLIP))
         try:
             await asyncio.wait({fired, finished}, timeout=GUARD_S, return_when=asyncio.FIRST_COMPLETED)
             if finished.done() and not fired.done():
@@ -163,10 +171,14 @@ class Chain:
         self.kills.append(label)
         return label
 
-    async def finish(self, eth: float) -> dict[str, Any]:
-        """A last run, never killed: it reconciles, works its parent to the target, and stops on SIGTERM."""
+    async def finish(self, eth: float | None = None) -> dict[str, Any]:
+        """A last run, never killed: it reconciles, works a parent to its target (5 ETH away from what is hedged,
+        unless told), ends within one minimum clip of it, and stops on SIGTERM."""
+        if eth is None:
+            hedged = self.hedged_eth()
+            eth = hedged + 5.0 if hedged < 10.0 else hedged - 5.0
         daemon = self.start(eth)
-        status = await self.on_target(daemon, eth)
+        status = await self.on_target(daemon, eth, MIN_CLIP)
         daemon.terminate()
         code = await asyncio.wait_for(daemon.exited(), GUARD_S)
         assert code == 0, daemon.text()
@@ -218,10 +230,9 @@ async def campaign(tmp_path: Path, seed: int, kills: int, points: tuple[PointMak
     state = tmp_path / f"chain-{seed}"
     state.mkdir()
     async with chain_on_exchange(state, seed, execution=execution) as chain:
-        *killed, last = holdings(kills + 1, rng)
-        for eth in killed:
+        for eth in holdings(kills, rng):
             await chain.run_until_killed(rng.choice(points)(rng), eth)
-        await chain.finish(last)
+        await chain.finish()
         check_nothing_lost_nothing_doubled(chain)
     return chain
 
@@ -308,8 +319,8 @@ async def test_killed_again_and_again_during_a_roll_the_daemon_finishes_it_witho
             journal.close()
 
     print(Counter(chain.kills))
-    assert lots_of(before["positions"]) == pytest.approx({near: -10.0}, abs=LOT)
-    assert lots_of(after["positions"]) == pytest.approx({far: -10.0}, abs=LOT)  # near flat, the hedge in the next
+    assert lots_of(before["positions"]) == pytest.approx({near: -10.0}, abs=MIN_CLIP)
+    assert lots_of(after["positions"]) == pytest.approx({far: -10.0}, abs=MIN_CLIP)  # near flat, hedge in the next
     assert [kind for kind, _, _ in rolls if kind != "roll_pair"] == ["roll_started", "roll_finished"]
     assert (rolls[-1][2]["near"], rolls[-1][2]["far"]) == (near, far)
     assert len([k for k in chain.kills if k != AT_REST]) >= 8
