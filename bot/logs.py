@@ -3,6 +3,8 @@
 A logger from `get_logger` is resolved when it logs, not when it is made, so one made before `configure()` (an
 alerter built while the run is still being checked, say) writes where `configure()` said, redacted like every
 other. Before `configure()` runs (and in commands that never call it), structlog's console lines are redacted too.
+The libraries' own warnings (ccxt, aiohttp, asyncio: the standard `logging` module) become JSON lines of ours
+(`library_log`), redacted the same way, instead of raw text on stderr.
 """
 
 from __future__ import annotations
@@ -47,6 +49,25 @@ def configure(log_file: Path | None, level: str = "info", stream: TextIO | None 
         logger_factory=structlog.PrintLoggerFactory(file=target),
         cache_logger_on_first_use=False,
     )
+    _route_library_logs()
+
+
+class _LibraryLogs(logging.Handler):
+    """A standard-library log record as a JSON line of ours: through the same processors, redaction included."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a library's malformed format string: keep what it meant to say
+            message = str(record.msg)
+        log = structlog.get_logger(component=record.name)
+        log.log(record.levelno, "library_log", message=message, exc_info=record.exc_info or False)
+
+
+def _route_library_logs() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(handler, _LibraryLogs) for handler in root.handlers):
+        root.addHandler(_LibraryLogs(logging.WARNING))
 
 
 def get_logger(**context: Any) -> Any:

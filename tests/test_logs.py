@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,3 +62,15 @@ def test_a_listen_key_handed_out_by_the_exchange_is_masked_by_its_shape_wherever
     assert redact(f"Connection to {url} closed") == "Connection to wss://fstream.binance.com/ws/*** closed"
     assert key not in redact(query)
     assert redact("/ws/btcusdt@markPrice") == "/ws/btcusdt@markPrice"  # a stream name is not a key
+
+
+def test_a_librarys_warning_is_a_json_line_of_ours_with_secrets_redacted(
+    tmp_path: Path, restored_logging: None
+) -> None:
+    log_file = tmp_path / "hedgebot.log"
+    logs.configure(log_file)
+    register(SECRET)
+    logging.getLogger("ccxt.base.exchange").warning("request to %s failed", f"https://x/?key={SECRET}")
+    [line] = [json.loads(text) for text in log_file.read_text().splitlines()]
+    assert (line["event"], line["component"], line["level"]) == ("library_log", "ccxt.base.exchange", "warning")
+    assert line["message"] == "request to https://x/?key=*** failed"
