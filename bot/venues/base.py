@@ -18,7 +18,6 @@ from bot.domain import (
     VenueEvent,
 )
 
-
 # A venue's stream, (re)connecting, re-reads the fills of this long before the last one it saw (from now, on its
 # first connection): a fill in the gap before it was live is never missed. Reconciliation reads at least as far
 # back, so every fill a re-sync hands over is one the journal already holds (or one newer than the survey).
