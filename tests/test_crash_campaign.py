@@ -49,7 +49,7 @@ from bot.venues.simulation.markets import default_instrument
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 TOKEN = "crash-campaign-token-0123456789abcdef"
-GUARD_S = 60.0  # the most one run may take to reach its kill point or its target; never a synchronisation delay
+GUARD_S = 90.0  # the most one run may take to reach its kill point or its target; never a synchronisation delay
 MIN_CLIP = min_clip_qty(default_instrument(ETH_PERP), 2_000.0)  # the least ETH order the venue takes, at ~2,000
 AT_REST = "at rest, on target"  # a run that finished its work before its kill point came: killed idle
 
@@ -67,6 +67,7 @@ class Chain:
     band: float = 0.02
     kills: list[str] = field(default_factory=list)
     runs: int = 0
+    last_status: Mapping[str, Any] | None = None  # the latest status the daemon answered, shown when a run stalls
 
     @property
     def socket(self) -> Path:
@@ -127,6 +128,7 @@ class Chain:
         status: dict[str, Any] | None = None
         while loop.time() < deadline:
             status = await self.status(daemon)
+            self.last_status = status or self.last_status
             if status is not None and self.done(status, eth, slack):
                 return status
             await asyncio.sleep(0.05)  # a short pause between probes of a condition, not a synchronisation
@@ -160,7 +162,10 @@ class Chain:
                 daemon.kill()
                 label = AT_REST
             else:
-                assert fired.done(), f"run {self.runs}: neither killed nor on target after {GUARD_S:g}s"
+                assert fired.done(), (
+                    f"run {self.runs}: neither killed at {point} nor on target after {GUARD_S:g}s;"
+                    f" last status {self.last_status}; exchange {self.exchange_positions()}"
+                )
                 label = point.label
         finally:
             fired.cancel()
