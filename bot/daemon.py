@@ -75,6 +75,7 @@ class Totals:
     parent_slippage: float = 0.0  # Σ slippage bps × fill value: their value-weighted slippage from arrival
     rolls: int = 0
     roll_cost: float = 0.0  # quote paid (+) or earned (−) by finished rolls: basis, slippage, fees
+    finished_rolls: list[RollState] = field(default_factory=list)  # each as it ended (finished or expired)
 
     def execution(self, clips: int, roll_cost_in_progress: float) -> dict[str, float | int]:
         """The backtest JSON's execution block."""
@@ -101,6 +102,7 @@ class RunSummary:
     equity: float = 0.0
     triggers: dict[str, int] = field(default_factory=dict)
     execution: dict[str, float | int] = field(default_factory=dict)
+    rolls: tuple[RollState, ...] = ()  # the rolls this run made: those it ended, then any still in progress
 
 
 class Daemon:
@@ -376,6 +378,7 @@ class Daemon:
         if action.event in ("finished", "expired"):
             self.totals.rolls += 1
             self.totals.roll_cost += state.cost.total
+            self.totals.finished_rolls.append(state)
         if action.event != "pair":
             cost = f", cost {state.cost.total:+,.2f}" if action.event != "started" else ""
             self.human(f"roll {action.event}: {state.near} → {state.far or 'closed'}{cost}")
@@ -574,6 +577,7 @@ class Daemon:
             equity=engine.equity or 0.0,
             triggers=dict(engine.stats.triggers),
             execution=self.totals.execution(engine.executor.stats.clips, engine.roller.in_progress_cost),
+            rolls=(*self.totals.finished_rolls, *engine.roller.states.values()),
         )
 
     # ---- reconciliation (bot.execution.reconcile_shell.Reconciler does it) --------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from bot.config import Config, load_config, with_overrides
-from bot.report.backtest import result_json
+from bot.report.backtest import result_json, result_text
+from bot.report.text import utc
 from bot.runs import run_backtest
 from bot.store.journal import Journal
 
@@ -64,14 +66,43 @@ def test_a_quarterly_hedge_over_2021_2022_rolls_every_quarter_before_expiry_and_
     config = backtest_config(
         tmp_path, prices_1h, funding_8h, perp_1h, instruments=["BTC/USDT:USDT@quarterly", "ETH/USDT:USDT"]
     )
-    result = result_json(run_backtest(config))
+    summary = run_backtest(config)
+    result = result_json(summary)
     execution = result["execution"]
+    assert set(execution) == {"clips", "slippage_bps", "fees", "roll_cost", "rolls"}  # the block as issue 5 has it
     assert execution["rolls"] == 8  # Mar 2021 … Dec 2022
     assert execution["roll_cost"] != 0.0
     assert execution["clips"] > 0
     assert result["effectiveness"]["variance_reduction"] >= 0.5
+
+    rolls = result["rolls"]  # the rolls it made, one row each
+    expiries = ["210326", "210625", "210924", "211231", "220325", "220624", "220930", "221230"]
+    contracts = [f"BTC/USDT:USDT-{day}" for day in [*expiries, "230331"]]
+    assert [(roll["near"], roll["far"]) for roll in rolls] == list(itertools.pairwise(contracts))
+    assert [roll["expiry"] for roll in rolls] == [f"20{d[:2]}-{d[2:4]}-{d[4:]} 08:00" for d in expiries]
+    assert all(roll["outcome"] == "finished" for roll in rolls)
+    assert all(roll["started"] < roll["finished"] < roll["expiry"] for roll in rolls)  # "YYYY-MM-DD HH:MM" sorts
+    for roll in rolls:
+        cost = roll["cost"]
+        assert cost["total"] == pytest.approx(cost["basis"] + cost["slippage"] + cost["fees"], abs=0.015)
+    assert sum(roll["cost"]["total"] for roll in rolls) == pytest.approx(execution["roll_cost"], abs=0.005 * 9)
+
+    text = result_text(summary)
+    table = text[text.index("\nrolls ") + 1 :].splitlines()
+    assert table[0].startswith(f"rolls           8, cost {execution['roll_cost']:+,.2f} (basis ")
+    assert len(table) == 2 + 8  # the total, the heading, a line per roll
+    first = rolls[0]
+    assert table[2].split() == [
+        *(first["near"], "→", first["far"]),
+        *first["started"].split(),
+        *first["finished"].split(),
+        *first["expiry"].split(),
+        f"{first['cost']['total']:+,.2f}",
+    ]
+
     journal = Journal(config.path_in_state("backtest.sqlite"), durable=False)
     finished = journal.executions("roll_finished")
     journal.close()
     assert len(finished) == 8
     assert all(ts < record["expiry_ms"] for ts, _, _, record in finished)
+    assert [utc(record["finished_ms"]) for _, _, _, record in finished] == [roll["finished"] for roll in rolls]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.daemon import RunSummary
+from bot.execution.rolls import RollState
 from bot.report.text import utc
 
 
@@ -27,6 +28,34 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "decisions": summary.decisions,
         "triggers": summary.triggers,
         "execution": summary.execution,
+        "rolls": [roll_row(state) for state in summary.rolls],
+    }
+
+
+def roll_outcome(state: RollState) -> str:
+    """ "finished" before expiry, "expired" (the venue delivered what was left at expiry), or "in progress"."""
+    if state.finished_ms is None:
+        return "in progress"
+    return "expired" if state.finished_ms >= state.expiry_ms else "finished"
+
+
+def roll_row(state: RollState) -> dict[str, Any]:
+    """One roll the run made: its contracts, when it started and ended, the near contract's expiry, and its
+    cost in the quote currency (positive = paid; a roll still in progress counts what it has cost so far)."""
+    cost = state.cost
+    return {
+        "near": state.near,
+        "far": state.far,  # None: a plain dated contract, closed rather than rolled
+        "started": utc(state.started_ms),
+        "finished": None if state.finished_ms is None else utc(state.finished_ms),
+        "expiry": utc(state.expiry_ms),
+        "outcome": roll_outcome(state),
+        "cost": {
+            "basis": round(cost.basis, 2),
+            "slippage": round(cost.slippage, 2),
+            "fees": round(cost.fees, 2),
+            "total": round(cost.total, 2),
+        },
     }
 
 
@@ -48,8 +77,33 @@ def result_text(summary: RunSummary) -> str:
             f" slippage {t.slippage_cost:,.2f}",
             f"effectiveness   variance reduction {e.variance_reduction:.1%},"
             f" drawdown reduction {e.drawdown_reduction:.1%}",
+            *_rolls_table(summary.rolls),
         ]
     )
+
+
+def _rolls_table(rolls: tuple[RollState, ...]) -> list[str]:
+    """A line per roll under a total (nothing for a run that made none)."""
+    if not rolls:
+        return []
+    basis = sum(roll.cost.basis for roll in rolls)
+    slippage = sum(roll.cost.slippage for roll in rolls)
+    fees = sum(roll.cost.fees for roll in rolls)
+    moves = [f"{roll.near} → {roll.far or 'closed'}" for roll in rolls]
+    width = max(len(move) for move in moves)
+    lines = [
+        f"rolls           {len(rolls)}, cost {basis + slippage + fees:+,.2f} (basis {basis:+,.2f}, slippage"
+        f" {slippage:+,.2f}, fees {fees:,.2f}; + = paid)",
+        f"  {'near → far':{width}}  {'started':16}  {'finished':16}  {'expiry':16}  {'cost':>10}",
+    ]
+    for move, roll in zip(moves, rolls, strict=True):
+        outcome = roll_outcome(roll)
+        finished = utc(roll.finished_ms) if outcome == "finished" and roll.finished_ms is not None else outcome
+        lines.append(
+            f"  {move:{width}}  {utc(roll.started_ms):16}  {finished:16}  {utc(roll.expiry_ms):16}"
+            f"  {roll.cost.total:>+10,.2f}"
+        )
+    return lines
 
 
 def _triggers(triggers: dict[str, int]) -> str:
