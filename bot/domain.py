@@ -137,6 +137,12 @@ class Instrument:
             return notional / self.contract_size
         return notional / (self.contract_size * price)
 
+    def settlement_value(self, qty: float, price: float) -> float:
+        """Signed value of `qty` contracts at `price` in the settlement currency (coin for inverse contracts)."""
+        if self.inverse:
+            return qty * self.contract_size / price
+        return qty * self.contract_size * price
+
     def pnl(self, qty: float, entry: float, exit_price: float) -> float:
         """P&L of holding `qty` contracts from entry to exit, in the settlement currency."""
         if self.inverse:  # coin-margined: paid in base coin

@@ -41,7 +41,7 @@ from bot.domain import (
     VenueEvent,
 )
 from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
-from bot.venues.simulation.account import SimulatedAccount, settlement_value
+from bot.venues.simulation.account import SimulatedAccount
 from bot.venues.simulation.book import (
     BookModel,
     MakerFill,
@@ -367,7 +367,7 @@ class PaperVenue:
             self._check_margin(request, instrument, price)
 
     def _check_margin(self, request: OrderRequest, instrument: Instrument, price: float) -> None:
-        fee = abs(settlement_value(instrument, request.qty, price)) * self.settings.taker_fee_bps / _BPS
+        fee = abs(instrument.settlement_value(request.qty, price)) * self.settings.taker_fee_bps / _BPS
         reserved = sum(self._order_margin(order) for order in self._resting)
         if not self.account.can_open(request.symbol, request.signed_qty, price, reserved, fee):
             available = self.account.available_balance - reserved

@@ -15,7 +15,6 @@ from bot.venues.simulation.account import (
     LedgerKind,
     SimulatedAccount,
     apply_to_position,
-    settlement_value,
 )
 from bot.venues.simulation.book import (
     BookModel,
@@ -62,7 +61,6 @@ __all__ = [
     "expiry_ms_of",
     "is_multiple",
     "reducible_qty",
-    "settlement_value",
     "slipped_price",
     "taker_fills",
     "takes_liquidity",

@@ -39,8 +39,8 @@ isolated symbol (the paper venue) every figure is the cross account's, computed 
   (the symbols a liquidation would close now).
 
 Trade ids come from one counter per account ("1", "2", ...): unique and deterministic.
-Module functions: `settlement_value(instrument, qty, price)` (signed value in the settlement currency) and
-`apply_to_position(instrument, position, signed_qty, price) -> (Position, realised P&L)`.
+Module function: `apply_to_position(instrument, position, signed_qty, price) -> (Position, realised P&L)`; values
+in the settlement currency come from `Instrument.settlement_value`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from bot.domain import (
     TradeId,
 )
 
-__all__ = ["LedgerEntry", "LedgerKind", "SimulatedAccount", "apply_to_position", "settlement_value"]
+__all__ = ["LedgerEntry", "LedgerKind", "SimulatedAccount", "apply_to_position"]
 
 _QTY_DECIMALS = 12  # positions are sums of lot multiples: round away the float noise of 0.1 + 0.2
 _BPS = 1e4
@@ -86,13 +86,6 @@ class LedgerEntry:
     symbol: Symbol
     amount: float
     trade_id: TradeId | None = None
-
-
-def settlement_value(instrument: Instrument, qty: float, price: float) -> float:
-    """Signed value of `qty` contracts at `price` in the settlement currency (coin for inverse contracts)."""
-    if instrument.inverse:
-        return qty * instrument.contract_size / price
-    return qty * instrument.contract_size * price
 
 
 def _clean(qty: float) -> float:
@@ -290,7 +283,7 @@ class SimulatedAccount:
         )
 
     def _value_at_mark(self, position: Position) -> float:
-        return settlement_value(self._instruments[position.symbol], position.qty, self._price_of(position))
+        return self._instruments[position.symbol].settlement_value(position.qty, self._price_of(position))
 
     @property
     def initial_margin(self) -> float:
@@ -332,7 +325,7 @@ class SimulatedAccount:
     # ---- changes ----------------------------------------------------------------------------------
 
     def order_margin(self, symbol: Symbol, qty: float, price: float) -> float:
-        return abs(settlement_value(self.instrument(symbol), qty, price)) / self.leverage
+        return abs(self.instrument(symbol).settlement_value(qty, price)) / self.leverage
 
     def can_open(
         self, symbol: Symbol, signed_qty: float, price: float, reserved_margin: float = 0.0, fee: float = 0.0
@@ -349,8 +342,8 @@ class SimulatedAccount:
         after = _clean(held + signed_qty)
         if abs(after) <= abs(held) and (after == 0 or math.copysign(1.0, after) == math.copysign(1.0, held)):
             return True
-        value_after = abs(settlement_value(instrument, after, price))
-        needed = (value_after - abs(settlement_value(instrument, held, price))) / self.leverage + fee
+        value_after = abs(instrument.settlement_value(after, price))
+        needed = (value_after - abs(instrument.settlement_value(held, price))) / self.leverage + fee
         return needed <= self.available_balance - reserved_margin
 
     def next_trade_id(self) -> TradeId:
@@ -380,7 +373,7 @@ class SimulatedAccount:
         self._positions[symbol] = moved
         if symbol in self._isolated:
             self._move_isolated_margin(instrument, before.qty, moved.qty, price)
-        fee = abs(settlement_value(instrument, qty, price)) * fee_bps / _BPS
+        fee = abs(instrument.settlement_value(qty, price)) * fee_bps / _BPS
         self._realized += realized
         self._fees += fee
         if realized:
@@ -400,7 +393,7 @@ class SimulatedAccount:
             wallet *= kept / abs(held)
         added = abs(after) - kept
         if added > 0:
-            wallet += abs(settlement_value(instrument, added, price)) / self.leverage
+            wallet += abs(instrument.settlement_value(added, price)) / self.leverage
         if after == 0:
             self._isolated_wallet.pop(symbol, None)
         else:
@@ -412,7 +405,7 @@ class SimulatedAccount:
         position = self.position(symbol)
         if position.qty == 0:
             return None
-        amount = -settlement_value(instrument, position.qty, mark) * rate
+        amount = -instrument.settlement_value(position.qty, mark) * rate
         self._funding += amount
         if symbol in self._isolated:  # paid from (or into) the position's own margin
             self._isolated_wallet[symbol] = self.isolated_wallet(symbol) + amount
