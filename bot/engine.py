@@ -44,6 +44,7 @@ from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlati
 from bot.hedge.triggers import TriggerFired
 from bot.risk.governance import Governance, StaleNotice
 from bot.risk.limits import Limits
+from bot.risk.marking import marked_account
 from bot.risk.state import Governor, StateChanged, TradingState
 
 
@@ -225,6 +226,17 @@ class Engine:
         if verdict.cut is not None:
             self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason))
 
+    def _govern_marks(self, now: int) -> None:
+        """The latest account snapshot revalued at the marks now, governed like a fresh one (a rally that eats the
+        hedge account's margin is seen as it happens). The snapshot's own time stays what the staleness gate
+        reads: revaluing it never makes an old account look fresh."""
+        account = self.account
+        if account is None or not account.positions or now <= account.ts:
+            return
+        marked = marked_account(account, self.prices, self.instruments, now)
+        if marked is not account:
+            self._govern_account(marked)
+
     def _cut_hedge(self, now: int, fraction: float, reason: str) -> list[Action]:
         """Collateral REDUCE step: shrink every hedge leg by `fraction`, in reduce-only clips."""
         targets: dict[Symbol, HedgeTarget] = {}
@@ -249,6 +261,8 @@ class Engine:
         Live, instants come from two clocks (the exchange's event times and the wall-clock timer) and may step
         back by the streams' latency: the engine's time never does, so durations and intervals stay whole."""
         now = self.now = max(self.now, now)
+        if now >= self.trading_from_ms:
+            self._govern_marks(now)  # collateral and max loss at this instant's marks, not the last report's
         actions: list[Action] = self._pending
         self._pending = []
         if now >= self.trading_from_ms:  # warm-up trades nothing
@@ -435,9 +449,15 @@ class Engine:
         """Update a spot holding (a portfolio change trigger). Only assets the feed prices can be held."""
         if spot_symbol(base, self.quote) not in self.estimator.index:
             raise ValueError(f"holding {base!r} has no price stream; add it to [portfolio] and restart")
-        self.holdings[base] = qty
+        self._change_holdings({base: qty})
         self._forced_trigger = ("portfolio_change", f"operator set holding {base} = {qty:g}")
         return []
+
+    def _change_holdings(self, holdings: Mapping[str, float]) -> None:
+        """New spot quantities from the operator: value that came or went is no gain or loss of the portfolio."""
+        before = self.exposure().total
+        self.holdings.update(holdings)
+        self.governance.holdings_changed(self.exposure().total - before)
 
     def _stop_all_work(self, reason: str) -> list[Action]:
         return list(self.executor.stop_all(reason))
@@ -459,7 +479,7 @@ class Engine:
         self.executor.configure(config)
         self.roller.configure(config)
         self.governance.configure(config.risk)
-        self.holdings.update(config.portfolio.holdings)
+        self._change_holdings(config.portfolio.holdings)
         self.decider.configure(config)
         self._forced_trigger = ("config_reload", "operator reloaded the config")
         return []

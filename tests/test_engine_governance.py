@@ -171,3 +171,26 @@ def test_an_instant_stamped_earlier_than_the_last_never_moves_the_engines_time_b
     closed = [a for a in engine.on_time(start - 700) if isinstance(a, ParentClosed)]
     assert engine.now == start
     assert [c.quality.duration_ms for c in closed] == [0]
+
+
+def test_a_rally_between_two_account_reports_halts_trading_at_once_on_the_marks() -> None:
+    engine = _engine()
+    held = (Position(BTC, -0.5, 60_000.0),)  # the venue's snapshot: equity 1,000, maintenance 150, ratio 6.7
+    _reconciled(engine, AccountSnapshot(1, "USDT", 1_000.0, 1_000.0, 6_000.0, 150.0, held))
+    assert _states(engine.on_time(1)) == []
+    engine.on_market(PriceObserved(2, BTC, 61_700.0))  # +2.8 %: the short hedge loses 850
+    changes = _states(engine.on_time(2))  # no new report needed
+    assert changes[-1] is TradingState.HALTED  # (after the hedge account's daily loss held it reducing)
+    assert engine.governor.state is TradingState.HALTED
+    assert "margin ratio" in engine.governor.reason
+    assert engine.account_ts == 1  # the report's age is still what the staleness gate sees
+
+
+def test_an_operator_lowering_a_holding_is_no_portfolio_loss() -> None:
+    engine = _engine()
+    _reconciled(engine, _account(1, equity=50_000.0))
+    assert _states(engine.on_time(1)) == []
+    engine.set_holding(2, "ETH", 2.0)  # 10 → 2 ETH: 24,000 of the 80,000 portfolio leaves it, no loss
+    _reconciled(engine, _account(3, equity=50_000.0))
+    assert _states(engine.on_time(3)) == []
+    assert engine.governor.state is TradingState.ACTIVE

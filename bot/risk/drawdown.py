@@ -122,6 +122,9 @@ class _TrailingPeak:
     def reset(self, ts: int, value: float) -> None:
         self._candidates = deque([(ts, value)])
 
+    def shift(self, amount: float) -> None:
+        self._candidates = deque((ts, value + amount) for ts, value in self._candidates)
+
 
 class _AllTimePeak:
     def __init__(self) -> None:
@@ -134,6 +137,10 @@ class _AllTimePeak:
 
     def reset(self, ts: int, value: float) -> None:
         self._peak = (ts, value)
+
+    def shift(self, amount: float) -> None:
+        if self._peak is not None:
+            self._peak = (self._peak[0], self._peak[1] + amount)
 
 
 class _Watch:
@@ -185,6 +192,16 @@ class DrawdownMonitor:
     def breaches(self) -> tuple[Breach, ...]:
         """Every breach in force, as of the last update."""
         return tuple(watch.breach for watch in self._watches if watch.breach is not None)
+
+    def transfer(self, account: Account, amount: float) -> None:
+        """Value moved into (+) or out of (−) `account` without any gain or loss (the operator changed the spot
+        holdings): the peaks move with it, so a transfer is never taken for a loss, nor for a gain."""
+        for watch in self._watches:
+            if watch.account is account:
+                watch.peak.shift(amount)
+        if self._last is not None and account is Account.PORTFOLIO:
+            ts, hedge_equity, portfolio_value = self._last
+            self._last = (ts, hedge_equity, portfolio_value + amount)
 
     def acknowledge(self, ts: int) -> None:
         """An operator has looked: clear every breach and measure all losses from the latest values."""

@@ -115,6 +115,11 @@ class Governance:
         notice = CollateralNotice(str(escalation.step), escalation.reason) if escalation.changed else None
         return AccountVerdict(changes, cut, notice)
 
+    def holdings_changed(self, value_moved: float) -> None:
+        """The spot holdings changed by `value_moved` (quote, at the prices now) without a trade of ours: not a
+        loss nor a gain of the portfolio."""
+        self.drawdown.transfer(drawdown.Account.PORTFOLIO, value_moved)
+
     def acknowledge(self, now: int) -> None:
         """The operator resumed: losses are measured from here on."""
         self.drawdown.acknowledge(now)

@@ -135,3 +135,13 @@ def test_an_overall_breach_is_in_force_whenever_the_loss_from_the_running_peak_r
         for breach in monitor.breaches:
             assert breach.state is TradingState.REDUCING
             assert breach.peak >= breach.value
+
+
+def test_value_taken_out_of_the_portfolio_by_the_operator_is_no_loss_and_a_later_fall_still_is() -> None:
+    monitor = DrawdownMonitor(LIMITS)
+    assert monitor.update(0, HEDGE, 100_000.0) is None
+    monitor.transfer(Account.PORTFOLIO, -40_000.0)  # spot sold and moved away: 60,000 left
+    assert monitor.update(MS_PER_HOUR, HEDGE, 60_000.0) is None
+    breach = monitor.update(2 * MS_PER_HOUR, HEDGE, 53_000.0)  # a real fall of 11.7 % from 60,000
+    assert breach is not None
+    assert (breach.period, breach.peak) == (Period.DAILY, 60_000.0)
