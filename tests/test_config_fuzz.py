@@ -112,6 +112,7 @@ def test_any_duration_however_long_or_garbled_gives_a_config_or_a_config_error_n
 
 @settings(max_examples=EXAMPLES)
 @given(document=config_documents())
+@example(document=({"portfolio": {"holdings": {":": 0}}}, {("portfolio", "holdings")}))  # once named no key
 def test_any_value_for_any_key_gives_a_config_or_a_config_error_naming_the_key(
     document: tuple[dict[str, Any], set[tuple[str, str]]],
 ) -> None:
