@@ -413,7 +413,7 @@ class Daemon:
             self.rate_limit.placed()
         except UnknownOutcome as exc:
             self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
-            update = await self._resolve_unknown(request.client_id, request.symbol, now, just_sent=True)
+            update = await self._resolve_unknown(request.client_id, request.symbol, now)
         except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
             reprice = isinstance(exc, WouldTakeLiquidity)  # a post-only price that would have crossed
             update = OrderUpdate(
@@ -447,23 +447,24 @@ class Daemon:
             await self.apply_venue_event(update)
         await self._drain()
 
-    async def _resolve_unknown(
-        self, client_id: Any, symbol: Symbol, now: int, *, just_sent: bool = False
-    ) -> OrderUpdate | None:
+    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate | None:
         """Ask the venue what became of an order; never send it again blind.
 
-        "Not found" proves an order never arrived only once its request window has closed: an order just sent
-        (a create answered 503 or timed out) may still reach the venue until then. Until its fate is known the
-        order stays open (its instrument gets no further clip, its quantity counts as in flight) and trading is
-        held halted; the reconciliation that then runs every reconcile_retry learns its fate (found, or lost once
-        the window is over) and lifts the hold, without an operator.
+        "Not found" means what the order's last known state allows: one the venue had acknowledged was purged
+        after it ended (expired; its fills, if any, come as fills); one only sent (a create answered 503 or timed
+        out, or cancelled before its answer came) may still reach the venue until its request window closes.
+        Until its fate is known such an order stays open (its instrument gets no further clip, its quantity
+        counts as in flight) and trading is held halted; the reconciliation that then runs every reconcile_retry
+        learns its fate (found, or lost once the window is over) and lifts the hold, without an operator.
         """
         try:
             return await self.venue.fetch_order(client_id, symbol)
         except OrderNotFound as exc:
-            if not just_sent:
-                reason = f"never reached the venue: {exc}"
-                return OrderUpdate(now, client_id, symbol, OrderStatus.REJECTED, reason=reason)
+            assert self.engine is not None
+            known = self.engine.orders.get(client_id)
+            if known is not None and known.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                reason = f"the venue no longer knows this working order (purged after it ended): {exc}"
+                return OrderUpdate(now, client_id, symbol, OrderStatus.EXPIRED, known.filled_qty, reason=reason)
             self.log.warning("order_not_seen_yet", client_id=client_id, error=str(exc))
             why = f"order {client_id} outcome unknown: no trace at the venue yet, it may arrive until its window closes"
         except VenueError as exc:

@@ -9,7 +9,19 @@ from typing import Any
 from bot.clock import EventClock
 from bot.config import Config, parse_config
 from bot.daemon import Daemon
-from bot.domain import MS_PER_DAY, MS_PER_HOUR, ClientOrderId, OrderRequest, OrderStatus, OrderUpdate, Symbol
+from bot.domain import (
+    MS_PER_DAY,
+    MS_PER_HOUR,
+    ClientOrderId,
+    DecisionId,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Side,
+    Symbol,
+)
+from bot.execution.actions import CancelOrder
 from bot.execution.rolls import RollPair, quarterly_expiry_ms, roll_window, start_roll
 from bot.store.journal import Journal
 from bot.venues.errors import Retryable, UnknownOutcome
@@ -138,3 +150,24 @@ def test_a_restart_resumes_an_unfinished_roll_from_the_journal_and_never_reuses_
     assert resumed.next_pair_no == 5
     assert resumed.near_start == -1.0
     journal.close()
+
+
+def test_a_working_order_the_venue_no_longer_knows_when_cancelled_expires_and_frees_its_contract(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> tuple[list[str], str | None]:
+        config = small_config(tmp_path)
+        journal = Journal(tmp_path / "journal.sqlite")
+        daemon = Daemon(config, paper_venue(config), journal, EventClock(START), trading_from_ms=START)
+        engine = await daemon.start()
+        request = OrderRequest(ClientOrderId("hb-1-0-1"), Symbol("BTC/USDT:USDT"), Side.BUY, 0.01,
+                               OrderType.LIMIT, 20_000.0, decision_id=DecisionId("1"), clip_no=1)  # fmt: skip
+        journal.record_intent(request, START)  # a working order of an earlier run, since purged by the venue
+        engine.orders.adopt(request, OrderUpdate(START, request.client_id, request.symbol, OrderStatus.ACCEPTED))
+        await daemon.execute(START, CancelOrder(request.client_id, request.symbol, "escalating"))
+        order = journal.order(request.client_id)
+        return [o.request.client_id for o in engine.orders.open_orders()], None if order is None else order.status
+
+    open_orders, status = asyncio.run(scenario())
+    assert open_orders == []  # the contract is free for the next clip
+    assert status == OrderStatus.EXPIRED.value
