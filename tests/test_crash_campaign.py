@@ -39,8 +39,9 @@ from bot.exchange_sim.crash_testkit import (
     order_point,
 )
 from bot.exchange_sim.faults import Phase
-from bot.exchange_sim.process_testkit import BTC_PERP, ETH_PERP, exchange_in_real_time, lots, lots_of, toml_text
+from bot.exchange_sim.process_testkit import exchange_in_real_time, lots, lots_of, toml_text
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from bot.exchange_sim.testkit import BTC_PERP, ETH_PERP, LOOPBACK_HEDGE
 from bot.execution.clips import min_clip_qty
 from bot.execution.rolls import dated_symbol, quarterly_expiries_after
 from bot.store.journal import Journal
@@ -87,12 +88,9 @@ class Chain:
             "market": {"source": "exchange"},
             "portfolio.holdings": {"ETH": eth},
             "hedge": {
+                **LOOPBACK_HEDGE,
                 "instruments": [BTC_PERP, self.hedge],
-                "policy": "beta",
                 "proxy": self.hedge,
-                "window": "1h",
-                "sample": "1m",
-                "min_samples": 10,
                 "rebalance_band": self.band,
             },
             "risk": {"max_price_age": "30s"},

@@ -28,10 +28,10 @@ from aiohttp import web
 
 from bot.config import Config, parse_config
 from bot.daemon import Daemon
-from bot.domain import MS_PER_MINUTE, ClientOrderId, MarketEvent, Symbol
+from bot.domain import MS_PER_MINUTE, ClientOrderId, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import T0, priced, running_sim
+from bot.exchange_sim.testkit import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, T0, priced, running_sim
 from bot.runs import Session
 from bot.store.journal import Journal, JournaledOrder
 from bot.venues.ccxt_errors import Backoff
@@ -62,7 +62,6 @@ __all__ = [
     "until",
 ]
 
-BTC_PERP, ETH_PERP, ETH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT"), Symbol("ETH/USDT")
 START = T0  # market time when trading starts: the exchange's history ends here
 GUARD_S = 20.0  # the most any condition may take before the test fails; never a synchronisation delay
 NO_THROTTLE: Mapping[str, Any] = {"enableRateLimit": False, "timeout_on_exit": 0}  # loopback: no pacing
@@ -115,15 +114,7 @@ def config_for(sim: ExchangeSim, state_dir: Path, **sections: Mapping[str, Any])
         "bot": {"mode": "live", "state_dir": str(state_dir)},
         "market": {"source": "exchange"},
         "portfolio": {"holdings": {"ETH": 10.0}},
-        "hedge": {
-            "instruments": [BTC_PERP, ETH_PERP],
-            "policy": "beta",
-            "proxy": ETH_PERP,
-            "window": "1h",
-            "sample": "1m",
-            "min_samples": 10,
-            "rebalance_band": 0.05,
-        },
+        "hedge": {**LOOPBACK_HEDGE, "rebalance_band": 0.05},
         "risk": {"max_order_notional": 40_000.0, "max_price_age": "2m"},
         "execution": {"clip_notional": 40_000.0, "clip_interval": "30s", "on_shutdown": "leave"},
         "venue": {

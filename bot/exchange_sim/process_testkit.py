@@ -38,10 +38,10 @@ from aiohttp.test_utils import TestServer
 
 from bot.clock import WallClock
 from bot.control.client import ControlClient, DaemonUnreachable
-from bot.domain import MS_PER_MINUTE, MarketEvent, Symbol
+from bot.domain import MS_PER_MINUTE, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import SimSettings
-from bot.exchange_sim.testkit import priced
+from bot.exchange_sim.testkit import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, priced
 from bot.secrets import redact
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "write_config",
 ]
 
-BTC_PERP, ETH_PERP, ETH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT"), Symbol("ETH/USDT")
 GUARD_S = 60.0  # the most a condition may take (a subprocess starts ccxt); never a synchronisation delay
 HEDGEBOT = Path(sys.executable).parent / "hedgebot"
 T = TypeVar("T")
@@ -120,14 +119,7 @@ def write_config(path: Path, sim: ExchangeSim, mode: str, state_dir: Path, **sec
         "bot": {"mode": mode, "state_dir": str(state_dir)},
         "market": {"source": "exchange"},
         "portfolio.holdings": {"ETH": 10.0},
-        "hedge": {
-            "instruments": [BTC_PERP, ETH_PERP],
-            "policy": "beta",
-            "proxy": ETH_PERP,
-            "window": "1h",
-            "sample": "1m",
-            "min_samples": 10,
-        },
+        "hedge": LOOPBACK_HEDGE,
         "risk": {"max_price_age": "30s"},
         "execution": {"clip_notional": 12_000.0, "clip_interval": "1s", "on_shutdown": "cancel"},
         "venue": {"endpoint": sim.base_url},
