@@ -40,6 +40,7 @@ from bot.engine import (
     RollChanged,
 )
 from bot.execution.legs import contracts_for
+from bot.execution.order_desk import OrderDesk
 from bot.execution.orders import IllegalTransition
 from bot.execution.reconcile import ReconcilePlan
 from bot.execution.reconcile_shell import Reconciler
@@ -48,14 +49,12 @@ from bot.logs import get_logger
 from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
 from bot.report.status import engine_status
-from bot.report.text import order_line
 from bot.risk import rate_limit
 from bot.risk.limits import breached_limit
-from bot.risk.rate_limit import RateLimitBackoff
 from bot.risk.state import StateChanged, TradingState
 from bot.store.journal import Journal, Valuation
 from bot.venues.base import Venue
-from bot.venues.errors import OrderNotFound, RateLimited, Retryable, UnknownOutcome, VenueError, WouldTakeLiquidity
+from bot.venues.errors import Retryable, VenueError
 
 HumanLine = Callable[[str], None]
 USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
@@ -129,7 +128,6 @@ class Daemon:
         self._lock = asyncio.Lock()
         self._instant: int | None = None
         self._next_record_ts = 0
-        self._send_price: dict[str, float] = {}
         self._first_ts: int | None = None
         self.reloader: Callable[[], Config] | None = None  # re-reads the config file for `reload` and SIGHUP
         self.observer = Observer()  # metrics and alerts; the silent one unless the run wires OpsObserver
@@ -137,7 +135,7 @@ class Daemon:
         self._drawdown = 0.0
         self._margin_ratio = math.inf
         self.reconciler = Reconciler(self)
-        self.rate_limit = RateLimitBackoff()
+        self.desk = OrderDesk(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -195,9 +193,9 @@ class Daemon:
         """The wall-clock timer (realtime and live): venue events that arrived while the feed was quiet (fills on
         a live user stream) reach the engine, and due clips are worked, even when no market event arrives."""
         async with self._lock:
-            await self._drain()
+            await self.drain()
             now = self.clock.now_ms()
-            if self.rate_limit.over(now):
+            if self.desk.rate_limit.over(now):
                 await self._release(rate_limit.SOURCE, now, "the venue's rate-limit wait is over")
             await self._follow_user_stream(now)
             await self._on_time(now)
@@ -265,7 +263,7 @@ class Daemon:
         self.totals.events += 1
         self.venue.on_market(event)
         self.engine.on_market(event)
-        await self._drain()
+        await self.drain()
 
     async def _on_time(self, now: int) -> None:
         assert self.engine is not None
@@ -354,9 +352,9 @@ class Daemon:
         elif isinstance(action, RollChanged):
             self._roll_changed(action)
         elif isinstance(action, PlaceOrder):
-            await self._place(now, action)
+            await self.desk.place(now, action)
         elif isinstance(action, CancelOrder):
-            await self._cancel(now, action)
+            await self.desk.cancel(now, action)
 
     def _parent_closed(self, action: ParentClosed) -> None:
         quality = action.quality
@@ -382,108 +380,6 @@ class Daemon:
         if action.event != "pair":
             cost = f", cost {state.cost.total:+,.2f}" if action.event != "started" else ""
             self.human(f"roll {action.event}: {state.near} → {state.far or 'closed'}{cost}")
-
-    async def _place(self, now: int, action: PlaceOrder) -> None:
-        assert self.engine is not None
-        request = action.request
-        if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
-            # the journal's record of that id stands (the venue may have it): the engine drops this copy unsent
-            self.log.error("order_already_journaled", client_id=request.client_id)
-            reason = "client order id already used: not sent again"
-            self.engine.on_venue(
-                OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason)
-            )
-            return
-        self._send_price[request.client_id] = self.engine.prices[request.symbol]
-        await self.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
-        self.log.info(
-            "order_sent",
-            client_id=request.client_id,
-            instrument=request.symbol,
-            side=request.side,
-            qty=request.qty,
-            type=request.order_type,
-            price=request.price,
-            reduce_only=request.reduce_only,
-        )
-        update: OrderUpdate | None
-        refused: VenueError | None = None
-        try:
-            update = await self.venue.create_order(request)
-            self.rate_limit.placed()
-        except UnknownOutcome as exc:
-            self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
-            update = await self._resolve_unknown(request.client_id, request.symbol, now)
-        except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
-            reprice = isinstance(exc, WouldTakeLiquidity)  # a post-only price that would have crossed
-            update = OrderUpdate(
-                now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=str(exc), would_take=reprice
-            )
-            refused = exc
-        if update is not None:
-            await self.apply_venue_event(update)
-        if isinstance(refused, RateLimited):
-            await self._back_off(now, refused)
-        elif isinstance(refused, Retryable):  # it never left (connection refused): the venue is unreachable
-            why = f"the venue cannot be reached ({refused}): order {request.client_id} was not placed"
-            await self.reconciler.settle_later(now, why)
-        await self._drain()
-        if update is not None and update.status.is_final:  # later fills still need their reference price
-            self._send_price.pop(request.client_id, None)
-        if update is not None:
-            self.human(order_line(now, request, update, action.parent_reason))
-
-    async def _cancel(self, now: int, action: CancelOrder) -> None:
-        self.log.info("order_cancel", client_id=action.client_id, reason=action.reason)
-        update: OrderUpdate | None
-        try:
-            update = await self.venue.cancel_order(action.client_id, action.symbol)
-        except UnknownOutcome:
-            update = await self._resolve_unknown(action.client_id, action.symbol, now)
-        except VenueError as exc:  # already final at the venue, or not there: ask what it is
-            self.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
-            update = await self._resolve_unknown(action.client_id, action.symbol, now)
-        if update is not None:
-            await self.apply_venue_event(update)
-        await self._drain()
-
-    async def _resolve_unknown(self, client_id: Any, symbol: Symbol, now: int) -> OrderUpdate | None:
-        """Ask the venue what became of an order; never send it again blind.
-
-        "Not found" means what the order's last known state allows: one the venue had acknowledged was purged
-        after it ended (expired; its fills, if any, come as fills); one only sent (a create answered 503 or timed
-        out, or cancelled before its answer came) may still reach the venue until its request window closes.
-        Until its fate is known such an order stays open (its instrument gets no further clip, its quantity
-        counts as in flight) and trading is held halted; the reconciliation that then runs every reconcile_retry
-        learns its fate (found, or lost once the window is over) and lifts the hold, without an operator.
-        """
-        try:
-            return await self.venue.fetch_order(client_id, symbol)
-        except OrderNotFound as exc:
-            assert self.engine is not None
-            known = self.engine.orders.get(client_id)
-            if known is not None and known.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
-                reason = f"the venue no longer knows this working order (purged after it ended): {exc}"
-                return OrderUpdate(now, client_id, symbol, OrderStatus.EXPIRED, known.filled_qty, reason=reason)
-            self.log.warning("order_not_seen_yet", client_id=client_id, error=str(exc))
-            why = f"order {client_id} outcome unknown: no trace at the venue yet, it may arrive until its window closes"
-        except VenueError as exc:
-            self.log.error("order_state_unknown", client_id=client_id, error=str(exc))
-            self.observer.alert("order_state_unknown", str(client_id), f"order {client_id}: state unknown ({exc})")
-            why = f"order {client_id} outcome unknown: the venue cannot be asked ({exc})"
-        await self.reconciler.settle_later(now, why)
-        return None
-
-    async def _back_off(self, now: int, refusal: RateLimited) -> None:
-        """The venue rate-limited a create (after the venue edge's own short waits): no order until the back-off
-        is over (`tick` lifts the hold by itself)."""
-        self.rate_limit.refused(now, refusal.retry_after_s)
-        reason = self.rate_limit.reason(now, str(refusal))
-        self.log.warning("rate_limit_backoff", until=self.rate_limit.until_ms, strikes=self.rate_limit.strikes)
-        assert self.engine is not None
-        change = self.engine.governor.hold(rate_limit.SOURCE, TradingState.HALTED, reason, now)
-        if change is not None:
-            await self.execute(now, change)
 
     async def _follow_user_stream(self, now: int) -> None:
         """Live: while the user stream has been down longer than USER_STREAM_GRACE_MS, fills and order updates
@@ -513,7 +409,7 @@ class Daemon:
         if change is not None:
             await self.execute(now, change)
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
         for event in self.venue.drain():
             await self.apply_venue_event(event)
 
@@ -550,7 +446,7 @@ class Daemon:
         self.totals.fills += 1
         self.totals.fees += fill.fee
         self.totals.traded_notional += abs(instrument.notional(fill.qty, fill.price))
-        reference = self._send_price.get(fill.client_id, fill.price)
+        reference = self.desk.send_price(fill.client_id, fill.price)
         self.totals.slippage_cost += fill.side.sign * instrument.notional(fill.qty, fill.price - reference)
         self.log.info(
             "fill",
@@ -610,7 +506,7 @@ class Daemon:
         while True:
             await wait()
             async with self._lock:
-                await self._drain()
+                await self.drain()
 
     async def warm_up(self, history: Iterable[MarketEvent]) -> int:
         """Feed price history (older than `trading_from_ms`) through the engine so its estimators are ready
