@@ -147,11 +147,17 @@ def test_a_report_without_a_journal_is_one_clear_line(tmp_path: Path, capsys: py
     assert capsys.readouterr().err.startswith("hedgebot: no journal at")
 
 
+def saved_status(paper_run: PaperRun, tmp_path: Path) -> Path:
+    """The paper run's status as `hedgebot ctl status --json` saves it, for `stress --status`."""
+    saved = tmp_path / "status.json"
+    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    return saved
+
+
 def test_stress_on_a_saved_status_prints_losses_with_and_without_the_hedge(
     paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    saved = tmp_path / "status.json"
-    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    saved = saved_status(paper_run, tmp_path)
     assert main(["stress", "--status", str(saved)]) == 0
     table = capsys.readouterr().out
     assert "hedged" in table.lower()
@@ -161,8 +167,7 @@ def test_stress_on_a_saved_status_prints_losses_with_and_without_the_hedge(
 def test_stress_takes_the_operators_shock_sizes(
     paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    saved = tmp_path / "status.json"
-    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    saved = saved_status(paper_run, tmp_path)
     sizes = ["--drop", "30", "--drop", "12.5", "--btc-up", "15", "--alts-down", "0"]
     sizes += ["--funding-spike", "-0.5", "--settlements", "6", "--haircut", "35"]
     assert main(["stress", "--status", str(saved), *sizes]) == 0
@@ -180,8 +185,7 @@ def test_stress_takes_the_operators_shock_sizes(
 def test_stress_by_default_keeps_its_sizes(
     paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    saved = tmp_path / "status.json"
-    saved.write_text(json.dumps({"ok": True, "status": paper_run.status}))
+    saved = saved_status(paper_run, tmp_path)
     assert main(["stress", "--status", str(saved)]) == 0
     table = capsys.readouterr().out
     for name in ("all assets −20%", "all assets −40%", "BTC +10%, others −20%", "funding −0.3% × 9", "haircut −20%"):
