@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, load_config, with_overrides
+from bot.live.session import run_backtest
 from bot.report.backtest import result_json
-from bot.runs import run_backtest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

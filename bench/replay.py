@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot.config import Config, parse_config
-from bot.wiring import as_fast_as_possible, build_daemon, journal_for, replay_plan
+from bot.live.assembly import as_fast_as_possible, build_daemon, journal_for, replay_plan
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PRICES, FUNDING, PERP = DATA / "prices_1h.csv.gz", DATA / "funding_8h.csv.gz", DATA / "perp_1h.csv.gz"

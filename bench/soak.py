@@ -22,8 +22,8 @@ from pathlib import Path
 from bot import logs
 from bot.config import Config, parse_config
 from bot.domain import MS_PER_DAY, MarketEvent
-from bot.runs import FIXED_START_MS
-from bot.wiring import as_fast_as_possible, build_daemon, journal_for, synthetic_plan
+from bot.live.assembly import as_fast_as_possible, build_daemon, journal_for, synthetic_plan
+from bot.live.session import FIXED_START_MS
 
 SAMPLES = 8  # RSS readings spread over the run, besides the one before it starts
 

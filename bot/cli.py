@@ -18,17 +18,17 @@ from bot.config import Config, ConfigError, load_config, with_overrides
 from bot.control.ctl import add_ctl_parser, run_ctl
 from bot.domain import parse_duration_ms
 from bot.exchange_sim import command as exchange_sim_command
+from bot.execution.venue_errors import Fatal, VenueError
 from bot.feeds import download_command
 from bot.feeds.replay import ReplayError
+from bot.live.session import FIXED_START_MS, run_backtest, run_live, run_paper
 from bot.logs import get_logger
 from bot.ops.alerts import AlertsSetupError, sinks_from_config
-from bot.report import commands as report_commands
+from bot.report import cli as report_commands
 from bot.report.backtest import result_json, result_text
-from bot.runs import FIXED_START_MS, run_backtest, run_live, run_paper
 from bot.secrets import redact
 from bot.store.journal import JournalError
 from bot.venues.ccxt_client import read_api_keys
-from bot.venues.errors import Fatal, VenueError
 
 
 class UsageError(Exception):

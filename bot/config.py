@@ -219,7 +219,7 @@ class ExecutionSection(_Section):
     roll_window_days: Annotated[float, Field(gt=0, le=100)] = 3.0
     roll_steps: Annotated[int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
     dated_basis_annual: Annotated[float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
-    # reconciliation of the journal against the venue, at start and then every interval (bot.execution.reconcile)
+    # reconciliation of the journal against the venue, at start and then every interval (bot.execution.reconcile_plan)
     foreign_orders: Literal["leave", "cancel"] = "leave"  # open orders at the venue that hedgebot did not place
     reconcile_interval: Duration = "5m"  # while running; "0s" = at start only
     reconcile_retry: Duration = "30s"  # while a failed reconciliation holds trading halted

@@ -10,7 +10,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, settings
 
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.testkit import running_sim
+from bot.testing.loopback import running_sim
 
 # Tests never assert on wall-clock time: no per-example deadline, no "too slow" health check (CI is shared).
 settings.register_profile("hedgebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])

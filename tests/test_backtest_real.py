@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.config import Config, load_config, with_overrides
+from bot.live.session import run_backtest
 from bot.report.backtest import result_json, result_text
 from bot.report.text import utc
-from bot.runs import run_backtest
 from bot.store.journal import Journal
 
 REPO = Path(__file__).resolve().parents[1]

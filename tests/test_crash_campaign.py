@@ -2,7 +2,7 @@
 exchange, is killed at chosen points of its hedging runs and restarted on the same journal, again and again.
 
 Each restart comes with a new holding, so every run has a parent of several clips to work. The kill points are
-keyed on what the exchange sees (bot/exchange_sim/crash_testkit.py): an order create dropped before the
+keyed on what the exchange sees (bot/testing/crash_points.py): an order create dropped before the
 exchange processed it (journaled, never arrived), an order processed but not acknowledged, the daemon busy
 with the answer of a fill, and any REST request of the start-up, reconciliation and account refreshes. After
 the last run, which finishes its parent: no client order id was sent twice, every exchange fill is in the
@@ -30,7 +30,12 @@ from bot.control.client import ControlClient, DaemonUnreachable
 from bot.control.listen import parse_listen
 from bot.domain import MS_PER_DAY, Symbol
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.crash_testkit import (
+from bot.exchange_sim.faults import Phase
+from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from bot.execution.clips import min_clip_qty
+from bot.execution.roll_plan import dated_symbol, quarterly_expiries_after
+from bot.store.journal import Journal
+from bot.testing.crash_points import (
     DaemonProcess,
     DaemonProcesses,
     KillPoint,
@@ -38,13 +43,8 @@ from bot.exchange_sim.crash_testkit import (
     disarm,
     order_point,
 )
-from bot.exchange_sim.faults import Phase
-from bot.exchange_sim.process_testkit import exchange_in_real_time, lots, lots_of, toml_text
-from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import BTC_PERP, ETH_PERP, LOOPBACK_HEDGE
-from bot.execution.clips import min_clip_qty
-from bot.execution.rolls import dated_symbol, quarterly_expiries_after
-from bot.store.journal import Journal
+from bot.testing.loopback import BTC_PERP, ETH_PERP, LOOPBACK_HEDGE
+from bot.testing.processes import exchange_in_real_time, lots, lots_of, toml_text
 from bot.venues.simulation.markets import default_instrument
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]

@@ -1,7 +1,7 @@
 """Live mode under exchange faults: the daemon trades through the real ccxt client against the loopback exchange
 (bot/exchange_sim) while the exchange drops its websockets, goes silent, times out, rate-limits and refuses margin.
 
-The session is the one `hedgebot run` wires, from bot/exchange_sim/live_testkit.py. Market time is the test's: a
+The session is the one `hedgebot run` wires, from bot/testing/live.py. Market time is the test's: a
 manual clock is the daemon's and the venue's "now", and the prices the test pushes to the exchange carry it, so
 sampling steps, clip intervals and staleness limits pass when the test says so, never by waiting for the wall
 clock. Conditions are awaited by polling the daemon's status with a deadline. Outages (503s, storms, rejected
@@ -21,7 +21,8 @@ from bot.commands import SetHolding
 from bot.domain import ClientOrderId
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import ORDER_PATH
-from bot.exchange_sim.live_testkit import (
+from bot.live.assembly import LiveTuning
+from bot.testing.live import (
     ETH_PERP,
     FAST,
     GUARD_S,
@@ -34,7 +35,6 @@ from bot.exchange_sim.live_testkit import (
     trading,
     until,
 )
-from bot.wiring import LiveTuning
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,7 +1,7 @@
 """What an operator sees of a live session against the loopback exchange: alerts at a local webhook, /metrics
-scraped over HTTP, /readyz; from start-up reconciliation on (bot/ops/runtime.py wired by bot/runs.py).
+scraped over HTTP, /readyz; from start-up reconciliation on (bot/ops/runtime.py wired by bot/live/session.py).
 
-The session is the one `hedgebot run` wires (bot/exchange_sim/live_testkit.py), on market time the test moves.
+The session is the one `hedgebot run` wires (bot/testing/live.py), on market time the test moves.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.live_testkit import (
+from bot.ops.observer import OpsObserver
+from bot.testing.live import (
     ETH_PERP,
     GUARD_S,
     AlertInbox,
@@ -29,7 +30,6 @@ from bot.exchange_sim.live_testkit import (
     trading,
     until,
 )
-from bot.ops.observer import OpsObserver
 
 pytestmark = pytest.mark.asyncio
 

@@ -21,7 +21,11 @@ from bot.config import ConfigError, parse_config
 from bot.control.client import ControlClient
 from bot.control.listen import parse_listen
 from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, PriceObserved, parse_duration_ms
-from bot.exchange_sim.process_testkit import (
+from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from bot.live.assembly import candle_timeframe, warmup_history
+from bot.store.journal import Journal
+from bot.testing.loopback import running_sim
+from bot.testing.processes import (
     ETH,
     ETH_PERP,
     exchange_in_real_time,
@@ -34,12 +38,8 @@ from bot.exchange_sim.process_testkit import (
     walk,
     write_config,
 )
-from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import running_sim
-from bot.store.journal import Journal
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
-from bot.wiring import candle_timeframe, warmup_history
 
 TOKEN = "live-run-test-token-0123456789abcdef"
 

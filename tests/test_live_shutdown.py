@@ -1,7 +1,7 @@
 """A live session stopped as SIGTERM stops it (`Session.stop()`, what the signal handler calls) while a post-only
 clip rests at the exchange: `[execution] on_shutdown` decides that clip's fate, seen from the exchange's side.
 
-The daemon trades through the real ccxt client against the loopback exchange (bot/exchange_sim/live_testkit.py:
+The daemon trades through the real ccxt client against the loopback exchange (bot/testing/live.py:
 market time moved by the test, conditions polled with a deadline). At START it sells its 10 ETH hedge in one
 post-only limit clip 10 bps over the mark (2,010): the clip rests. Then the session is stopped.
 
@@ -22,9 +22,9 @@ import pytest_asyncio
 
 from bot.domain import ClientOrderId
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.live_testkit import ETH_PERP, Live, config_for, exchange_with_history, ledger, trading, until
 from bot.exchange_sim.records import SimOrder
 from bot.store.journal import Journal
+from bot.testing.live import ETH_PERP, Live, config_for, exchange_with_history, ledger, trading, until
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,6 +1,6 @@
 """Live mode through exchange outages: 503s on a create, REST 5xx and rate-limit storms, rejected orders, and a
 user stream lost or silent while orders work. The daemon trades through the real ccxt client against the loopback
-exchange (bot/exchange_sim/live_testkit.py: market time moved by the test, conditions polled with a deadline).
+exchange (bot/testing/live.py: market time moved by the test, conditions polled with a deadline).
 
 What every test shows at the end (`Ledger.problems`): no client order id sent twice (bar the refusals a 429
 allows to be sent again), every execution at the exchange journaled and applied exactly once, and the engine's,
@@ -20,7 +20,7 @@ import pytest_asyncio
 from bot.domain import ClientOrderId
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import ORDER_PATH
-from bot.exchange_sim.live_testkit import (
+from bot.testing.live import (
     ETH_PERP,
     Live,
     alert_inbox,

@@ -36,7 +36,8 @@ from bot import secrets as bot_secrets
 from bot.control.client import ControlClient
 from bot.control.listen import parse_listen
 from bot.exchange_sim import ExchangeSim, SimSettings
-from bot.exchange_sim.process_testkit import (
+from bot.testing.loopback import running_sim
+from bot.testing.processes import (
     GUARD_S,
     AlertSinks,
     Finished,
@@ -50,7 +51,6 @@ from bot.exchange_sim.process_testkit import (
     stopped,
     write_config,
 )
-from bot.exchange_sim.testkit import running_sim
 
 pytestmark = pytest.mark.asyncio
 

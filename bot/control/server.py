@@ -39,7 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Controllable(Protocol):
-    """What the API drives: `bot.daemon.Daemon` (started)."""
+    """What the API drives: `bot.live.daemon.Daemon` (started)."""
 
     def status(self) -> dict[str, Any]: ...
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.domain import ClientOrderId, OrderRequest, Symbol
 from bot.execution.quality import ExecutionQuality
-from bot.execution.rolls import RollState
+from bot.execution.roll_plan import RollState
 
 
 @dataclass(frozen=True, slots=True)

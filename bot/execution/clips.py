@@ -33,7 +33,7 @@ from bot.domain import (
     parse_duration_ms,
     round_to_step,
 )
-from bot.execution.orders import TrackedOrder
+from bot.execution.order_states import TrackedOrder
 from bot.execution.quality import slippage_bps
 
 _MIN_NOTIONAL_MARGIN = 1.02  # 2 % above the venue's minimum notional: the price moves before the fill

@@ -39,7 +39,7 @@ from bot.execution.clips import (
     stale_clips,
 )
 from bot.execution.ids import client_order_id, decision_of
-from bot.execution.orders import OrderTracker, TrackedOrder
+from bot.execution.order_states import OrderTracker, TrackedOrder
 from bot.execution.quality import QualityLedger, open_quality
 from bot.risk.limits import Limits, OrderRateWindow, PreTradeState, check_clip
 from bot.risk.state import Governor

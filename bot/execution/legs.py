@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.domain import Symbol
-from bot.execution.dated import perpetual_of
-from bot.execution.rolls import QUARTERLY, dated_symbol, expiry_of, hedge_contract, quarterly_expiries_after
+from bot.execution.dated_contracts import perpetual_of
+from bot.execution.roll_plan import QUARTERLY, dated_symbol, expiry_of, hedge_contract, quarterly_expiries_after
 
 
 class LegKind(enum.StrEnum):

@@ -18,10 +18,10 @@ from typing import Any, get_args
 from bot.clock import WallClock
 from bot.config import VenueSection
 from bot.domain import Symbol
+from bot.execution.venue_errors import VenueError
 from bot.feeds.download import Downloaded, DownloadError, DownloadSpec, download_history
 from bot.secrets import redact
 from bot.venues.ccxt_client import make_client
-from bot.venues.errors import VenueError
 
 EXCHANGES: tuple[str, ...] = get_args(VenueSection.model_fields["exchange"].annotation)
 

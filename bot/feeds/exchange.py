@@ -34,6 +34,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.domain import InstrumentKind, MarketEvent, Symbol, perp_symbol
+from bot.execution.venue_errors import Fatal, VenueError
 from bot.logs import get_logger
 from bot.venues.ccxt_client import CcxtRest, make_client, unless_closed, wake_on_messages
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, run_stream
@@ -50,7 +51,6 @@ from bot.venues.ccxt_parse import (
     mark_price_from,
 )
 from bot.venues.ccxt_venue import CcxtVenue
-from bot.venues.errors import Fatal, VenueError
 
 __all__ = ["ExchangeFeed", "FeedSettings", "exchange_feed"]
 

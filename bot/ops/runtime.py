@@ -32,7 +32,7 @@ from bot.ops.observer import OpsObserver
 from bot.ops.sdnotify import SystemdNotifier, watchdog_interval_s, watchdog_loop
 
 if TYPE_CHECKING:  # the daemon imports nothing from here; only the session wiring joins the two
-    from bot.daemon import Daemon
+    from bot.live.daemon import Daemon
 
 FLUSH_ON_STOP_S = 5.0  # alerts still queued at shutdown (a halt, say) get this long to go out
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.daemon import RunSummary
-from bot.execution.rolls import RollState
+from bot.execution.roll_plan import RollState
+from bot.live.daemon import RunSummary
 from bot.report.text import utc
 
 

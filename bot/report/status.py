@@ -10,8 +10,8 @@ from bot.risk.collateral import liquidation_moves
 from bot.risk.state import TradingState
 
 if TYPE_CHECKING:  # the daemon passes its own objects in; importing them here would be circular
-    from bot.daemon import Totals
-    from bot.engine import Engine
+    from bot.core.engine import Engine
+    from bot.live.daemon import Totals
 
 
 def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:

@@ -20,10 +20,10 @@ import ccxt.pro as ccxt_pro
 
 from bot.config import VenueSection
 from bot.domain import parse_duration_ms
+from bot.execution.venue_errors import Fatal, Retryable
 from bot.logs import get_logger
 from bot.secrets import SecretError, read_secret, redact
 from bot.venues.ccxt_errors import Backoff, Operation, map_ccxt_error, report_connection, retry_after_s
-from bot.venues.errors import Fatal, Retryable
 
 __all__ = [
     "CcxtRest",

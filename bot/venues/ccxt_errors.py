@@ -34,8 +34,7 @@ from typing import Any, NoReturn
 import aiohttp
 import ccxt.async_support as ccxt
 
-from bot.secrets import redact
-from bot.venues.errors import (
+from bot.execution.venue_errors import (
     Fatal,
     InsufficientMargin,
     OrderNotFound,
@@ -46,6 +45,7 @@ from bot.venues.errors import (
     VenueError,
     WouldTakeLiquidity,
 )
+from bot.secrets import redact
 
 __all__ = [
     "Backoff",

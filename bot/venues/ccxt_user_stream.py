@@ -22,13 +22,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot.domain import AccountSnapshot, ClientOrderId, Fill, FundingSettled, OrderStatus, OrderUpdate, Symbol
+from bot.execution.venue import RESYNC_FILLS_LOOKBACK_MS, fill_key
+from bot.execution.venue_errors import Fatal, VenueError
 from bot.logs import get_logger
 from bot.secrets import redact
-from bot.venues.base import RESYNC_FILLS_LOOKBACK_MS, fill_key
 from bot.venues.ccxt_client import FreshEntries, unless_closed, wake_on_messages
 from bot.venues.ccxt_errors import Backoff, StreamStats, run_stream
 from bot.venues.ccxt_parse import Payload
-from bot.venues.errors import Fatal, VenueError
 
 __all__ = ["OrderMemory", "UserStream"]
 

@@ -41,6 +41,7 @@ from bot.domain import (
     round_to_step,
 )
 from bot.execution.legs import contracts_for
+from bot.execution.venue_errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome
 from bot.logs import get_logger
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_dialect import leverage_params, margin_mode_params, order_params
@@ -61,7 +62,6 @@ from bot.venues.ccxt_parse import (
     timestamp,
 )
 from bot.venues.ccxt_user_stream import OrderMemory, UserStream
-from bot.venues.errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome
 
 __all__ = ["CcxtVenue", "CcxtVenueSettings", "open_ccxt_venue", "with_markets_loaded"]
 

@@ -40,7 +40,7 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
-from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
+from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
 from bot.venues.simulation.account import SimulatedAccount
 from bot.venues.simulation.book import (
     BookModel,

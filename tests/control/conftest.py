@@ -25,11 +25,11 @@ from bot.config import load_config
 from bot.control.listen import ListenAddress
 from bot.control.server import ControlServer
 from bot.control.settings import ControlSettings
-from bot.daemon import Daemon
 from bot.domain import MarketEvent
-from bot.runs import Session
+from bot.live.assembly import build_daemon, synthetic_plan
+from bot.live.daemon import Daemon
+from bot.live.session import Session
 from bot.store.journal import Journal
-from bot.wiring import build_daemon, synthetic_plan
 
 TOKEN = "control-test-token-0123456789abcdef"
 SPEED = 1200.0  # simulated seconds per wall second: one synthetic minute every 50 ms

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from bot.domain import MarketEvent
 from bot.exchange_sim import ExchangeSim, ccxt_config
-from bot.exchange_sim.testkit import priced
+from bot.testing.loopback import priced
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from bot.execution.actions import CancelOrder, ExecutionAction, PlaceOrder
 from bot.execution.clips import ParentStatus, min_clip_qty, plan_clip
 from bot.execution.executor import Executor
 from bot.execution.ids import decision_id
-from bot.execution.testkit import OneInstrumentView
+from bot.testing.execution import OneInstrumentView
 
 LOT = 0.001
 BTC = Instrument(

@@ -20,7 +20,7 @@ from bot.execution.clips import (
     stale_clips,
 )
 from bot.execution.ids import client_order_id, decision_id
-from bot.execution.orders import TrackedOrder
+from bot.execution.order_states import TrackedOrder
 
 BTC = Instrument(
     Symbol("BTC/USDT:USDT"), "BTC", "USDT", InstrumentKind.PERPETUAL, settle="USDT", lot_step=0.001, min_notional=100.0

@@ -25,7 +25,7 @@ from bot.domain import (
 )
 from bot.execution.actions import CancelOrder, ClipHeld, ExecutionAction, ParentClosed, PlaceOrder
 from bot.execution.executor import Executor
-from bot.execution.testkit import OneInstrumentView
+from bot.testing.execution import OneInstrumentView
 
 BTC = Instrument(
     Symbol("BTC/USDT:USDT"), "BTC", "USDT", InstrumentKind.PERPETUAL, "USDT", lot_step=0.001, tick_size=0.1,

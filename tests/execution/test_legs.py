@@ -6,7 +6,7 @@ import pytest
 
 from bot.domain import Symbol
 from bot.execution.legs import HedgeLeg, LegKind, contracts_for, parse_legs
-from bot.execution.rolls import quarterly_expiry_ms
+from bot.execution.roll_plan import quarterly_expiry_ms
 
 DAY = 86_400_000
 MARCH_2024 = quarterly_expiry_ms(2024, 3)  # 2024-03-29 08:00 UTC

@@ -29,13 +29,13 @@ from typing import NamedTuple
 import pytest
 
 from bot.config import Config, with_overrides
-from bot.daemon import Daemon, RunSummary
 from bot.domain import MS_PER_DAY, MarketEvent, Symbol
-from bot.execution.rolls import quarterly_expiry_ms
+from bot.execution.roll_plan import quarterly_expiry_ms
+from bot.live.assembly import build_daemon, synthetic_plan
+from bot.live.daemon import Daemon, RunSummary
 from bot.report.backtest import result_json
 from bot.report.text import utc
 from bot.store.journal import Journal
-from bot.wiring import build_daemon, synthetic_plan
 
 LEG = Symbol("BTC/USDT:USDT@quarterly")
 NEAR, FAR = Symbol("BTC/USDT:USDT-240329"), Symbol("BTC/USDT:USDT-240628")

@@ -7,9 +7,9 @@ from pathlib import Path
 from bot.config import load_config
 from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, PriceObserved, parse_duration_ms
 from bot.feeds.synthetic import Regime, SyntheticMarket, SyntheticSpec
+from bot.live.assembly import base_of, perpetuals, spot_symbols, synthetic_plan, warmup_ms
+from bot.live.session import FIXED_START_MS
 from bot.report.text import utc
-from bot.runs import FIXED_START_MS
-from bot.wiring import base_of, perpetuals, spot_symbols, synthetic_plan, warmup_ms
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

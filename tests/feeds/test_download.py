@@ -19,7 +19,6 @@ import pytest_asyncio
 from bot.config import VenueSection
 from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, FundingObserved, MarketEvent, PriceObserved, Symbol
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.testkit import T0, priced, running_sim
 from bot.feeds.csvformat import CANDLE_COLUMNS, FUNDING_COLUMNS
 from bot.feeds.download import (
     FUNDING_FILE,
@@ -29,6 +28,7 @@ from bot.feeds.download import (
     download_history,
 )
 from bot.feeds.replay import ReplaySpec, load_replay
+from bot.testing.loopback import T0, priced, running_sim
 from bot.venues.ccxt_client import make_client
 
 pytestmark = pytest.mark.asyncio

@@ -21,12 +21,12 @@ from bot.domain import (
 )
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.streams import Payload
-from bot.exchange_sim.testkit import T0
+from bot.execution.venue_errors import Fatal
 from bot.feeds.exchange import ExchangeFeed, FeedSettings, exchange_feed
+from bot.testing.loopback import T0
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue
-from bot.venues.errors import Fatal
 
 pytestmark = pytest.mark.asyncio
 

@@ -25,8 +25,8 @@ from bot.config import VenueSection
 from bot.domain import BookObserved, FundingObserved, MarketEvent, PriceObserved, Symbol
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.streams import Payload
-from bot.exchange_sim.testkit import T0
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
+from bot.testing.loopback import T0
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
 

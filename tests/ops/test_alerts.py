@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from bot.domain import MS_PER_MINUTE
-from bot.exchange_sim.live_testkit import serving
 from bot.ops.alerts import (
     QUEUE_SIZE,
     Alerter,
@@ -29,6 +28,7 @@ from bot.ops.alerts import (
     sinks_from_config,
 )
 from bot.secrets import register
+from bot.testing.live import serving
 
 TELEGRAM_TOKEN = "123456:telegram-token-for-tests-abcdef"
 CHAT = "-100200300"

@@ -3,9 +3,9 @@ progress, with each one's cost."""
 
 from __future__ import annotations
 
-from bot.daemon import RunSummary, Totals
 from bot.domain import Symbol
-from bot.execution.rolls import RollCost, RollState, quarterly_expiry_ms
+from bot.execution.roll_plan import RollCost, RollState, quarterly_expiry_ms
+from bot.live.daemon import RunSummary, Totals
 from bot.report.backtest import result_json, result_text
 from bot.report.performance import Effectiveness
 

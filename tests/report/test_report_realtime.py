@@ -9,11 +9,11 @@ import pytest
 
 from bot.clock import WallClock
 from bot.config import parse_config
-from bot.report.commands import load_period
+from bot.live.assembly import build_daemon, synthetic_plan
+from bot.live.session import Session
+from bot.report.cli import load_period
 from bot.report.daily import summary
-from bot.runs import Session
 from bot.store.journal import Journal
-from bot.wiring import build_daemon, synthetic_plan
 
 pytestmark = pytest.mark.asyncio
 SPEED = 1200.0  # a simulated hour every 3 s of wall time

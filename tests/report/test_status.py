@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import parse_config
-from bot.daemon import Daemon
 from bot.domain import MS_PER_DAY
-from bot.execution.rolls import quarterly_expiry_ms
+from bot.execution.roll_plan import quarterly_expiry_ms
+from bot.live.assembly import as_fast_as_possible, paper_venue, synthetic_plan
+from bot.live.daemon import Daemon
 from bot.store.journal import Journal
-from bot.wiring import as_fast_as_possible, paper_venue, synthetic_plan
 
 EXPIRY = quarterly_expiry_ms(2024, 3)  # 2024-03-29 08:00 UTC
 

@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 
 from bot.config import VenueSection
+from bot.execution.venue_errors import Fatal
 from bot.venues.ccxt_client import make_client, read_api_keys
 from bot.venues.ccxt_parse import capabilities_of
-from bot.venues.errors import Fatal
 
 ENDPOINT = "http://127.0.0.1:8765"
 

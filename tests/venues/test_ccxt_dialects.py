@@ -21,10 +21,10 @@ from aiohttp import web
 
 from bot.config import Config, VenueSection, parse_config
 from bot.domain import ClientOrderId, Instrument, InstrumentKind, OrderRequest, Side, Symbol
+from bot.execution.venue_errors import Fatal
 from bot.secrets import MASK, redact
 from bot.venues.ccxt_client import make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_venue import CcxtVenue, open_ccxt_venue
-from bot.venues.errors import Fatal
 
 PAYLOADS = Path(__file__).parent / "payloads"
 NO_THROTTLE = {"enableRateLimit": False}

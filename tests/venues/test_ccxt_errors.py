@@ -13,6 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.execution.venue_errors import (
+    Fatal,
+    InsufficientMargin,
+    OrderNotFound,
+    RateLimited,
+    Rejected,
+    Retryable,
+    UnknownOutcome,
+    VenueError,
+    WouldTakeLiquidity,
+)
 from bot.secrets import register
 from bot.venues.ccxt_errors import (
     Backoff,
@@ -24,17 +35,6 @@ from bot.venues.ccxt_errors import (
     report_connection,
     retry_after_s,
     run_stream,
-)
-from bot.venues.errors import (
-    Fatal,
-    InsufficientMargin,
-    OrderNotFound,
-    RateLimited,
-    Rejected,
-    Retryable,
-    UnknownOutcome,
-    VenueError,
-    WouldTakeLiquidity,
 )
 
 GUARD_S = 10.0  # a broken test fails instead of hanging; never a synchronisation delay

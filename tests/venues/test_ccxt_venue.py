@@ -30,13 +30,21 @@ from bot.domain import (
     VenueEvent,
 )
 from bot.exchange_sim import ExchangeSim
-from bot.exchange_sim.live_testkit import until
-from bot.exchange_sim.testkit import T0
+from bot.execution.venue_errors import (
+    Fatal,
+    InsufficientMargin,
+    OrderNotFound,
+    RateLimited,
+    Rejected,
+    Retryable,
+    UnknownOutcome,
+)
 from bot.secrets import register
+from bot.testing.live import until
+from bot.testing.loopback import T0
 from bot.venues.ccxt_client import make_client
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, open_ccxt_venue
-from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, RateLimited, Rejected, Retryable, UnknownOutcome
 
 pytestmark = pytest.mark.asyncio
 

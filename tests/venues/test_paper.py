@@ -25,8 +25,8 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
-from bot.venues.base import Venue
-from bot.venues.errors import Fatal, InsufficientMargin, OrderNotFound, Rejected
+from bot.execution.venue import Venue
+from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected
 from bot.venues.paper import PaperSettings, PaperVenue
 from bot.venues.simulation.markets import default_instrument, expiry_ms_of
 

@@ -12,10 +12,10 @@ import pytest
 
 from bot.cli import main
 from bot.config import parse_config
-from bot.daemon import Daemon, RunSummary
+from bot.live.assembly import as_fast_as_possible, paper_venue, synthetic_plan
+from bot.live.daemon import Daemon, RunSummary
 from bot.report.backtest import result_json
 from bot.store.journal import Journal
-from bot.wiring import as_fast_as_possible, paper_venue, synthetic_plan
 
 START = 1_704_067_200_000
 

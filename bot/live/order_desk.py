@@ -14,14 +14,21 @@ from typing import TYPE_CHECKING
 
 from bot.domain import ClientOrderId, OrderStatus, OrderUpdate, Symbol
 from bot.execution.actions import CancelOrder, PlaceOrder
+from bot.execution.venue_errors import (
+    OrderNotFound,
+    RateLimited,
+    Retryable,
+    UnknownOutcome,
+    VenueError,
+    WouldTakeLiquidity,
+)
 from bot.report.text import order_line
 from bot.risk import rate_limit
 from bot.risk.rate_limit import RateLimitBackoff
 from bot.risk.state import TradingState
-from bot.venues.errors import OrderNotFound, RateLimited, Retryable, UnknownOutcome, VenueError, WouldTakeLiquidity
 
 if TYPE_CHECKING:  # the daemon owns its desk; only the type is needed here
-    from bot.daemon import Daemon
+    from bot.live.daemon import Daemon
 
 
 class OrderDesk:

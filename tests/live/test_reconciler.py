@@ -11,10 +11,10 @@ from bot.config import parse_config
 from bot.domain import ClientOrderId, DecisionId, OrderRequest, OrderStatus, OrderType, PriceObserved, Side, Symbol
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import Phase
-from bot.exchange_sim.testkit import T0
-from bot.execution.reconcile import ForeignOrders, plan_reconciliation
-from bot.execution.reconcile_shell import survey
+from bot.execution.reconcile_plan import ForeignOrders, plan_reconciliation
+from bot.live.reconciler import survey
 from bot.store.journal import Journal
+from bot.testing.loopback import T0
 from bot.venues.ccxt_venue import open_ccxt_venue
 
 pytestmark = pytest.mark.asyncio

@@ -1,7 +1,7 @@
 """Dated-futures prices for markets whose data has none (the synthetic market, replayed history).
 
 After each price of a perpetual that a dated hedge leg references, the prices of the leg's listed contracts at
-the same instant: the perpetual's price plus a basis that shrinks to zero at expiry (`bot.execution.dated`).
+the same instant: the perpetual's price plus a basis that shrinks to zero at expiry (`bot.execution.dated_contracts`).
 The paper venue and the engine both see them as ordinary market events, so they mark and trade the same
 numbers. A contract is priced only until it expires.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from bot.domain import MarketEvent, PriceObserved, Symbol
-from bot.execution.dated import dated_price
+from bot.execution.dated_contracts import dated_price
 from bot.execution.legs import HedgeLeg
-from bot.execution.rolls import expiry_of
+from bot.execution.roll_plan import expiry_of
 
 
 def with_dated_prices(

@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import MS_PER_DAY, Symbol
-from bot.execution.dated import MS_PER_YEAR, dated_price, derive_dated_prices, implied_basis_annual, perpetual_of
+from bot.execution.dated_contracts import (
+    MS_PER_YEAR,
+    dated_price,
+    derive_dated_prices,
+    implied_basis_annual,
+    perpetual_of,
+)
 
 EXPIRY = 1_743_148_800_000  # 2025-03-28 08:00 UTC
 MARCH = Symbol("BTC/USDT:USDT-250328")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import ClientOrderId, Fill, OrderRequest, OrderStatus, OrderUpdate, Side, Symbol, TradeId
-from bot.execution.orders import TRANSITIONS, IllegalTransition, OrderTracker, check_transition
+from bot.execution.order_states import TRANSITIONS, IllegalTransition, OrderTracker, check_transition
 
 BTC = Symbol("BTC/USDT:USDT")
 CID = ClientOrderId("hb-1-1")

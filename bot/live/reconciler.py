@@ -19,8 +19,8 @@ from bot.domain import (
     Symbol,
     parse_duration_ms,
 )
-from bot.execution.orders import IllegalTransition
-from bot.execution.reconcile import (
+from bot.execution.order_states import IllegalTransition
+from bot.execution.reconcile_plan import (
     SENT_GRACE_MS,
     ForeignOrders,
     JournalView,
@@ -31,13 +31,13 @@ from bot.execution.reconcile import (
     reconciliation_due,
     sent_grace_ms,
 )
+from bot.execution.venue import RESYNC_FILLS_LOOKBACK_MS, Venue
+from bot.execution.venue_errors import OrderNotFound, Retryable, VenueError
 from bot.risk.state import TradingState
 from bot.store.journal import Journal, JournaledOrder
-from bot.venues.base import RESYNC_FILLS_LOOKBACK_MS, Venue
-from bot.venues.errors import OrderNotFound, Retryable, VenueError
 
 if TYPE_CHECKING:  # the daemon owns its reconciler; only the type is needed here
-    from bot.daemon import Daemon
+    from bot.live.daemon import Daemon
 
 MAX_CATCH_UP_MS = 7 * MS_PER_DAY  # fills older than this are not fetched; a position difference covers them
 CATCH_UP_OVERLAP_MS = MS_PER_MINUTE  # the venue's clock and ours may differ a little: fetch a bit earlier

@@ -31,13 +31,9 @@ from bot.config import Config, load_config
 from bot.control.listen import ListenAddress
 from bot.control.server import ControlServer
 from bot.control.settings import ControlSettings, control_settings, no_token_warning
-from bot.daemon import Daemon, HumanLine, RunSummary
 from bot.domain import MarketEvent, PriceObserved, parse_duration_ms
 from bot.execution.clips import ParentStatus
-from bot.ops.runtime import OpsRuntime
-from bot.store.journal import Journal
-from bot.venues.ccxt_client import read_api_keys
-from bot.wiring import (
+from bot.live.assembly import (
     LiveTuning,
     Plan,
     as_fast_as_possible,
@@ -49,6 +45,10 @@ from bot.wiring import (
     replay_plan,
     synthetic_plan,
 )
+from bot.live.daemon import Daemon, HumanLine, RunSummary
+from bot.ops.runtime import OpsRuntime
+from bot.store.journal import Journal
+from bot.venues.ccxt_client import read_api_keys
 
 FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -2,7 +2,7 @@
 
 market events → prices and estimators; at each sampling step → policy → targets → trigger → decision →
 parents; parents due → clips → limits → order requests. Fills and account snapshots from the venue update
-positions and equity. The shell (`bot.daemon`) journals and executes the actions this returns.
+positions and equity. The shell (`bot.live.daemon`) journals and executes the actions this returns.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from bot.execution.clips import Parent
 from bot.execution.executor import Executor
 from bot.execution.ids import decision_id
 from bot.execution.legs import HedgeLeg, LegKind, parse_legs
-from bot.execution.orders import OrderTracker
-from bot.execution.roller import Roller
+from bot.execution.order_states import OrderTracker
+from bot.execution.roll_driver import Roller
 from bot.hedge.decider import HedgeDecider
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings

@@ -22,8 +22,8 @@ from bot.domain import (
     TradeId,
 )
 from bot.execution.ids import client_order_id, decision_id
-from bot.execution.orders import OrderTracker
-from bot.execution.reconcile import (
+from bot.execution.order_states import OrderTracker
+from bot.execution.reconcile_plan import (
     SENT_GRACE_MS,
     ForeignOrders,
     JournalView,

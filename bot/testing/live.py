@@ -10,7 +10,7 @@ says so, never by waiting for the wall clock. Conditions are awaited with `until
         await live.hedged("the first hedge")       # the engine's positions are the exchange's, nothing open
         await live.at(1, eth=2_020.0)              # a minute after START: prices reach the daemon, it ticks
 
-Shipped with the package (like `bot.exchange_sim.testkit`) so every suite that runs a live session against the
+Shipped with the package (like `bot.testing.loopback`) so every suite that runs a live session against the
 loopback exchange runs it the same way.
 """
 
@@ -27,16 +27,16 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.config import Config, parse_config
-from bot.daemon import Daemon
 from bot.domain import MS_PER_MINUTE, ClientOrderId, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.exchange_sim.testkit import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, T0, priced, running_sim
-from bot.runs import Session
+from bot.live.assembly import LivePlan, LiveTuning, live_daemon, open_live_plan
+from bot.live.daemon import Daemon
+from bot.live.session import Session
 from bot.store.journal import Journal, JournaledOrder
+from bot.testing.loopback import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, T0, priced, running_sim
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue
-from bot.wiring import LivePlan, LiveTuning, live_daemon, open_live_plan
 
 __all__ = [
     "BTC_PERP",

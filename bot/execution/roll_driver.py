@@ -20,7 +20,7 @@ from bot.execution.clips import min_clip_qty
 from bot.execution.executor import Executor
 from bot.execution.legs import HedgeLeg
 from bot.execution.quality import fee_in_quote
-from bot.execution.rolls import (
+from bot.execution.roll_plan import (
     RollPair,
     RollState,
     next_roll_pair,

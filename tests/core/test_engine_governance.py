@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.config import parse_config
+from bot.core.engine import DecisionMade, Engine, ParentClosed, PlaceOrder, RiskNotice
 from bot.domain import (
     MS_PER_HOUR,
     AccountSnapshot,
@@ -15,7 +16,6 @@ from bot.domain import (
     PriceObserved,
     Symbol,
 )
-from bot.engine import DecisionMade, Engine, ParentClosed, PlaceOrder, RiskNotice
 from bot.risk.state import StateChanged, TradingState
 
 BTC, ETH_SPOT = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT")
@@ -107,7 +107,7 @@ def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading
 
 
 def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_position() -> None:
-    from bot.daemon import Totals
+    from bot.live.daemon import Totals
     from bot.report.status import engine_status
 
     engine = _engine()

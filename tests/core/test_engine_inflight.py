@@ -4,6 +4,7 @@ have not arrived yet (a slow or broken user stream), so it never trades the same
 from __future__ import annotations
 
 from bot.config import parse_config
+from bot.core.engine import DecisionMade, Engine, PlaceOrder
 from bot.domain import (
     MS_PER_HOUR,
     AccountSnapshot,
@@ -15,7 +16,6 @@ from bot.domain import (
     PriceObserved,
     Symbol,
 )
-from bot.engine import DecisionMade, Engine, PlaceOrder
 
 BTC, ETH_SPOT = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT")
 INSTRUMENTS = {BTC: Instrument(BTC, "BTC", "USDT", InstrumentKind.PERPETUAL, settle="USDT", lot_step=0.001)}

@@ -1,6 +1,6 @@
 """Fakes for tests of execution: the engine state the executor reads, over one instrument, as plain values.
 
-Shipped with the package (like `bot.exchange_sim.testkit`) so every test that drives an `Executor` gives it
+Shipped with the package (like `bot.testing.loopback`) so every test that drives an `Executor` gives it
 the same kind of view instead of writing its own.
 """
 

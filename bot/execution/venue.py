@@ -27,7 +27,7 @@ RESYNC_FILLS_LOOKBACK_MS = 60_000
 class Venue(Protocol):
     """An account at an exchange (or a simulation of one).
 
-    Requests raise the kinds in `bot.venues.errors`. Asynchronous happenings (fills, order updates, funding,
+    Requests raise the kinds in `bot.execution.venue_errors`. Asynchronous happenings (fills, order updates, funding,
     account snapshots) are collected by the venue and handed over by `drain()`, in the order they happened.
     """
 

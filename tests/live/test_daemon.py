@@ -8,7 +8,6 @@ from typing import Any
 
 from bot.clock import EventClock
 from bot.config import Config, parse_config
-from bot.daemon import Daemon
 from bot.domain import (
     MS_PER_DAY,
     MS_PER_HOUR,
@@ -22,10 +21,11 @@ from bot.domain import (
     Symbol,
 )
 from bot.execution.actions import CancelOrder
-from bot.execution.rolls import RollPair, quarterly_expiry_ms, roll_window, start_roll
+from bot.execution.roll_plan import RollPair, quarterly_expiry_ms, roll_window, start_roll
+from bot.execution.venue_errors import Retryable, UnknownOutcome
+from bot.live.assembly import Plan, as_fast_as_possible, paper_venue, synthetic_plan
+from bot.live.daemon import Daemon
 from bot.store.journal import Journal
-from bot.venues.errors import Retryable, UnknownOutcome
-from bot.wiring import Plan, as_fast_as_possible, paper_venue, synthetic_plan
 
 START = 1_704_067_200_000
 

@@ -1,6 +1,6 @@
 """Reconciliation, planned: the journal's view of our orders, fills and positions against the venue's. Pure.
 
-The shell (`bot.execution.reconcile_shell`) gathers both views and applies the plan; this module only decides:
+The shell (`bot.live.reconciler`) gathers both views and applies the plan; this module only decides:
 
 - our orders open at the venue are adopted into the tracker (the journal knows their request), at the venue's
   status; journaled orders the venue reports final take that final status;
@@ -36,7 +36,7 @@ from bot.domain import (
     Symbol,
     TradeId,
 )
-from bot.execution.orders import IllegalTransition, check_transition
+from bot.execution.order_states import IllegalTransition, check_transition
 from bot.store.journal import JournaledOrder
 
 # A request marked sent may still reach the venue and be executed until its request window (Binance's

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.domain import MS_PER_DAY, MS_PER_HOUR, ClientOrderId, Fill, Rounding, Side, Symbol, TradeId, round_to_step
 from bot.execution.ids import client_order_id
-from bot.execution.rolls import (
+from bot.execution.roll_plan import (
     RollState,
     expiry_of,
     hedge_contract,

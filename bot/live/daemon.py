@@ -1,6 +1,6 @@
 """The shell: feeds market events into the engine, journals and executes its actions, feeds venue events back.
 
-Live, paper and backtest differ only in the feed, the venue and the clock they are wired to (`bot.wiring`).
+Live, paper and backtest differ only in the feed, the venue and the clock they are wired to (`bot.live.assembly`).
 The engine's `on_time` runs once after all events of one instant (event time), or on a timer (wall time).
 """
 
@@ -16,6 +16,17 @@ from typing import Any
 from bot.clock import Clock
 from bot.commands import Command, CommandError, Flatten, Kill, Pause, Reload, Resume, SetHolding, SetRatio
 from bot.config import Config
+from bot.core.engine import (
+    Action,
+    CancelOrder,
+    ClipHeld,
+    DecisionMade,
+    Engine,
+    ParentClosed,
+    PlaceOrder,
+    RiskNotice,
+    RollChanged,
+)
 from bot.domain import (
     MS_PER_HOUR,
     AccountSnapshot,
@@ -28,23 +39,14 @@ from bot.domain import (
     VenueEvent,
     utc_time,
 )
-from bot.engine import (
-    Action,
-    CancelOrder,
-    ClipHeld,
-    DecisionMade,
-    Engine,
-    ParentClosed,
-    PlaceOrder,
-    RiskNotice,
-    RollChanged,
-)
 from bot.execution.legs import contracts_for
-from bot.execution.order_desk import OrderDesk
-from bot.execution.orders import IllegalTransition
-from bot.execution.reconcile import ReconcilePlan
-from bot.execution.reconcile_shell import Reconciler
-from bot.execution.rolls import RollState
+from bot.execution.order_states import IllegalTransition
+from bot.execution.reconcile_plan import ReconcilePlan
+from bot.execution.roll_plan import RollState
+from bot.execution.venue import Venue
+from bot.execution.venue_errors import Retryable, VenueError
+from bot.live.order_desk import OrderDesk
+from bot.live.reconciler import Reconciler
 from bot.logs import get_logger
 from bot.ops.observer import Observer
 from bot.report.performance import Effectiveness, ValueRecorder
@@ -53,8 +55,6 @@ from bot.risk import rate_limit
 from bot.risk.limits import breached_limit
 from bot.risk.state import StateChanged, TradingState
 from bot.store.journal import Journal, Valuation
-from bot.venues.base import Venue
-from bot.venues.errors import Retryable, VenueError
 
 HumanLine = Callable[[str], None]
 USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
@@ -477,7 +477,7 @@ class Daemon:
             rolls=(*self.totals.finished_rolls, *engine.roller.states.values()),
         )
 
-    # ---- reconciliation (bot.execution.reconcile_shell.Reconciler does it) --------------------------
+    # ---- reconciliation (bot.live.reconciler.Reconciler does it) --------------------------
 
     async def reconcile_job(self) -> None:
         """The scheduled job (calling it every second is fine): reconciles when due, between two events."""

@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import EventClock
 from bot.config import VenueSection, parse_config
-from bot.daemon import Daemon
+from bot.core.engine import PlaceOrder
 from bot.domain import (
     MS_PER_MINUTE,
     ClientOrderId,
@@ -25,18 +25,18 @@ from bot.domain import (
     Side,
     Symbol,
 )
-from bot.engine import PlaceOrder
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import ORDER_PATH
-from bot.exchange_sim.testkit import T0
 from bot.execution.ids import client_order_id
+from bot.execution.venue_errors import UnknownOutcome
+from bot.live.daemon import Daemon
 from bot.ops.observer import Observer
 from bot.risk.state import TradingState
 from bot.store.journal import Journal
+from bot.testing.loopback import T0
 from bot.venues.ccxt_client import make_client, point_at
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, open_ccxt_venue
-from bot.venues.errors import UnknownOutcome
 
 pytestmark = pytest.mark.asyncio
 

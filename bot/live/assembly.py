@@ -16,7 +16,6 @@ from typing import Any
 
 from bot.clock import Clock, EventClock, WallClock
 from bot.config import Config, ConfigError, day_ms
-from bot.daemon import Daemon, HumanLine
 from bot.domain import (
     MS_PER_MINUTE,
     BadMarketData,
@@ -31,17 +30,18 @@ from bot.domain import (
     spot_symbol,
 )
 from bot.execution.legs import contracts_for, reference_symbols
-from bot.feeds.dated import with_dated_prices
+from bot.execution.venue import Venue
+from bot.execution.venue_errors import Fatal, RateLimited, VenueError
+from bot.feeds.dated_prices import with_dated_prices
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.feeds.replay import ReplaySpec, load_replay
 from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
+from bot.live.daemon import Daemon, HumanLine
 from bot.logs import get_logger
 from bot.store.journal import Journal
-from bot.venues.base import Venue
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, with_markets_loaded
-from bot.venues.errors import Fatal, RateLimited, VenueError
 from bot.venues.paper import PaperSettings, PaperVenue
 
 

@@ -12,7 +12,7 @@ goes through `bot.secrets.redact` first, so a test that registers its secrets ne
             status = await hedged_status(control, sim, process)
             code, out, err = await stopped(process)
 
-Shipped with the package (like `bot.exchange_sim.testkit`) so every suite that runs the daemon as a process
+Shipped with the package (like `bot.testing.loopback`) so every suite that runs the daemon as a process
 runs it the same way.
 """
 
@@ -41,8 +41,8 @@ from bot.control.client import ControlClient, DaemonUnreachable
 from bot.domain import MS_PER_MINUTE, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import SimSettings
-from bot.exchange_sim.testkit import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, priced
 from bot.secrets import redact
+from bot.testing.loopback import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, priced
 
 __all__ = [
     "BTC_PERP",
