@@ -60,6 +60,33 @@ class Reload:
 
 
 Command = Pause | Resume | Flatten | Kill | SetRatio | SetHolding | Reload
+
+MAX_REASON_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who gave a command, through what, and why: what the audit trail records beside the command.
+
+    `operator` is the named operator ("" for the daemon itself: a shutdown's pause, a SIGHUP reload); `via` is
+    where it came from: "ctl", "api" (a bearer token without ctl), "dashboard", "telegram", "signal".
+    """
+
+    operator: str = ""
+    via: str = ""
+    reason: str = ""
+
+
+def parse_reason(value: Any) -> str:
+    """The operator's free-text reason, one line of printable text (control characters become spaces)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CommandError(f"reason must be text, got {type(value).__name__}")
+    text = " ".join("".join(c if c.isprintable() else " " for c in value).split())
+    if len(text) > MAX_REASON_CHARS:
+        raise CommandError(f"reason is {len(text)} characters; at most {MAX_REASON_CHARS}")
+    return text
 _NO_ARGS: dict[str, Command] = {"pause": Pause(), "resume": Resume(), "flatten": Flatten(), "reload": Reload()}
 COMMAND_NAMES = ("status", *_NO_ARGS, "kill", "set-ratio", "set-holding")
 

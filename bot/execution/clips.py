@@ -34,7 +34,7 @@ from bot.domain import (
     round_to_step,
 )
 from bot.execution.order_states import TrackedOrder
-from bot.execution.quality import slippage_bps
+from bot.money import slippage_bps
 
 _MIN_NOTIONAL_MARGIN = 1.02  # 2 % above the venue's minimum notional: the price moves before the fill
 _EPS = 1e-12

@@ -12,16 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.domain import DecisionId, Fill, Side, Symbol, TradeId
-
-
-def slippage_bps(side: Side, reference: float, price: float) -> float:
-    """How far `price` is from `reference` against a trade on `side`, in bps: positive is a cost."""
-    return side.sign * (price / reference - 1.0) * 1e4
-
-
-def fee_in_quote(fill: Fill, quote: str) -> float:
-    """The fill's fee in the quote currency: a fee in the base coin (inverse contracts) is valued at the fill."""
-    return fill.fee if fill.fee_currency in (quote, "") else fill.fee * fill.price
+from bot.money import fee_in_quote, slippage_bps
 
 
 @dataclass(frozen=True, slots=True)

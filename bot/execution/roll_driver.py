@@ -19,7 +19,6 @@ from bot.execution.actions import ClipHeld, ExecutionAction, PlaceOrder, RollCha
 from bot.execution.clips import min_clip_qty
 from bot.execution.executor import Executor
 from bot.execution.legs import HedgeLeg
-from bot.execution.quality import fee_in_quote
 from bot.execution.roll_plan import (
     RollPair,
     RollState,
@@ -29,6 +28,7 @@ from bot.execution.roll_plan import (
     roll_window,
     start_roll,
 )
+from bot.money import fee_in_quote
 
 
 @dataclass(frozen=True, slots=True)

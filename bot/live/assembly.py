@@ -36,7 +36,8 @@ from bot.feeds.dated_prices import with_dated_prices
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.feeds.replay import ReplaySpec, load_replay
 from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
-from bot.live.daemon import Daemon, HumanLine
+from bot.live.daemon import Daemon
+from bot.live.ports import HumanLine
 from bot.logs import get_logger
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password

@@ -1,7 +1,9 @@
-"""The shell: feeds market events into the engine, journals and executes its actions, feeds venue events back.
+"""The daemon: feeds market events into the engine, journals and executes its actions, feeds venue events back.
 
 Live, paper and backtest differ only in the feed, the venue and the clock they are wired to (`bot.live.assembly`).
-The engine's `on_time` runs once after all events of one instant (event time), or on a timer (wall time).
+The engine's `on_time` runs once after all events of one instant (event time), or on a timer (wall time). Each
+action and each venue event has one handler, found by its type in a table; the order desk and the reconciler
+reach back only through the `EventPath` port the daemon implements (`bot.live.ports`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock
-from bot.commands import Command, CommandError, Flatten, Kill, Pause, Reload, Resume, SetHolding, SetRatio
+from bot.commands import Actor, Command, CommandError, Flatten, Kill, Pause, Reload, Resume, SetHolding, SetRatio
 from bot.config import Config
 from bot.core.engine import (
     Action,
@@ -46,62 +47,21 @@ from bot.execution.roll_plan import RollState
 from bot.execution.venue import Venue
 from bot.execution.venue_errors import Retryable, VenueError
 from bot.live.order_desk import OrderDesk
-from bot.live.reconciler import Reconciler
+from bot.live.ports import HumanLine
+from bot.live.reconciler import Reconciler, ReconcileSettings
 from bot.logs import get_logger
+from bot.money import book_notional
 from bot.ops.observer import Observer
-from bot.report.performance import Effectiveness, ValueRecorder
+from bot.report.performance import ValueRecorder
+from bot.report.run_summary import RunSummary, Totals
 from bot.report.status import engine_status
 from bot.risk import rate_limit
 from bot.risk.limits import breached_limit
 from bot.risk.state import StateChanged, TradingState
 from bot.store.journal import Journal, Valuation
 
-HumanLine = Callable[[str], None]
 USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
 USER_STREAM_GRACE_MS = 15_000  # a reconnect (a dropped socket, a new listen key) takes far less; longer is an outage
-
-
-@dataclass(slots=True)
-class Totals:
-    events: int = 0
-    fills: int = 0
-    fees: float = 0.0
-    funding: float = 0.0
-    traded_notional: float = 0.0
-    slippage_cost: float = 0.0  # quote paid versus the mark at send time
-    parents: int = 0  # parents closed (done, stopped or replaced) with their execution quality recorded
-    parent_fill_value: float = 0.0  # Σ |filled qty| × average price of those parents
-    parent_slippage: float = 0.0  # Σ slippage bps × fill value: their value-weighted slippage from arrival
-    rolls: int = 0
-    roll_cost: float = 0.0  # quote paid (+) or earned (−) by finished rolls: basis, slippage, fees
-    finished_rolls: list[RollState] = field(default_factory=list)  # each as it ended (finished or expired)
-
-    def execution(self, clips: int, roll_cost_in_progress: float) -> dict[str, float | int]:
-        """The backtest JSON's execution block."""
-        slippage = self.parent_slippage / self.parent_fill_value if self.parent_fill_value else 0.0
-        return {
-            "clips": clips,
-            "slippage_bps": round(slippage, 3),
-            "fees": round(self.fees, 2),
-            "roll_cost": round(self.roll_cost + roll_cost_in_progress, 2),
-            "rolls": self.rolls,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    first_ts: int
-    last_ts: int
-    decisions: int
-    clips: int
-    rejected: int
-    totals: Totals
-    effectiveness: Effectiveness
-    positions: dict[Symbol, float] = field(default_factory=dict)
-    equity: float = 0.0
-    triggers: dict[str, int] = field(default_factory=dict)
-    execution: dict[str, float | int] = field(default_factory=dict)
-    rolls: tuple[RollState, ...] = ()  # the rolls this run made: those it ended, then any still in progress
 
 
 class Daemon:
@@ -134,8 +94,37 @@ class Daemon:
         self._peak_value = -math.inf
         self._drawdown = 0.0
         self._margin_ratio = math.inf
-        self.reconciler = Reconciler(self)
-        self.desk = OrderDesk(self)
+        self.reconciler = Reconciler(
+            ReconcileSettings.from_config(config), journal, venue, self, clock, get_logger(component="reconcile")
+        )
+        self.desk = OrderDesk(journal, venue, self, self.log, self.reconciler.settle_later)
+        self._action_handlers: dict[type, Callable[[int, Any], Awaitable[None]]] = {
+            DecisionMade: self._decision_made,
+            StateChanged: self._state_changed,
+            ClipHeld: self._clip_held,
+            RiskNotice: self._risk_notice,
+            ParentClosed: self._parent_closed,
+            RollChanged: self._roll_changed,
+            PlaceOrder: self.desk.place,
+            CancelOrder: self.desk.cancel,
+        }
+        self._venue_handlers: dict[type, Callable[[Any], bool]] = {
+            Fill: self._fill_arrived,
+            OrderUpdate: self._order_updated,
+            FundingSettled: self._funding_settled,
+        }
+
+    # ---- the EventPath port (bot.live.ports): what the desk and the reconciler reach back through ------------
+
+    def running_engine(self) -> Engine:
+        assert self.engine is not None, "the daemon has not started"
+        return self.engine
+
+    def alert(self, kind: str, key: str, message: str, severity: str = "warning") -> None:
+        self.observer.alert(kind, key, message, severity)
+
+    def say(self, line: str) -> None:
+        self.human(line)
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
@@ -203,18 +192,23 @@ class Daemon:
 
     # ---- operator commands ------------------------------------------------------------------------
 
-    async def command(self, command: Command, args: Mapping[str, Any]) -> dict[str, Any]:
-        """Carry out one operator command between two events, journal it (the audit trail), return status."""
+    async def command(self, command: Command, args: Mapping[str, Any], actor: Actor | None = None) -> dict[str, Any]:
+        """Carry out one operator command between two events, journal it with who gave it, through what and why
+        (the audit trail), return status."""
         assert self.engine is not None
         async with self._lock:
             now = self.clock.now_ms()
             try:
                 actions = self._apply(command, now)
             except (ValueError, CommandError) as exc:
-                self.journal.record_command(now, command.name, args, f"refused: {exc}")
+                self.journal.record_command(now, command.name, args, f"refused: {exc}", actor)
                 raise CommandError(str(exc)) from None
-            self.journal.record_command(now, command.name, args, "ok")
-            self.log.warning("operator_command", command=command.name, args=dict(args))
+            self.journal.record_command(now, command.name, args, "ok", actor)
+            who = actor or Actor()
+            self.log.warning(
+                "operator_command", command=command.name, args=dict(args), operator=who.operator, via=who.via,
+                reason=who.reason,
+            )  # fmt: skip
             for action in actions:
                 await self.execute(now, action)
             return self.status()
@@ -309,7 +303,7 @@ class Daemon:
     def _valuation(self, now: int, spot_value: float, equity: float, collateral: float) -> Valuation:
         assert self.engine is not None
         engine = self.engine
-        hedge = sum(engine.notional(s, q) for s, q in engine.positions.items() if s in engine.prices)
+        hedge = book_notional(engine.positions, engine.instruments, engine.prices).net
         target = sum(t.notional for t in engine.targets.values())
         correlation, beta = engine.portfolio_estimates()
         totals = self.totals
@@ -322,53 +316,45 @@ class Daemon:
         self.observer.gauges(self.status(), self._drawdown, self._margin_ratio)
 
     async def execute(self, now: int, action: Action) -> None:
-        if isinstance(action, DecisionMade):
-            self.journal.record_decision(action.decision)
-            self.log.info(
-                "decision_made",
-                decision=action.decision.id,
-                trigger=action.decision.trigger,
-                reason=action.decision.reason,
-                numbers=action.decision.numbers,
-                targets={t.symbol: t.qty for t in action.decision.targets},
-            )
-        elif isinstance(action, StateChanged):
-            self.journal.record_state_change(action.ts, str(action.old), str(action.new), action.reason)
-            self.observer.state_changed(str(action.old), str(action.new), action.reason)
-            self.log.warning("trading_state_changed", old=str(action.old), new=str(action.new), reason=action.reason)
-            self.human(f"trading state {action.old} → {action.new}: {action.reason}")
-        elif isinstance(action, ClipHeld):
-            self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
-            for note in action.notes:
-                limit = breached_limit(note)
-                if limit is not None:  # held again every clip interval while it binds: the alerter deduplicates
-                    self.observer.alert("limit_breach", f"{action.symbol} {limit}", f"{action.symbol}: {note}")
-        elif isinstance(action, RiskNotice):
-            self.log.warning("risk_notice", kind=action.kind, step=action.key, reason=action.message)
-            severity = "info" if action.key == "ok" else "warning"
-            self.observer.alert(action.kind, action.key, f"{action.kind}: {action.message}", severity)
-        elif isinstance(action, ParentClosed):
-            self._parent_closed(action)
-        elif isinstance(action, RollChanged):
-            self._roll_changed(action)
-        elif isinstance(action, PlaceOrder):
-            await self.desk.place(now, action)
-        elif isinstance(action, CancelOrder):
-            await self.desk.cancel(now, action)
+        await self._action_handlers[type(action)](now, action)
 
-    def _parent_closed(self, action: ParentClosed) -> None:
+    async def _decision_made(self, _now: int, action: DecisionMade) -> None:
+        self.journal.record_decision(action.decision)
+        self.log.info(
+            "decision_made",
+            decision=action.decision.id,
+            trigger=action.decision.trigger,
+            reason=action.decision.reason,
+            numbers=action.decision.numbers,
+            targets={t.symbol: t.qty for t in action.decision.targets},
+        )
+
+    async def _state_changed(self, _now: int, action: StateChanged) -> None:
+        self.journal.record_state_change(action.ts, str(action.old), str(action.new), action.reason)
+        self.observer.state_changed(str(action.old), str(action.new), action.reason)
+        self.log.warning("trading_state_changed", old=str(action.old), new=str(action.new), reason=action.reason)
+        self.human(f"trading state {action.old} → {action.new}: {action.reason}")
+
+    async def _clip_held(self, _now: int, action: ClipHeld) -> None:
+        self.log.info("clip_held", instrument=action.symbol, notes=list(action.notes))
+        for note in action.notes:
+            limit = breached_limit(note)
+            if limit is not None:  # held again every clip interval while it binds: the alerter deduplicates
+                self.observer.alert("limit_breach", f"{action.symbol} {limit}", f"{action.symbol}: {note}")
+
+    async def _risk_notice(self, _now: int, action: RiskNotice) -> None:
+        self.log.warning("risk_notice", kind=action.kind, step=action.key, reason=action.message)
+        severity = "info" if action.key == "ok" else "warning"
+        self.observer.alert(action.kind, action.key, f"{action.kind}: {action.message}", severity)
+
+    async def _parent_closed(self, _now: int, action: ParentClosed) -> None:
         quality = action.quality
         record = quality.as_record()
         self.journal.record_execution(quality.end_ts or quality.start_ts, "parent", str(quality.decision_id), record)
         self.log.info("parent_closed", **record)
-        slippage, average = quality.slippage_bps, quality.average_price
-        self.totals.parents += 1
-        if slippage is not None and average is not None:
-            value = abs(quality.filled_qty) * average
-            self.totals.parent_fill_value += value
-            self.totals.parent_slippage += slippage * value
+        self.totals.add_parent(quality)
 
-    def _roll_changed(self, action: RollChanged) -> None:
+    async def _roll_changed(self, _now: int, action: RollChanged) -> None:
         state = action.state
         record = state.to_record()
         self.journal.record_execution(action.ts, f"roll_{action.event}", action.leg, record)
@@ -414,40 +400,24 @@ class Daemon:
             await self.apply_venue_event(event)
 
     async def apply_venue_event(self, event: VenueEvent) -> None:
-        assert self.engine is not None
-        if isinstance(event, Fill):
-            if not self.journal.record_fill(event):
-                self.log.info("fill_duplicate_ignored", trade_id=event.trade_id, client_id=event.client_id)
-                return
-            self._count_fill(event)
-            self.observer.fill(event)
-        elif isinstance(event, OrderUpdate):
-            self.journal.record_order_update(event)
-            self.observer.order(event)
-            if event.status is OrderStatus.REJECTED and event.would_take:  # routine for a passive order: re-priced
-                self.log.info("post_only_refused", client_id=event.client_id, reason=event.reason)
-            elif event.status is OrderStatus.REJECTED:
-                self.log.warning("order_rejected", client_id=event.client_id, reason=event.reason)
-                self.observer.alert("order_rejected", event.symbol, f"order {event.client_id} rejected: {event.reason}")
-        elif isinstance(event, FundingSettled):
-            if not self.journal.record_funding(event):
-                return
-            self.totals.funding += event.amount
-            self.observer.funding(event)
-            self.log.info("funding_settled", instrument=event.symbol, rate=event.rate, amount=event.amount)
+        """Journal what the venue said (once: a duplicate stops here), then hand it to the engine."""
+        engine = self.running_engine()
+        handler = self._venue_handlers.get(type(event))
+        if handler is not None and not handler(event):
+            return
         try:
-            self.engine.on_venue(event)
+            engine.on_venue(event)
         except IllegalTransition as exc:
             self.log.error("order_transition_illegal", error=str(exc), event=repr(event))
 
-    def _count_fill(self, fill: Fill) -> None:
-        assert self.engine is not None
-        instrument = self.engine.instruments[fill.symbol]
-        self.totals.fills += 1
-        self.totals.fees += fill.fee
-        self.totals.traded_notional += abs(instrument.notional(fill.qty, fill.price))
-        reference = self.desk.send_price(fill.client_id, fill.price)
-        self.totals.slippage_cost += fill.side.sign * instrument.notional(fill.qty, fill.price - reference)
+    def _fill_arrived(self, fill: Fill) -> bool:
+        if not self.journal.record_fill(fill):
+            self.log.info("fill_duplicate_ignored", trade_id=fill.trade_id, client_id=fill.client_id)
+            return False
+        instrument = self.running_engine().instruments[fill.symbol]
+        sent_at = self.desk.send_price(fill.client_id, fill.price)
+        self.totals.add_fill(instrument, fill, sent_at, self.config.portfolio.quote)
+        self.observer.fill(fill)
         self.log.info(
             "fill",
             client_id=fill.client_id,
@@ -458,6 +428,25 @@ class Daemon:
             price=fill.price,
             fee=fill.fee,
         )
+        return True
+
+    def _order_updated(self, update: OrderUpdate) -> bool:
+        self.journal.record_order_update(update)
+        self.observer.order(update)
+        if update.status is OrderStatus.REJECTED and update.would_take:  # routine for a passive order: re-priced
+            self.log.info("post_only_refused", client_id=update.client_id, reason=update.reason)
+        elif update.status is OrderStatus.REJECTED:
+            self.log.warning("order_rejected", client_id=update.client_id, reason=update.reason)
+            self.observer.alert("order_rejected", update.symbol, f"order {update.client_id} rejected: {update.reason}")
+        return True
+
+    def _funding_settled(self, funding: FundingSettled) -> bool:
+        if not self.journal.record_funding(funding):
+            return False
+        self.totals.funding += funding.amount
+        self.observer.funding(funding)
+        self.log.info("funding_settled", instrument=funding.symbol, rate=funding.rate, amount=funding.amount)
+        return True
 
     # ---- summary ----------------------------------------------------------------------------------
 

@@ -5,15 +5,18 @@ an order the journal does not know; a client order id journaled already is never
 answers is applied through the daemon's event path (journal, then engine). An answer that never came, or a
 "not found", is resolved by asking for the order by its client id, never by sending it again blind; what cannot
 be learned yet holds trading halted until a reconciliation settles it. A create refused for rate limits holds
-trading halted for the wait the venue asks (`bot.risk.rate_limit`). The daemon owns its desk.
+trading halted for the wait the venue asks (`bot.risk.rate_limit`). The desk talks to the daemon only through
+the `EventPath` port (`bot.live.ports`), so it can be driven without one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.domain import ClientOrderId, OrderStatus, OrderUpdate, Symbol
 from bot.execution.actions import CancelOrder, PlaceOrder
+from bot.execution.venue import Venue
 from bot.execution.venue_errors import (
     OrderNotFound,
     RateLimited,
@@ -22,18 +25,23 @@ from bot.execution.venue_errors import (
     VenueError,
     WouldTakeLiquidity,
 )
+from bot.live.ports import EventPath
 from bot.report.text import order_line
 from bot.risk import rate_limit
 from bot.risk.rate_limit import RateLimitBackoff
 from bot.risk.state import TradingState
+from bot.store.journal import Journal
 
-if TYPE_CHECKING:  # the daemon owns its desk; only the type is needed here
-    from bot.live.daemon import Daemon
+SettleLater = Callable[[int, str], Awaitable[None]]  # hold trading until a reconciliation learns what happened
 
 
 class OrderDesk:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, journal: Journal, venue: Venue, events: EventPath, log: Any, settle_later: SettleLater) -> None:
+        self.journal = journal
+        self.venue = venue
+        self.events = events
+        self.log = log
+        self.settle_later = settle_later
         self.rate_limit = RateLimitBackoff()
         self._send_prices: dict[str, float] = {}  # the mark when each order left: its fills' slippage reference
 
@@ -43,20 +51,17 @@ class OrderDesk:
 
     async def place(self, now: int, action: PlaceOrder) -> None:
         """Journal the intent, mark it sent, send it, and apply what the venue answers (or learn it)."""
-        daemon = self.daemon
-        assert daemon.engine is not None
+        engine = self.events.running_engine()
         request = action.request
-        if not daemon.journal.record_intent(request, now):  # journal before act; a known id is never resent
+        if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
             # the journal's record of that id stands (the venue may have it): the engine drops this copy unsent
-            daemon.log.error("order_already_journaled", client_id=request.client_id)
+            self.log.error("order_already_journaled", client_id=request.client_id)
             reason = "client order id already used: not sent again"
-            daemon.engine.on_venue(
-                OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason)
-            )
+            engine.on_venue(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason))
             return
-        self._send_prices[request.client_id] = daemon.engine.prices[request.symbol]
-        await daemon.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
-        daemon.log.info(
+        self._send_prices[request.client_id] = engine.prices[request.symbol]
+        await self.events.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
+        self.log.info(
             "order_sent",
             client_id=request.client_id,
             instrument=request.symbol,
@@ -69,10 +74,10 @@ class OrderDesk:
         update: OrderUpdate | None
         refused: VenueError | None = None
         try:
-            update = await daemon.venue.create_order(request)
+            update = await self.venue.create_order(request)
             self.rate_limit.placed()
         except UnknownOutcome as exc:
-            daemon.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
+            self.log.warning("order_outcome_unknown", client_id=request.client_id, error=str(exc))
             update = await self.resolve_unknown(request.client_id, request.symbol, now)
         except VenueError as exc:  # rejected, or refused before it was sent: either way not placed
             reprice = isinstance(exc, WouldTakeLiquidity)  # a post-only price that would have crossed
@@ -81,32 +86,31 @@ class OrderDesk:
             )
             refused = exc
         if update is not None:
-            await daemon.apply_venue_event(update)
+            await self.events.apply_venue_event(update)
         if isinstance(refused, RateLimited):
             await self._back_off(now, refused)
         elif isinstance(refused, Retryable):  # it never left (connection refused): the venue is unreachable
             why = f"the venue cannot be reached ({refused}): order {request.client_id} was not placed"
-            await daemon.reconciler.settle_later(now, why)
-        await daemon.drain()
+            await self.settle_later(now, why)
+        await self.events.drain()
         if update is not None and update.status.is_final:  # later fills still need their reference price
             self._send_prices.pop(request.client_id, None)
         if update is not None:
-            daemon.human(order_line(now, request, update, action.parent_reason))
+            self.events.say(order_line(now, request, update, action.parent_reason))
 
     async def cancel(self, now: int, action: CancelOrder) -> None:
-        daemon = self.daemon
-        daemon.log.info("order_cancel", client_id=action.client_id, reason=action.reason)
+        self.log.info("order_cancel", client_id=action.client_id, reason=action.reason)
         update: OrderUpdate | None
         try:
-            update = await daemon.venue.cancel_order(action.client_id, action.symbol)
+            update = await self.venue.cancel_order(action.client_id, action.symbol)
         except UnknownOutcome:
             update = await self.resolve_unknown(action.client_id, action.symbol, now)
         except VenueError as exc:  # already final at the venue, or not there: ask what it is
-            daemon.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
+            self.log.warning("order_cancel_failed", client_id=action.client_id, error=str(exc))
             update = await self.resolve_unknown(action.client_id, action.symbol, now)
         if update is not None:
-            await daemon.apply_venue_event(update)
-        await daemon.drain()
+            await self.events.apply_venue_event(update)
+        await self.events.drain()
 
     async def resolve_unknown(self, client_id: ClientOrderId, symbol: Symbol, now: int) -> OrderUpdate | None:
         """Ask the venue what became of an order; never send it again blind.
@@ -118,32 +122,28 @@ class OrderDesk:
         counts as in flight) and trading is held halted; the reconciliation that then runs every reconcile_retry
         learns its fate (found, or lost once the window is over) and lifts the hold, without an operator.
         """
-        daemon = self.daemon
         try:
-            return await daemon.venue.fetch_order(client_id, symbol)
+            return await self.venue.fetch_order(client_id, symbol)
         except OrderNotFound as exc:
-            assert daemon.engine is not None
-            known = daemon.engine.orders.get(client_id)
+            known = self.events.running_engine().orders.get(client_id)
             if known is not None and known.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
                 reason = f"the venue no longer knows this working order (purged after it ended): {exc}"
                 return OrderUpdate(now, client_id, symbol, OrderStatus.EXPIRED, known.filled_qty, reason=reason)
-            daemon.log.warning("order_not_seen_yet", client_id=client_id, error=str(exc))
+            self.log.warning("order_not_seen_yet", client_id=client_id, error=str(exc))
             why = f"order {client_id} outcome unknown: no trace at the venue yet, it may arrive until its window closes"
         except VenueError as exc:
-            daemon.log.error("order_state_unknown", client_id=client_id, error=str(exc))
-            daemon.observer.alert("order_state_unknown", str(client_id), f"order {client_id}: state unknown ({exc})")
+            self.log.error("order_state_unknown", client_id=client_id, error=str(exc))
+            self.events.alert("order_state_unknown", str(client_id), f"order {client_id}: state unknown ({exc})")
             why = f"order {client_id} outcome unknown: the venue cannot be asked ({exc})"
-        await daemon.reconciler.settle_later(now, why)
+        await self.settle_later(now, why)
         return None
 
     async def _back_off(self, now: int, refusal: RateLimited) -> None:
-        daemon = self.daemon
         """The venue rate-limited a create (after the venue edge's own short waits): no order until the back-off
         is over (`tick` lifts the hold by itself)."""
         self.rate_limit.refused(now, refusal.retry_after_s)
         reason = self.rate_limit.reason(now, str(refusal))
-        daemon.log.warning("rate_limit_backoff", until=self.rate_limit.until_ms, strikes=self.rate_limit.strikes)
-        assert daemon.engine is not None
-        change = daemon.engine.governor.hold(rate_limit.SOURCE, TradingState.HALTED, reason, now)
+        self.log.warning("rate_limit_backoff", until=self.rate_limit.until_ms, strikes=self.rate_limit.strikes)
+        change = self.events.running_engine().governor.hold(rate_limit.SOURCE, TradingState.HALTED, reason, now)
         if change is not None:
-            await daemon.execute(now, change)
+            await self.events.execute(now, change)

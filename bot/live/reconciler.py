@@ -1,15 +1,18 @@
 """Reconciliation, gathered: the journal's view and the venue's answers, ready for `plan_reconciliation`.
 
 Shell: reads the journal and queries the venue (raising the venue's errors: an unreachable venue is the
-caller's to handle). `Reconciler` runs it for a daemon and applies the plan through the daemon's event
-path (journal, then engine).
+caller's to handle). `Reconciler` runs it and applies the plan through an `EventPath` (the daemon's: journal,
+then engine).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
+from bot.clock import Clock
+from bot.config import Config
 from bot.domain import (
     MS_PER_DAY,
     MS_PER_MINUTE,
@@ -33,11 +36,9 @@ from bot.execution.reconcile_plan import (
 )
 from bot.execution.venue import RESYNC_FILLS_LOOKBACK_MS, Venue
 from bot.execution.venue_errors import OrderNotFound, Retryable, VenueError
+from bot.live.ports import EventPath
 from bot.risk.state import TradingState
 from bot.store.journal import Journal, JournaledOrder
-
-if TYPE_CHECKING:  # the daemon owns its reconciler; only the type is needed here
-    from bot.live.daemon import Daemon
 
 MAX_CATCH_UP_MS = 7 * MS_PER_DAY  # fills older than this are not fetched; a position difference covers them
 CATCH_UP_OVERLAP_MS = MS_PER_MINUTE  # the venue's clock and ours may differ a little: fetch a bit earlier
@@ -119,33 +120,57 @@ async def survey_and_plan(
     return plan_reconciliation(journal_view, venue_view, foreign)
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcileSettings:
+    interval_ms: int  # a reconciliation this often while all is well
+    retry_ms: int  # and this often while one has failed or something waits to be settled
+    foreign: ForeignOrders  # what to do with open orders the journal never sent
+    sent_grace_ms: int  # how long an order only sent may still reach the venue
+
+    @staticmethod
+    def from_config(config: Config) -> ReconcileSettings:
+        execution = config.execution
+        return ReconcileSettings(
+            interval_ms=parse_duration_ms(execution.reconcile_interval),
+            retry_ms=parse_duration_ms(execution.reconcile_retry),
+            foreign=ForeignOrders(execution.foreign_orders),
+            sent_grace_ms=sent_grace_ms(parse_duration_ms(config.venue.request_window)),
+        )
+
+
 class Reconciler:
     """Reconciles a daemon's journal and engine against its venue: at start, then every reconcile_interval, and
     every reconcile_retry while a failure (or something only it can settle: `settle_later`) holds trading halted.
     Nothing is ever sent from here but the cancels of foreign orders that `[execution] foreign_orders = "cancel"`
     asks for."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(
+        self, settings: ReconcileSettings, journal: Journal, venue: Venue, events: EventPath, clock: Clock, log: Any
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.venue = venue
+        self.events = events
+        self.clock = clock
+        self.log = log
         self.last_try: int | None = None
         self.failed = False
 
     def due(self, now: int) -> bool:
-        config = self.daemon.config.execution
-        interval, retry = parse_duration_ms(config.reconcile_interval), parse_duration_ms(config.reconcile_retry)
-        return reconciliation_due(now, self.last_try, self.failed, interval, retry)
+        settings = self.settings
+        return reconciliation_due(now, self.last_try, self.failed, settings.interval_ms, settings.retry_ms)
 
     async def reconcile(self) -> ReconcilePlan | None:
         """Match the journal against the venue and apply the plan; None when it failed (trading held halted)."""
-        daemon = self.daemon
-        assert daemon.engine is not None
-        now = daemon.clock.now_ms()
+        now = self.clock.now_ms()
         self.last_try = now
-        lot_steps = {symbol: instrument.lot_step for symbol, instrument in daemon.engine.instruments.items()}
-        foreign = ForeignOrders(daemon.config.execution.foreign_orders)
-        grace = sent_grace_ms(parse_duration_ms(daemon.config.venue.request_window))
+        instruments = self.events.running_engine().instruments
+        lot_steps = {symbol: instrument.lot_step for symbol, instrument in instruments.items()}
+        settings = self.settings
         try:
-            plan = await survey_and_plan(daemon.journal, daemon.venue, now, lot_steps, foreign, grace)
+            plan = await survey_and_plan(
+                self.journal, self.venue, now, lot_steps, settings.foreign, settings.sent_grace_ms
+            )
         except VenueError as exc:
             trouble = "venue unreachable" if isinstance(exc, Retryable) else f"venue error ({type(exc).__name__})"
             await self._failed(now, f"reconciliation failed, {trouble}: {exc}")
@@ -158,70 +183,61 @@ class Reconciler:
         return plan
 
     async def _apply(self, now: int, plan: ReconcilePlan) -> None:
-        daemon = self.daemon
-        assert daemon.engine is not None
-        engine = daemon.engine
+        engine = self.events.running_engine()
         for adoption in plan.adopt:
             try:
                 engine.orders.adopt(adoption.request, adoption.update)
             except IllegalTransition as exc:
-                daemon.log.error("order_adoption_illegal", client_id=adoption.request.client_id, error=str(exc))
+                self.log.error("order_adoption_illegal", client_id=adoption.request.client_id, error=str(exc))
         for update in plan.updates:
-            await daemon.apply_venue_event(update)  # journaled, then the engine
+            await self.events.apply_venue_event(update)  # journaled, then the engine
         for fill in plan.fills:
             if fill.symbol in engine.instruments:
-                await daemon.apply_venue_event(fill)  # journaled once (by trade id), then the engine
+                await self.events.apply_venue_event(fill)  # journaled once (by trade id), then the engine
             else:
-                daemon.journal.record_fill(fill)  # an instrument we do not trade: the account covers its position
+                self.journal.record_fill(fill)  # an instrument we do not trade: the account covers its position
         for order in plan.cancel:
             await self._cancel_foreign(order.client_id, order.symbol)
         for difference in plan.positions:
-            daemon.journal.record_position_adoption(
-                now, difference.symbol, difference.journal_qty, difference.venue_qty
-            )
+            self.journal.record_position_adoption(now, difference.symbol, difference.journal_qty, difference.venue_qty)
         if plan.account is not None:
             engine.adopt_positions(plan.account)  # the venue's positions, which include every fill
             engine.on_venue(plan.account)  # and its equity, governed against them
         self.failed = False
-        daemon.journal.record_reconciliation(now, "ok", "", plan.summary())
+        self.journal.record_reconciliation(now, "ok", "", plan.summary())
         differences = plan.differences
-        daemon.log.info("reconciliation_done", **plan.summary())
+        self.log.info("reconciliation_done", **plan.summary())
         if differences:
-            daemon.log.warning("reconciliation_differences", differences=differences)
-            daemon.observer.alert("reconciliation_differences", "reconcile", "; ".join(differences))
+            self.log.warning("reconciliation_differences", differences=differences)
+            self.events.alert("reconciliation_differences", "reconcile", "; ".join(differences))
         change = engine.governor.release("reconcile", now, "reconciliation succeeded")
         if change is not None:
-            await daemon.execute(now, change)
+            await self.events.execute(now, change)
 
     async def settle_later(self, now: int, reason: str) -> None:
         """What only a reconciliation can settle (an order whose fate the venue could not tell yet: unreachable,
         or no trace while its request window is still open): trading is held halted with `reason`, and a
         reconciliation runs every reconcile_retry from now until one succeeds, which lifts the hold."""
-        daemon = self.daemon
-        assert daemon.engine is not None
         self.failed, self.last_try = True, now
-        daemon.log.warning("reconciliation_needed", reason=reason)
-        change = daemon.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
+        self.log.warning("reconciliation_needed", reason=reason)
+        change = self.events.running_engine().governor.hold("reconcile", TradingState.HALTED, reason, now)
         if change is not None:
-            await daemon.execute(now, change)
+            await self.events.execute(now, change)
 
     async def _failed(self, now: int, reason: str) -> None:
-        daemon = self.daemon
-        assert daemon.engine is not None
         self.failed = True
-        daemon.journal.record_reconciliation(now, "failed", reason, {})
-        daemon.log.error("reconciliation_failed", reason=reason)
-        daemon.observer.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")
-        change = daemon.engine.governor.hold("reconcile", TradingState.HALTED, reason, now)
+        self.journal.record_reconciliation(now, "failed", reason, {})
+        self.log.error("reconciliation_failed", reason=reason)
+        self.events.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")
+        change = self.events.running_engine().governor.hold("reconcile", TradingState.HALTED, reason, now)
         if change is not None:
-            await daemon.execute(now, change)
+            await self.events.execute(now, change)
 
     async def _cancel_foreign(self, client_id: ClientOrderId, symbol: Symbol) -> None:
         """A foreign order cancelled as `[execution] foreign_orders = "cancel"` says (it is not journaled)."""
-        daemon = self.daemon
         try:
-            update = await daemon.venue.cancel_order(client_id, symbol)
+            update = await self.venue.cancel_order(client_id, symbol)
         except VenueError as exc:  # already gone, or the venue is away: the next reconciliation sees it again
-            daemon.log.warning("foreign_order_cancel_failed", client_id=client_id, instrument=symbol, error=str(exc))
+            self.log.warning("foreign_order_cancel_failed", client_id=client_id, instrument=symbol, error=str(exc))
             return
-        daemon.log.warning("foreign_order_cancelled", client_id=client_id, instrument=symbol, status=str(update.status))
+        self.log.warning("foreign_order_cancelled", client_id=client_id, instrument=symbol, status=str(update.status))

@@ -45,8 +45,10 @@ from bot.live.assembly import (
     replay_plan,
     synthetic_plan,
 )
-from bot.live.daemon import Daemon, HumanLine, RunSummary
+from bot.live.daemon import Daemon
+from bot.live.ports import HumanLine
 from bot.ops.runtime import OpsRuntime
+from bot.report.run_summary import RunSummary
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import read_api_keys
 
@@ -262,7 +264,9 @@ class Session:
         try:
             if ops is not None:
                 await ops.open()
-                ops.observe(self.daemon)  # before start-up reconciliation, whose alerts and halt must be heard
+                self.daemon.observer = ops.observer()  # before start-up reconciliation: its alerts must be heard
+                if ops.metrics_url is not None:
+                    self.daemon.human(f"metrics on {ops.metrics_url}")
             engine = await self.daemon.start()
         except BaseException:
             if ops is not None:

@@ -6,7 +6,7 @@ anything has started:
 - `OpsRuntime(config)` resolves where alerts go (OpsSetupError, a ConfigError: one line, exit 2, when
   `[alerts]` is on with nowhere to send). Built before the journal, the venue or the streams open.
 - `open()` binds the metrics server (OpsSetupError when `[metrics] listen` cannot be listened on) and starts
-  the alert sender; `observe(daemon)` makes both the daemon's observer. Both come before `daemon.start()`,
+  the alert sender; `observer()` makes both the daemon's observer. Both come before `daemon.start()`,
   so start-up reconciliation (its failure, the move to halted, differences, adopted positions) is heard.
 - `started()` once the session runs: /readyz may answer ready, systemd hears READY=1, the watchdog pings.
 
@@ -21,7 +21,6 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -30,9 +29,6 @@ from bot.ops.alerts import Alerter, AlertsSetupError
 from bot.ops.metrics import Metrics, bound_port, parse_host_port, start_metrics_server
 from bot.ops.observer import OpsObserver
 from bot.ops.sdnotify import SystemdNotifier, watchdog_interval_s, watchdog_loop
-
-if TYPE_CHECKING:  # the daemon imports nothing from here; only the session wiring joins the two
-    from bot.live.daemon import Daemon
 
 FLUSH_ON_STOP_S = 5.0  # alerts still queued at shutdown (a halt, say) get this long to go out
 
@@ -85,11 +81,9 @@ class OpsRuntime:
         if self.alerter is not None:
             await self.alerter.start()
 
-    def observe(self, daemon: Daemon) -> None:
-        """From now on the daemon's metrics and alerts reach this runtime (call it before `daemon.start()`)."""
-        daemon.observer = OpsObserver(self.metrics, self.alerter)
-        if self.metrics_url is not None:
-            daemon.human(f"metrics on {self.metrics_url}")
+    def observer(self) -> OpsObserver:
+        """What makes a daemon's metrics and alerts reach this runtime (set it before `daemon.start()`)."""
+        return OpsObserver(self.metrics, self.alerter)
 
     def started(self) -> None:
         """The session runs: ready (unless trading is halted), READY=1 to systemd, watchdog pings."""

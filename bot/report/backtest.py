@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.execution.roll_plan import RollState
-from bot.live.daemon import RunSummary
+from bot.report.run_summary import RunSummary
 from bot.report.text import utc
 
 

@@ -6,18 +6,19 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import Symbol
+from bot.money import book_notional
+from bot.report.run_summary import Totals
 from bot.risk.collateral import liquidation_moves
 from bot.risk.state import TradingState
 
-if TYPE_CHECKING:  # the daemon passes its own objects in; importing them here would be circular
+if TYPE_CHECKING:  # the engine is only read here; the type is enough
     from bot.core.engine import Engine
-    from bot.live.daemon import Totals
 
 
 def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
     exposure = engine.exposure()
     equity = engine.equity or 0.0
-    gross = sum(abs(engine.notional(s, q)) for s, q in engine.positions.items() if s in engine.prices)
+    book = book_notional(engine.positions, engine.instruments, engine.prices)  # what the leverage limit reads
     limits = engine.limits
     decision = engine.last_decision
     return {
@@ -56,7 +57,9 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
         "equity": round(equity, 2),
         "headroom": {
-            "leverage": round(gross / equity, 4) if equity > 0 else None,
+            # as the limit: a position that cannot be valued leaves the leverage unknown, not smaller
+            "leverage": round(book.gross / equity, 4) if equity > 0 and not book.unpriced else None,
+            "unpriced_positions": list(book.unpriced),
             "max_leverage": limits.max_leverage,
             "max_position_notional": limits.max_position_notional,
             "max_order_notional": limits.max_order_notional,

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from bot.domain import MS_PER_MINUTE, Instrument, Rounding, Symbol, round_to_step
+from bot.money import book_notional
 from bot.risk.state import TradingState
 
 ORDER_RATE = "order rate"  # the opening words of the notes of these two limits
@@ -163,26 +164,13 @@ def _exposure_rooms(
     yield "max_order_notional", limits.max_order_notional / unit
     yield "max_position_notional", limits.max_position_notional / unit - along
     equity = max(state.equity, 0.0)  # unknown or negative equity leaves no room to add exposure
-    others = _gross_of_others(symbol, state)
-    if isinstance(others, str):  # fail closed: a position we cannot value leaves no room
-        yield f"max_leverage (no mark for the position in {others})", 0.0
+    others = book_notional(state.positions, state.instruments, state.marks, excluding=symbol)
+    if others.unpriced:  # fail closed: a position we cannot value leaves no room
+        yield f"max_leverage (no mark for the position in {others.unpriced[0]})", 0.0
     else:
-        yield "max_leverage", (limits.max_leverage * equity - others) / unit - along
+        yield "max_leverage", (limits.max_leverage * equity - others.gross) / unit - along
     # after the total: with caps alike the total binds first, and a note names this one only when stricter
     yield "max_instrument_leverage", limits.max_instrument_leverage * equity / unit - along
-
-
-def _gross_of_others(symbol: Symbol, state: PreTradeState) -> float | Symbol:
-    """Gross notional of the positions in every other instrument, or the first one that cannot be valued."""
-    gross = 0.0
-    for other, qty in state.positions.items():
-        if other == symbol or qty == 0:
-            continue
-        instrument, mark = state.instruments.get(other), state.marks.get(other)
-        if instrument is None or mark is None:
-            return other
-        gross += abs(instrument.notional(qty, mark))
-    return gross
 
 
 def _shrink(qty: float, allowed_abs: float, lot: float) -> float:

@@ -18,6 +18,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.commands import Actor
 from bot.domain import (
     ClientOrderId,
     Decision,
@@ -32,6 +33,7 @@ from bot.domain import (
     Symbol,
     TradeId,
 )
+from bot.execution.journaled import JournaledOrder as JournaledOrder  # the value lives with the core
 from bot.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 
@@ -59,19 +61,6 @@ class Valuation:
     @property
     def hedge_pnl(self) -> float:
         return self.hedge_equity - self.collateral
-
-
-@dataclass(frozen=True, slots=True)
-class JournaledOrder:
-    """An order as the journal knows it."""
-
-    request: OrderRequest
-    status: OrderStatus
-    filled_qty: float
-    avg_price: float
-    exchange_id: str
-    created_ts: int
-    updated_ts: int
 
 
 class Journal:
@@ -258,11 +247,27 @@ class Journal:
             (ts, old, new, reason),
         )
 
-    def record_command(self, ts: int, command: str, args: Mapping[str, Any], outcome: str) -> None:
+    def record_command(
+        self, ts: int, command: str, args: Mapping[str, Any], outcome: str, actor: Actor | None = None
+    ) -> None:
+        """One operator command and its outcome, with who gave it, through what and why (the audit trail)."""
+        actor = actor or Actor()
         self._db.execute(
-            "INSERT INTO commands(ts, command, args, outcome) VALUES (?,?,?,?)",
-            (ts, command, json.dumps(dict(args), default=str), outcome),
+            "INSERT INTO commands(ts, command, args, outcome, operator, via, reason) VALUES (?,?,?,?,?,?,?)",
+            (ts, command, json.dumps(dict(args), default=str), outcome, actor.operator, actor.via, actor.reason),
         )
+
+    def recent(self, table: str, limit: int) -> list[dict[str, Any]]:
+        """The last `limit` rows of a table, oldest first (the dashboard's and the audit trail's view)."""
+        if table not in _TABLES:
+            raise ValueError(f"unknown journal table {table!r}")
+        cursor = self._db.execute(
+            f"SELECT * FROM {table} WHERE rowid IN"  # noqa: S608 -- table from a fixed list
+            f" (SELECT rowid FROM {table} ORDER BY rowid DESC LIMIT ?) ORDER BY rowid",
+            (max(0, limit),),
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def record_valuation(self, valuation: Valuation) -> None:
         self._db.execute(

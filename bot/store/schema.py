@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -48,5 +48,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE executions (
             ts INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL)""",
         "CREATE INDEX executions_by_kind ON executions(kind, ts)",
+    ),
+    5: (  # the audit trail: which named operator gave each command, through what (ctl, dashboard, telegram), why
+        "ALTER TABLE commands ADD COLUMN operator TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE commands ADD COLUMN via TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE commands ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
     ),
 }

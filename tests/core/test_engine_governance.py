@@ -107,7 +107,7 @@ def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading
 
 
 def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_position() -> None:
-    from bot.live.daemon import Totals
+    from bot.report.run_summary import Totals
     from bot.report.status import engine_status
 
     engine = _engine()

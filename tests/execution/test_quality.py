@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import ClientOrderId, DecisionId, Fill, Side, Symbol, TradeId
-from bot.execution.quality import QualityLedger, fee_in_quote, open_quality, slippage_bps
+from bot.execution.quality import QualityLedger, open_quality
+from bot.money import fee_in_quote, slippage_bps
 
 BTC = Symbol("BTC/USDT:USDT")
 DECISION = DecisionId("18cc-1")

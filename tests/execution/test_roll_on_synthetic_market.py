@@ -32,8 +32,9 @@ from bot.config import Config, with_overrides
 from bot.domain import MS_PER_DAY, MarketEvent, Symbol
 from bot.execution.roll_plan import quarterly_expiry_ms
 from bot.live.assembly import build_daemon, synthetic_plan
-from bot.live.daemon import Daemon, RunSummary
+from bot.live.daemon import Daemon
 from bot.report.backtest import result_json
+from bot.report.run_summary import RunSummary
 from bot.report.text import utc
 from bot.store.journal import Journal
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from bot.domain import Symbol
 from bot.execution.roll_plan import RollCost, RollState, quarterly_expiry_ms
-from bot.live.daemon import RunSummary, Totals
 from bot.report.backtest import result_json, result_text
 from bot.report.performance import Effectiveness
+from bot.report.run_summary import RunSummary, Totals
 
 HOUR = 3_600_000
 MAR, JUN, SEP = (quarterly_expiry_ms(2024, month) for month in (3, 6, 9))

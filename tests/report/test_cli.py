@@ -13,8 +13,9 @@ import pytest
 from bot.cli import main
 from bot.config import parse_config
 from bot.live.assembly import as_fast_as_possible, paper_venue, synthetic_plan
-from bot.live.daemon import Daemon, RunSummary
+from bot.live.daemon import Daemon
 from bot.report.backtest import result_json
+from bot.report.run_summary import RunSummary
 from bot.store.journal import Journal
 
 START = 1_704_067_200_000

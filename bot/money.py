@@ -1,0 +1,71 @@
+"""One home for every money figure the bot adds up: fees in quote, slippage, gross and net notional. Pure.
+
+Every total, limit and status line that shows one of these figures calls the function here, so the operator's
+status can never disagree with the limit enforced, and a coin-margined (inverse) fee is converted exactly once.
+
+Slippage has two references, named by the function that measures against each:
+  - `slippage_cost`: one fill against the mark when its order was sent (what the order desk paid for crossing
+    the book and for the time in flight), in quote currency;
+  - `slippage_bps`: a price against an arrival price, the mark when the decision's parent started (the
+    implementation shortfall of a whole staged execution, the parents' execution quality).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.domain import Fill, Instrument, Side, Symbol
+
+
+def fee_in_quote(fill: Fill, quote: str) -> float:
+    """The fill's fee in the quote currency: a fee in the base coin (inverse contracts) is valued at the fill."""
+    return fill.fee if fill.fee_currency in (quote, "") else fill.fee * fill.price
+
+
+def slippage_bps(side: Side, reference: float, price: float) -> float:
+    """How far `price` is from `reference` against a trade on `side`, in bps: positive is a cost."""
+    return side.sign * (price / reference - 1.0) * 1e4
+
+
+def slippage_cost(instrument: Instrument, fill: Fill, sent_at_mark: float) -> float:
+    """Quote currency paid (+) or earned (−) by `fill` against the mark when its order was sent."""
+    return fill.side.sign * instrument.notional(fill.qty, fill.price - sent_at_mark)
+
+
+def traded_notional(instrument: Instrument, fill: Fill) -> float:
+    """The fill's size in quote currency (always positive)."""
+    return abs(instrument.notional(fill.qty, fill.price))
+
+
+@dataclass(frozen=True, slots=True)
+class BookNotional:
+    """The positions' notional at the marks. `unpriced` lists positions that could not be valued (no mark or no
+    instrument): `gross` and `net` leave them out, and a limit that must see the whole book refuses on them."""
+
+    gross: float  # Σ |notional|
+    net: float  # Σ notional, signed (short hedges negative)
+    unpriced: tuple[Symbol, ...] = ()
+
+
+def book_notional(
+    positions: Mapping[Symbol, float],
+    instruments: Mapping[Symbol, Instrument],
+    marks: Mapping[Symbol, float],
+    *,
+    excluding: Symbol | None = None,
+) -> BookNotional:
+    """Gross and net notional of `positions` (contracts, signed) at `marks`, skipping `excluding` and flat ones."""
+    gross = net = 0.0
+    unpriced: list[Symbol] = []
+    for symbol, qty in positions.items():
+        if symbol == excluding or qty == 0:
+            continue
+        instrument, mark = instruments.get(symbol), marks.get(symbol)
+        if instrument is None or mark is None:
+            unpriced.append(symbol)
+            continue
+        value = instrument.notional(qty, mark)
+        gross += abs(value)
+        net += value
+    return BookNotional(gross, net, tuple(unpriced))
