@@ -87,6 +87,8 @@ def parse_reason(value: Any) -> str:
     if len(text) > MAX_REASON_CHARS:
         raise CommandError(f"reason is {len(text)} characters; at most {MAX_REASON_CHARS}")
     return text
+
+
 _NO_ARGS: dict[str, Command] = {"pause": Pause(), "resume": Resume(), "flatten": Flatten(), "reload": Reload()}
 COMMAND_NAMES = ("status", *_NO_ARGS, "kill", "set-ratio", "set-holding")
 

@@ -12,10 +12,11 @@ Slippage has two references, named by the function that measures against each:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.domain import Fill, Instrument, Side, Symbol
+from bot.domain import Fill, Instrument, Position, Side, Symbol
 
 
 def fee_in_quote(fill: Fill, quote: str) -> float:
@@ -69,3 +70,45 @@ def book_notional(
         gross += abs(value)
         net += value
     return BookNotional(gross, net, tuple(unpriced))
+
+
+def apply_to_position(
+    instrument: Instrument, position: Position, signed_qty: float, price: float
+) -> tuple[Position, float]:
+    """The position after a fill of `signed_qty` at `price`, and the P&L that fill realised.
+
+    Adding averages the entry (arithmetically for linear contracts, harmonically for inverse ones, so that
+    `Instrument.pnl` of the average equals the sum over the fills); reducing realises P&L at the old entry;
+    flipping closes the old side and opens the rest at `price`.
+    """
+    held, entry = position.qty, position.entry_price
+    new_qty = clean_qty(held + signed_qty)
+    if new_qty == held:  # a fill below the quantity resolution changes nothing
+        return position, 0.0
+    if held == 0 or math.copysign(1.0, held) == math.copysign(1.0, signed_qty):
+        if instrument.inverse:
+            new_entry = new_qty / (held / entry + signed_qty / price) if held else price
+        else:
+            new_entry = (held * entry + signed_qty * price) / new_qty
+        return replace(position, qty=new_qty, entry_price=new_entry), 0.0
+    # the part of the old position this fill closes
+    closed = math.copysign(min(abs(signed_qty), abs(held)), held)
+    realized = instrument.pnl(closed, entry, price)
+    if new_qty == 0:
+        new_entry = 0.0
+    elif math.copysign(1.0, new_qty) != math.copysign(1.0, held):
+        new_entry = price  # flipped: the remainder is a new position opened here
+    else:
+        new_entry = entry
+    total_realized = position.realized_pnl + realized
+    moved = replace(position, qty=new_qty, entry_price=new_entry, realized_pnl=total_realized)
+    return moved, realized
+
+
+_QTY_DECIMALS = 12  # positions are sums of lot multiples: round away the float noise of 0.1 + 0.2
+
+
+def clean_qty(qty: float) -> float:
+    """A position quantity with the float noise of summed lots rounded away (and never −0)."""
+    rounded = round(qty, _QTY_DECIMALS)
+    return 0.0 if rounded == 0 else rounded

@@ -33,6 +33,7 @@ from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import Phase
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from bot.execution.clips import min_clip_qty
+from bot.execution.market_rules import default_instrument
 from bot.execution.roll_plan import dated_symbol, quarterly_expiries_after
 from bot.store.journal import Journal
 from bot.testing.crash_points import (
@@ -45,7 +46,6 @@ from bot.testing.crash_points import (
 )
 from bot.testing.loopback import BTC_PERP, ETH_PERP, LOOPBACK_HEDGE
 from bot.testing.processes import exchange_in_real_time, lots, lots_of, toml_text
-from bot.venues.simulation.markets import default_instrument
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 

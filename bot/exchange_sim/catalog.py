@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.domain import Instrument, InstrumentKind, Symbol, perp_symbol
-from bot.venues.simulation.markets import default_instrument
+from bot.execution.market_rules import default_instrument
 
 PERPETUAL_DELIVERY_MS = 4_133_404_800_000  # Binance's "never" (2100-12-25) for perpetuals
 _DELIVERY_HOUR_UTC = 8

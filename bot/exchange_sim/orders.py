@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.domain import Side
 from bot.exchange_sim import errors
 from bot.exchange_sim.catalog import Catalog, Contract
-from bot.venues.simulation.markets import Problem, check_order
+from bot.execution.market_rules import Problem, check_order
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")  # Binance's rule for newClientOrderId
 _TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK", "GTX"})

@@ -36,8 +36,8 @@ from bot.domain import (
     Symbol,
     TradeId,
 )
+from bot.execution.journaled import JournaledOrder
 from bot.execution.order_states import IllegalTransition, check_transition
-from bot.store.journal import JournaledOrder
 
 # A request marked sent may still reach the venue and be executed until its request window (Binance's
 # recvWindow, `[venue] request_window`) has passed on the venue's clock. The venue refuses a timestamp more

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import Config, day_ms, load_config
 from bot.domain import Symbol
+from bot.execution.market_rules import default_instrument
 from bot.report.daily import Period, html_data, mark_of, period, report_text, summary
 from bot.report.html import render_html
 from bot.report.pnl import fills_from_rows, splits
@@ -25,7 +26,6 @@ from bot.report.stress import (
     run_stress,
 )
 from bot.store.journal import Journal
-from bot.venues.simulation.markets import default_instrument
 
 
 class ReportError(ValueError):

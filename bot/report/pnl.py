@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Instrument, Position, Symbol
+from bot.money import apply_to_position
 from bot.store.journal import Valuation
-from bot.venues.simulation.account import apply_to_position
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,14 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
+from bot.execution.market_rules import (
+    FundingSchedule,
+    OrderProblem,
+    check_order,
+    check_reduce_only,
+    default_instrument,
+    reducible_qty,
+)
 from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
 from bot.venues.simulation.account import SimulatedAccount
 from bot.venues.simulation.book import (
@@ -50,14 +58,6 @@ from bot.venues.simulation.book import (
     WhenDepthRunsOut,
     taker_fills,
     takes_liquidity,
-)
-from bot.venues.simulation.markets import (
-    FundingSchedule,
-    OrderProblem,
-    check_order,
-    check_reduce_only,
-    default_instrument,
-    reducible_qty,
 )
 
 __all__ = ["PaperSettings", "PaperVenue"]

@@ -25,10 +25,10 @@ from bot.domain import (
     Symbol,
     VenueEvent,
 )
+from bot.execution.market_rules import default_instrument, expiry_ms_of
 from bot.execution.venue import Venue
 from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected
 from bot.venues.paper import PaperSettings, PaperVenue
-from bot.venues.simulation.markets import default_instrument, expiry_ms_of
 
 BTC = Symbol("BTC/USDT:USDT")
 ETH = Symbol("ETH/USDT:USDT")

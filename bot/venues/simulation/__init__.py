@@ -10,6 +10,17 @@ No I/O, no clock reads, no asyncio anywhere in this package: callers pass the ti
 Each module's docstring lists its public API.
 """
 
+from bot.execution.market_rules import (
+    FundingSchedule,
+    OrderProblem,
+    Problem,
+    check_order,
+    check_reduce_only,
+    default_instrument,
+    expiry_ms_of,
+    is_multiple,
+    reducible_qty,
+)
 from bot.venues.simulation.account import (
     LedgerEntry,
     LedgerKind,
@@ -27,17 +38,6 @@ from bot.venues.simulation.book import (
     slipped_price,
     taker_fills,
     takes_liquidity,
-)
-from bot.venues.simulation.markets import (
-    FundingSchedule,
-    OrderProblem,
-    Problem,
-    check_order,
-    check_reduce_only,
-    default_instrument,
-    expiry_ms_of,
-    is_multiple,
-    reducible_qty,
 )
 
 __all__ = [

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import ClientOrderId, Fill, Instrument, Position, Side, Symbol
-from bot.venues.simulation.account import LedgerKind, SimulatedAccount, apply_to_position
-from bot.venues.simulation.markets import default_instrument
+from bot.execution.market_rules import default_instrument
+from bot.money import apply_to_position
+from bot.venues.simulation.account import LedgerKind, SimulatedAccount
 
 BTC = Symbol("BTC/USDT:USDT")
 ETH = Symbol("ETH/USDT:USDT")

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import BookObserved, ClientOrderId, Side, Symbol
+from bot.execution.market_rules import default_instrument, is_multiple
 from bot.venues.simulation.book import (
     BookModel,
     MakerFill,
@@ -19,7 +20,6 @@ from bot.venues.simulation.book import (
     taker_fills,
     takes_liquidity,
 )
-from bot.venues.simulation.markets import default_instrument, is_multiple
 
 BTC = Symbol("BTC/USDT:USDT")
 INSTRUMENT = default_instrument(BTC)  # lot 0.001, tick 0.1
