@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,11 @@ from bot.report import cli as report_commands
 from bot.report.backtest import result_json, result_text
 from bot.secrets import redact
 from bot.store.journal import JournalError
+from bot.store.lock import StateLocked, state_lock
 from bot.venues.ccxt_client import read_api_keys
+
+RUN_LOCK = "hedgebot.lock"  # `hedgebot run`, every mode: one daemon per state directory, journal and account
+BACKTEST_LOCK = "backtest.lock"  # `hedgebot backtest` rewrites its own backtest.sqlite: one at a time
 
 
 class UsageError(Exception):
@@ -126,15 +131,16 @@ def _run(args: argparse.Namespace) -> int:
     span_ms = config.span_ms if args.span is None else _duration(args.span, "--span")
     start = WallClock().now_ms() if args.realtime else FIXED_START_MS
     human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
-    summary = run_paper(
-        config,
-        start_ms=start,
-        span_ms=span_ms,
-        realtime=args.realtime,
-        speed=args.speed,
-        human=human,
-        config_path=args.config,
-    )
+    with _state_locked(config, RUN_LOCK):
+        summary = run_paper(
+            config,
+            start_ms=start,
+            span_ms=span_ms,
+            realtime=args.realtime,
+            speed=args.speed,
+            human=human,
+            config_path=args.config,
+        )
     print(result_text(summary))
     return 0
 
@@ -153,13 +159,15 @@ def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
         except Fatal as exc:
             raise UsageError(str(exc)) from None
     human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
-    try:
-        summary = run_live(config, human=human, config_path=args.config)
-    except VenueError as exc:  # in the log too: it is the operator's record of why the run ended
-        message = redact(str(exc))
-        get_logger(component="cli").error("run_stopped", exchange=config.venue.exchange, error=message, exit_code=1)
-        print(f"hedgebot: {config.bot.mode} run on {config.venue.exchange} stopped: {message}", file=sys.stderr)
-        return 1
+    with _state_locked(config, RUN_LOCK):
+        try:
+            summary = run_live(config, human=human, config_path=args.config)
+        except VenueError as exc:  # in the log too: it is the operator's record of why the run ended
+            message = redact(str(exc))
+            log = get_logger(component="cli")
+            log.error("run_stopped", exchange=config.venue.exchange, error=message, exit_code=1)
+            print(f"hedgebot: {config.bot.mode} run on {config.venue.exchange} stopped: {message}", file=sys.stderr)
+            return 1
     print(result_text(summary))
     return 0
 
@@ -177,13 +185,28 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.end:
         market["end"] = args.end
     config = with_overrides(base, market=market, bot={"mode": "paper"})
-    summary = run_backtest(config)
-    result = result_json(summary)
-    print(json.dumps(result, indent=2) if args.json else result_text(summary))
-    if args.html:
-        journal = config.path_in_state("backtest.sqlite")
-        report_commands.write_html(args.html, journal_path=journal, result=result, title="hedgebot backtest")
+    with _state_locked(config, BACKTEST_LOCK):  # until its HTML is written from backtest.sqlite
+        summary = run_backtest(config)
+        result = result_json(summary)
+        print(json.dumps(result, indent=2) if args.json else result_text(summary))
+        if args.html:
+            journal = config.path_in_state("backtest.sqlite")
+            report_commands.write_html(args.html, journal_path=journal, result=result, title="hedgebot backtest")
     return 0
+
+
+@contextmanager
+def _state_locked(config: Config, name: str) -> Iterator[None]:
+    """Held while the run lasts, taken before its journal or anything else is opened: two processes on one
+    state directory would share one journal (and, live, one account) and each trade on a falsified picture."""
+    try:
+        lock = state_lock(config.path_in_state(name))
+    except StateLocked as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _duration(text: str, flag: str) -> int:

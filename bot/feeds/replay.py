@@ -18,8 +18,8 @@ import pandas as pd
 
 from bot.domain import FundingObserved, MarketEvent, PriceObserved, Symbol
 from bot.feeds.csvformat import (
-    CANDLE_COLUMNS,
-    FUNDING_COLUMNS,
+    CANDLES,
+    FUNDING,
     FloatArray,
     Int64Array,
     ReplayError,
@@ -69,7 +69,7 @@ class Replay:
     first_ts: int
     last_ts: int
     rows: int  # file rows behind the events (after symbol and range selection, bad rows excluded)
-    dropped: int  # rows in the selection with a bad value (NaN, zero, negative, inf): skipped, counted
+    dropped: int  # rows in the selection with an unusable number (a zero or negative price): skipped, counted
     candle_interval_ms: int
     event_count: int
     _ts: Int64Array
@@ -199,7 +199,7 @@ def _load_spot_prices(
 
 
 def _read_candles(path: Path) -> pd.DataFrame:
-    return read_columns(path, CANDLE_COLUMNS, {"timestamp": "str", "symbol": "category", "close": "float64"})
+    return read_columns(path, CANDLES, ("timestamp", "symbol", "close"))
 
 
 def _candle_series(path: Path, frame: pd.DataFrame, wanted: dict[str, str], spec: ReplaySpec) -> _Series:
@@ -222,13 +222,7 @@ def _candle_series(path: Path, frame: pd.DataFrame, wanted: dict[str, str], spec
 def _load_funding(spec: ReplaySpec, perp_pairs: dict[Symbol, str]) -> _Series | None:
     if spec.funding is None or not perp_pairs:
         return None
-    dtypes = {
-        "timestamp": "str",
-        "symbol": "category",
-        "funding_rate": "float64",
-        "funding_interval_hours": "float64",
-    }
-    frame = read_columns(spec.funding, FUNDING_COLUMNS, dtypes)
+    frame = read_columns(spec.funding, FUNDING, ("timestamp", "symbol", "funding_rate", "funding_interval_hours"))
     wanted = {pair: f"for {perp}" for perp, pair in perp_pairs.items()}
     _require_symbols(spec.funding, frame, wanted)
     chosen = frame[frame["symbol"].isin(list(wanted))]

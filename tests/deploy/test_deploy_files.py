@@ -21,6 +21,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.config import load_config
+from bot.control.listen import ConnectionLimits
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -54,6 +55,13 @@ def test_the_service_is_notify_type_with_a_watchdog_and_restarts_on_failure() ->
     assert watchdog not in {"", "0", "infinity"}
     assert service["Restart"] == ["on-failure"]
     assert service["RestartPreventExitStatus"] == ["2"]  # a bad config does not fix itself
+
+
+def test_the_service_bounds_its_open_files_above_the_control_apis_connection_cap() -> None:
+    service = unit_settings(UNIT.read_text())["Service"]
+    [limit] = service["LimitNOFILE"]
+    assert limit.isdecimal()
+    assert int(limit) > 4 * ConnectionLimits().max_connections  # room for the journal, logs and exchange sockets
 
 
 def test_the_service_runs_the_daemon_as_its_own_user_and_reloads_with_sighup() -> None:
