@@ -1,6 +1,9 @@
-"""The command line: run | backtest | check-config | ctl | report | stress | exchange-sim.
+"""The command line: run | backtest | check-config | ctl | report | stress | exchange-sim | data.
 
 Exit 0 on success, 2 on bad input (1 when a live venue fails for good while running).
+
+Each command imports what it needs when it runs, not when the command line starts: `hedgebot ctl status`, what
+an operator types most, loads neither pandas nor ccxt (`bench/ctl_import.py` measures it).
 """
 
 from __future__ import annotations
@@ -14,23 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.clock import WallClock
-from bot.config import Config, ConfigError, load_config, with_overrides
-from bot.control.ctl import add_ctl_parser, run_ctl
+from bot.config import Config, ConfigError, load_config
 from bot.domain import parse_duration_ms
-from bot.exchange_sim import command as exchange_sim_command
-from bot.execution.venue_errors import Fatal, VenueError
-from bot.feeds import download_command
-from bot.feeds.replay import ReplayError
-from bot.live.session import FIXED_START_MS, run_backtest, run_live, run_paper
-from bot.logs import get_logger
-from bot.ops.alerts import AlertsSetupError, sinks_from_config
-from bot.report import cli as report_commands
-from bot.report.backtest import result_json, result_text
 from bot.secrets import redact
-from bot.store.journal import JournalError
-from bot.store.lock import StateLocked, state_lock
-from bot.venues.ccxt_client import read_api_keys
 
 RUN_LOCK = "hedgebot.lock"  # `hedgebot run`, every mode: one daemon per state directory, journal and account
 BACKTEST_LOCK = "backtest.lock"  # `hedgebot backtest` rewrites its own backtest.sqlite: one at a time
@@ -40,9 +29,17 @@ class UsageError(Exception):
     """Bad command-line input: printed as one line, exit 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, ctl_only: bool = False) -> argparse.ArgumentParser:
+    from bot.control.ctl import add_ctl_parser
+
     parser = argparse.ArgumentParser(prog="hedgebot", description="Keeps an altcoin portfolio hedged with futures.")
     sub = parser.add_subparsers(dest="command", required=True)
+    if ctl_only:  # `hedgebot ctl ...`: the other commands' modules are not even imported
+        add_ctl_parser(sub)
+        return parser
+    from bot.exchange_sim import command as exchange_sim_command
+    from bot.feeds import download_command
+    from bot.report import cli as report_commands
 
     run = sub.add_parser("run", help="run the daemon (default: paper mode on the built-in synthetic market)")
     run.add_argument("--config", type=Path, help="TOML config (default: the embedded paper config)")
@@ -79,31 +76,56 @@ def _date(text: str) -> date:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(ctl_only=words[:1] == ["ctl"]).parse_args(words)
     try:
-        if args.command == "check-config":
-            return _check_config(args.file)
-        if args.command == "backtest":
-            return _backtest(args)
-        if args.command == "ctl":
-            return run_ctl(args)
-        if args.command == "report":
-            return report_commands.run_report(args)
-        if args.command == "stress":
-            return report_commands.run_stress_command(args)
-        if args.command == "exchange-sim":
-            return exchange_sim_command.run(args)
-        if args.command == "data":
-            return download_command.run(args)
-        return _run(args)
-    except (ConfigError, ReplayError, JournalError, UsageError, report_commands.ReportError) as exc:
+        return _dispatch(args)
+    except Exception as exc:
+        if not isinstance(exc, _one_line_errors()):
+            raise
         print(f"hedgebot: {redact(str(exc))}", file=sys.stderr)
         return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "ctl":
+        from bot.control.ctl import run_ctl
+
+        return run_ctl(args)
+    if args.command == "check-config":
+        return _check_config(args.file)
+    if args.command == "backtest":
+        return _backtest(args)
+    if args.command in ("report", "stress"):
+        from bot.report import cli as report_commands
+
+        run = report_commands.run_report if args.command == "report" else report_commands.run_stress_command
+        return run(args)
+    if args.command == "exchange-sim":
+        from bot.exchange_sim import command as exchange_sim_command
+
+        return exchange_sim_command.run(args)
+    if args.command == "data":
+        from bot.feeds import download_command
+
+        return download_command.run(args)
+    return _run(args)
+
+
+def _one_line_errors() -> tuple[type[Exception], ...]:
+    """Bad input of any command: one line, exit 2 (imported here, when one is raised, not at start)."""
+    from bot.feeds.replay import ReplayError
+    from bot.report.cli import ReportError
+    from bot.store.journal import JournalError
+
+    return (ConfigError, ReplayError, JournalError, UsageError, ReportError)
 
 
 def _check_config(path: Path) -> int:
     """The config resolved; exit 2 when it is invalid. What depends on the environment (a secret's variable) is
     checked against this shell's and reported as a warning: the daemon's environment may differ."""
+    from bot.ops.alerts import AlertsSetupError, sinks_from_config
+
     config = load_config(path)
     print(json.dumps(config.model_dump(mode="json"), indent=2))
     try:
@@ -118,6 +140,10 @@ def _check_config(path: Path) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.clock import WallClock
+    from bot.live.session import FIXED_START_MS, run_paper
+    from bot.report.backtest import result_text
+
     config = load_config(args.config)
     if config.market.source == "exchange":
         return _run_on_exchange(args, config)
@@ -130,6 +156,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed {args.speed} must be positive")
     span_ms = config.span_ms if args.span is None else _duration(args.span, "--span")
     start = WallClock().now_ms() if args.realtime else FIXED_START_MS
+    if args.realtime:  # a realtime daemon sends alerts (a fast run does not): refuse before starting anything
+        _alerts_can_be_sent(config)
     human = lambda line: print(line, flush=True)  # noqa: E731 -- one line per hedge action on the terminal
     with _state_locked(config, RUN_LOCK):
         summary = run_paper(
@@ -151,8 +179,15 @@ def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
     Exit 2 when it cannot start as configured (no API keys, no control token); 1 when the venue fails
     for good while running (a revoked key), after an orderly stop.
     """
+    from bot.execution.venue_errors import Fatal, VenueError
+    from bot.live.session import run_live
+    from bot.logs import get_logger
+    from bot.report.backtest import result_text
+    from bot.venues.ccxt_client import read_api_keys
+
     if args.span is not None or args.speed != 1.0:
         raise UsageError("--span and --speed pace the synthetic market; on the exchange's streams time is real")
+    _alerts_can_be_sent(config)
     if config.bot.mode == "live":
         try:
             read_api_keys(config.venue)  # before anything starts: a clear line naming the variables
@@ -173,6 +208,11 @@ def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    from bot.config import with_overrides
+    from bot.live.session import run_backtest
+    from bot.report import cli as report_commands
+    from bot.report.backtest import result_json, result_text
+
     base = load_config(args.config)
     market: dict[str, Any] = {
         "source": "replay",
@@ -199,6 +239,8 @@ def _backtest(args: argparse.Namespace) -> int:
 def _state_locked(config: Config, name: str) -> Iterator[None]:
     """Held while the run lasts, taken before its journal or anything else is opened: two processes on one
     state directory would share one journal (and, live, one account) and each trade on a falsified picture."""
+    from bot.store.lock import StateLocked, state_lock
+
     try:
         lock = state_lock(config.path_in_state(name))
     except StateLocked as exc:
@@ -207,6 +249,16 @@ def _state_locked(config: Config, name: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _alerts_can_be_sent(config: Config) -> None:
+    """A daemon with alerts on and nowhere to send them stops before it starts anything (no state directory)."""
+    from bot.ops.alerts import AlertsSetupError, sinks_from_config
+
+    try:
+        sinks_from_config(config.alerts)
+    except AlertsSetupError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _duration(text: str, flag: str) -> int:
