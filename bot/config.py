@@ -8,47 +8,28 @@ with 0600 permissions is configured here (see `bot.secrets`).
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
-from bot.execution.legs import parse_legs
-from bot.ops.alerts import AlertsSection
-from bot.ops.metrics import MetricsSection
+from bot.settings.instruments import check_hedge_legs, check_hedge_symbol
+from bot.settings.ops import AlertsSection as AlertsSection
+from bot.settings.ops import MetricsSection as MetricsSection
+from bot.settings.sanity import SanitySection as SanitySection
+from bot.settings.toml import check_shape, one_line, parse_toml, shown
+from bot.settings.values import ASSET, Asset, Flag, Float, Fraction, Int, PositiveDuration, PositiveFloat
+from bot.settings.values import ConfigError as ConfigError
+from bot.settings.values import Duration as Duration
+from bot.settings.values import Section as _Section
 
-
-class ConfigError(ValueError):
-    """A config that cannot be used; the message names each bad key, its value and what was expected."""
-
-
-def _valid_duration(text: str) -> str:
-    parse_duration_ms(text)  # ValueError naming the text: not a duration, or beyond a century
-    return text
-
-
-Duration = Annotated[str, AfterValidator(_valid_duration)]
-_SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+(-\d{6})?)?(@quarterly)?$")
-
-
-def _valid_symbol(text: str) -> str:
-    if not _SYMBOL.match(text):
-        raise ValueError(f"{text!r} is not a ccxt unified symbol like 'BTC/USDT:USDT' or 'BTC/USDT:USDT-250328'")
-    return text
-
-
-HedgeSymbol = Annotated[str, AfterValidator(_valid_symbol)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+HedgeSymbol = Annotated[str, AfterValidator(check_hedge_symbol)]  # a linear perpetual, dated or @quarterly contract
+NonNegativeFloat = Annotated[Float, Field(ge=0)]
+Bps = Annotated[Float, Field(ge=0, le=10_000)]  # basis points: 10,000 = 100 %
+LossFraction = Annotated[Float, Field(gt=0, le=1)]
 
 
 class BotSection(_Section):
@@ -56,13 +37,13 @@ class BotSection(_Section):
     state_dir: Path = Path("var")
     log_file: str = "hedgebot.log"  # inside state_dir unless absolute
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    span: Duration = "30d"  # how much simulated time `hedgebot run` covers when not --realtime
-    seed: int = 7
+    span: PositiveDuration = "30d"  # how much simulated time `hedgebot run` covers when not --realtime
+    seed: Annotated[Int, Field(ge=0, le=2**63 - 1)] = 7  # the synthetic market's random stream
 
 
 class MarketSection(_Section):
     source: Literal["synthetic", "replay", "exchange"] = "synthetic"
-    step: Duration = "1m"  # synthetic market: one price per asset per step
+    step: PositiveDuration = "1m"  # synthetic market: one price per asset per step
     prices: Path | None = None  # replay: spot candles (../shared/data format)
     funding: Path | None = None
     perp: Path | None = None
@@ -71,14 +52,14 @@ class MarketSection(_Section):
 
 
 class PortfolioSection(_Section):
-    quote: str = "USDT"
-    holdings: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    quote: Asset = "USDT"
+    holdings: dict[str, NonNegativeFloat] = Field(
         default_factory=lambda: {"ETH": 10.0, "SOL": 250.0, "LINK": 1500.0, "DOGE": 100_000.0}
     )
 
     # base asset -> quote value, bought at the first price once trading starts (equal-value baskets in backtests)
-    holdings_value: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
-    locked: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # staked/vesting: counted
+    holdings_value: dict[str, PositiveFloat] = Field(default_factory=dict)
+    locked: dict[str, NonNegativeFloat] = Field(default_factory=dict)  # staked/vesting: counted
     core: tuple[str, ...] = ()  # core holdings, never hedged (only the satellite is)
 
     @model_validator(mode="before")
@@ -96,49 +77,62 @@ class PortfolioSection(_Section):
         unknown_core = [base for base in self.core if base not in {*self.holdings, *self.holdings_value, *self.locked}]
         if unknown_core:
             raise ValueError(f"core {unknown_core} are not holdings")
+        repeated = sorted({base for base in self.core if self.core.count(base) > 1})
+        if repeated:
+            raise ValueError(f"core {repeated} listed more than once")
         tables = {"holdings": self.holdings, "holdings_value": self.holdings_value, "locked": self.locked}
         for table, held in tables.items():
             for base in held:
-                if not re.fullmatch(r"[A-Z0-9]+", base):
+                if not ASSET.fullmatch(base):
                     raise ValueError(f"{table}: {base!r} is not a base asset in capitals, like 'ETH'")
+                if base == self.quote:
+                    raise ValueError(f"{table}: {base!r} is the quote currency, not a holding to hedge")
         return self
 
 
 class TierSpec(_Section):
-    above: Annotated[float, Field(ge=0)]  # tier entered when the metric rises above this
-    ratio: Annotated[float, Field(ge=0, le=3)]  # hedge ratio (× hedge.ratio) in this tier
+    above: NonNegativeFloat  # tier entered when the metric rises above this
+    ratio: Annotated[Float, Field(ge=0, le=3)]  # hedge ratio (× hedge.ratio) in this tier
 
 
 class HedgeSection(_Section):
     instruments: tuple[HedgeSymbol, ...] = ("BTC/USDT:USDT", "ETH/USDT:USDT")
-    policy: Literal["fixed", "beta", "min_variance", "tiered"] = "min_variance"
-    ratio: Annotated[float, Field(ge=0, le=3)] = 1.0
+    policy: Literal["fixed", "beta", "min_variance", "tiered", "protective_put", "cppi"] = "min_variance"
+    ratio: Annotated[Float, Field(ge=0, le=3)] = 1.0
     proxy: HedgeSymbol | None = None  # beta policy: the one instrument; default the first
-    window: Duration = "30d"  # estimation window of returns
-    sample: Duration = "1h"  # sampling step of returns
-    min_samples: Annotated[int, Field(ge=3)] = 72
-    ridge: Annotated[float, Field(ge=0)] = 0.0  # min_variance: shrinks weights of collinear instruments
+    window: PositiveDuration = "30d"  # estimation window of returns
+    sample: PositiveDuration = "1h"  # sampling step of returns
+    min_samples: Annotated[Int, Field(ge=3)] = 72
+    ridge: NonNegativeFloat = 0.0  # min_variance: shrinks weights of collinear instruments
     rebalance_band: Fraction = 0.10  # trade when |actual − target| > band × |target| ...
-    min_trade_notional: Annotated[float, Field(ge=0)] = 100.0  # ... and more than this, so dust never trades
+    min_trade_notional: NonNegativeFloat = 100.0  # ... and more than this, so dust never trades
     rounding: Rounding = Rounding.DOWN
-    allow_overhedge: bool = False
+    allow_overhedge: Flag = False
+    max_target_jump: Annotated[Float, Field(ge=1, le=1_000)] = 3.0  # a bigger jump waits for the next decision
     # tiered: min_variance scaled by the tier of the portfolio's realised volatility (annualised, EWM)
     tiers: tuple[TierSpec, ...] = (
         TierSpec(above=0.0, ratio=0.5),
         TierSpec(above=0.8, ratio=0.8),
         TierSpec(above=1.2, ratio=1.0),
     )
-    tier_halflife: Duration = "3d"
+    tier_halflife: PositiveDuration = "3d"
     tier_hysteresis: Fraction = 0.1
     # triggers besides the band; 0 or "0s" turns one off
     correlation_band: Fraction = 0.0  # |corr(portfolio, proxy) − its trailing mean| above this re-decides
-    beta_band: Annotated[float, Field(ge=0)] = 0.0  # |beta − its trailing mean| above this re-decides
-    trailing_halflife: Duration = "7d"  # the trailing mean of correlation and beta
+    beta_band: NonNegativeFloat = 0.0  # |beta − its trailing mean| above this re-decides
+    trailing_halflife: PositiveDuration = "7d"  # the trailing mean of correlation and beta
     schedule: Duration = "0s"  # a full rebalance at least this often
     cooldown: Duration = "0s"  # no rebalance sooner than this after the last one
-    max_rebalances_per_hour: Annotated[int, Field(ge=1)] = 60
+    max_rebalances_per_hour: Annotated[Int, Field(ge=1)] = 60
     direct: tuple[str, ...] = ()  # holdings hedged 1:1 with their own perpetual (must be in instruments)
     proxies: tuple[HedgeSymbol, ...] | None = None  # instruments of the proxy policy; default all instruments
+    # protective_put and cppi (bot.hedge.protective): the base hedge at ratio 1, scaled by a cover in [0, 1]
+    protect_base: Literal["fixed", "beta", "min_variance"] = "min_variance"  # the hedge that cover scales
+    floor: Annotated[Float, Field(gt=0, le=1)] = 0.85  # the floor as a fraction of the peak value ...
+    floor_value: PositiveFloat | None = None  # ... or a set floor in the quote currency
+    horizon: PositiveDuration = "30d"  # protective_put: the put's rolling maturity
+    multiplier: Annotated[Float, Field(ge=1, le=50)] = 4.0  # cppi: exposure kept = multiplier × cushion
+    peak_window: Duration = "0s"  # the peak is the highest value over this trailing window; "0s" = since start
 
     @model_validator(mode="after")
     def _proxy_is_an_instrument(self) -> HedgeSection:
@@ -149,16 +143,42 @@ class HedgeSection(_Section):
         missing = [p for p in self.proxies or () if p not in self.instruments]
         if missing:
             raise ValueError(f"proxies {missing} are not among instruments {list(self.instruments)}")
-        parse_legs(self.instruments)  # one leg per perpetual: a perpetual, a dated contract or @quarterly
+        for name, listed in {"proxies": self.proxies or (), "direct": self.direct}.items():
+            repeated = sorted({item for item in listed if listed.count(item) > 1})
+            if repeated:
+                raise ValueError(f"{name} {repeated} listed more than once")
+        check_hedge_legs(self.instruments)  # each once; one leg per pair when a @quarterly leg rolls it
         bases_with_perp = {s.split("/")[0] for s in self.instruments if ":" in s and "-" not in s and "@" not in s}
         undirected = [base for base in self.direct if base not in bases_with_perp]
         if undirected:
             raise ValueError(f"direct {undirected}: add their perpetuals (like 'XRP/USDT:USDT') to instruments")
+        if parse_duration_ms(self.sample) > parse_duration_ms(self.window):
+            raise ValueError(f"sample {self.sample!r} is longer than the estimation window {self.window!r}")
         return self
 
     @property
     def proxy_symbol(self) -> str:
         return self.proxy or self.instruments[0]
+
+
+class CollateralSection(_Section):
+    """`[risk.collateral]`: the buffer as the adverse move of the hedge instruments' prices (0.30 = a 30 % rally
+    for a short hedge) the hedge account survives before liquidation, by the venue's brackets (bot.risk.buffer).
+    Each step applies below its move (bot.risk.collateral) and is left once the buffer is above it + hysteresis;
+    all four at 0 switch the ladder off."""
+
+    warn: Fraction = 0.40  # alert
+    top_up: Fraction = 0.30  # reducing (nothing that adds exposure)
+    reduce: Fraction = 0.20  # reducing, and the hedge is cut in protective reduce-only clips back above top_up
+    floor: Fraction = 0.10  # halted for everything but cancels and the protective cut
+    hysteresis: Fraction = 0.05  # points of move
+
+    @model_validator(mode="after")
+    def _steps_escalate(self) -> CollateralSection:
+        if not self.warn >= self.top_up >= self.reduce >= self.floor:
+            named = f"warn = {self.warn:g}, top_up = {self.top_up:g}, reduce = {self.reduce:g}, floor = {self.floor:g}"
+            raise ValueError(f"collateral steps must not increase from warn to floor: {named}")
+        return self
 
 
 class RiskSection(_Section):
@@ -167,62 +187,46 @@ class RiskSection(_Section):
     max_instrument_leverage: PositiveFloat | None = None  # one instrument's notional / equity; None: max_leverage
     max_position_notional: PositiveFloat = 250_000.0  # per instrument
     max_order_notional: PositiveFloat = 25_000.0
-    max_orders_per_minute: Annotated[int, Field(ge=1)] = 30  # every order, reducing ones too: stops a runaway loop
-    price_band_bps: PositiveFloat = 100.0  # no order priced more than this through the latest mark
+    max_orders_per_minute: Annotated[Int, Field(ge=1)] = 30  # every order, reducing ones too: stops a runaway loop
+    price_band_bps: Annotated[Float, Field(gt=0, le=10_000)] = 100.0  # no order priced further through the mark
     # staleness gates: no order on inputs older than these; they reopen by themselves (bot.risk.staleness)
-    max_price_age: Duration = "5m"  # marks of the hedge instruments
-    max_funding_age: Duration = "9h"  # funding rates of the perpetuals: one 8 h settlement plus slack
-    max_account_age: Duration = "2h"  # the hedge-account snapshot (equity, margin); the daemon reads it hourly
+    max_price_age: PositiveDuration = "5m"  # marks of the hedge instruments
+    max_funding_age: PositiveDuration = "9h"  # funding rates of the perpetuals: one 8 h settlement plus slack
+    max_account_age: PositiveDuration = "2h"  # the hedge-account snapshot (equity, margin); the daemon reads it hourly
     # max loss from the peak, not from the start, as a fraction of that peak, 1.0 = off (bot.risk.drawdown);
     # daily = from the highest value of the trailing 24 h, overall = from the highest since start or acknowledge
-    max_daily_loss: Annotated[float, Field(gt=0, le=1)] = 0.10  # whole portfolio: spot value + hedge-account equity
-    max_loss: Annotated[float, Field(gt=0, le=1)] = 0.25
+    max_daily_loss: LossFraction = 0.10  # whole portfolio: spot value + hedge-account equity
+    max_loss: LossFraction = 0.25
     # hedge-account equity alone: it falls when a rally lifts the spot, so its limits are wider
-    max_hedge_daily_loss: Annotated[float, Field(gt=0, le=1)] = 0.30
-    max_hedge_loss: Annotated[float, Field(gt=0, le=1)] = 0.50
-    on_max_loss: Literal["reducing", "halted"] = "reducing"  # the trading state a breach holds, with an alert
-    # collateral buffer: margin ratio = equity / maintenance margin; each step applies below its ratio
-    # (bot.risk.collateral); a step is left only once the ratio is above its threshold × (1 + hysteresis)
-    margin_warn_ratio: Annotated[float, Field(gt=1)] = 3.0  # alert
-    margin_stop_adding_ratio: Annotated[float, Field(gt=1)] = 2.0  # reducing: no order that adds exposure
-    margin_reduce_ratio: Annotated[float, Field(gt=1)] = 1.5  # reducing, and cut the hedge in clips
-    margin_halt_ratio: Annotated[float, Field(gt=1)] = 1.2  # halted: nothing but cancels
-    margin_hysteresis: Fraction = 0.1
-
-    @model_validator(mode="after")
-    def _margin_steps_escalate(self) -> RiskSection:
-        steps = {
-            "margin_warn_ratio": self.margin_warn_ratio,
-            "margin_stop_adding_ratio": self.margin_stop_adding_ratio,
-            "margin_reduce_ratio": self.margin_reduce_ratio,
-            "margin_halt_ratio": self.margin_halt_ratio,
-        }
-        warn, stop_adding, reduce, halt = steps.values()
-        if not warn >= stop_adding >= reduce >= halt:
-            named = ", ".join(f"{name} = {value:g}" for name, value in steps.items())
-            raise ValueError(f"margin ratios must not increase from warn to halt: {named}")
-        return self
+    max_hedge_daily_loss: LossFraction = 0.30
+    max_hedge_loss: LossFraction = 0.50
+    # what a breach does (README "Governance limits"): full_cover = a portfolio breach takes the hedge to ratio 1 and
+    # alerts, a hedge-account breach holds reducing (the collateral action: no adding, top up); reducing / halted =
+    # either breach holds that trading state
+    on_max_loss: Literal["full_cover", "reducing", "halted"] = "full_cover"
+    # the collateral buffer: distance to liquidation, with its steps (bot.risk.collateral)
+    collateral: CollateralSection = Field(default_factory=CollateralSection)
 
 
 class ExecutionSection(_Section):
     clip_notional: PositiveFloat = 5_000.0
     clip_interval: Duration = "30s"
     order_type: Literal["market", "limit"] = "market"
-    limit_offset_bps: Annotated[float, Field(ge=0)] = 2.0
+    limit_offset_bps: Bps = 2.0
     on_shutdown: Literal["cancel", "leave"] = "cancel"  # working orders at SIGTERM/SIGINT: cancel or leave
     book_share: Fraction = 0.0  # a clip takes at most this share of the visible top-of-book size; 0 = no cap
-    max_slippage_bps: Annotated[float, Field(ge=0)] = 0.0  # parent holds while mark is this far past arrival; 0 = off
-    post_only: bool = False  # limit clips rest passively at mark ∓ limit_offset_bps (needs order_type = "limit")
+    max_slippage_bps: Bps = 0.0  # parent holds while mark is this far past arrival; 0 = off
+    post_only: Flag = False  # limit clips rest passively at mark ∓ limit_offset_bps (needs order_type = "limit")
     escalate_after: Duration = "0s"  # a limit clip resting this long is replaced by a marketable one; "0s" = never
     escalate_to: Literal["limit", "market"] = "market"  # limit: marketable limit at mark ± limit_offset_bps
     # dated contracts roll (or close) this close to expiry; up to a quarter and more, so a roll can start at once
-    roll_window_days: Annotated[float, Field(gt=0, le=100)] = 3.0
-    roll_steps: Annotated[int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
-    dated_basis_annual: Annotated[float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
+    roll_window_days: Annotated[Float, Field(gt=0, le=100)] = 3.0
+    roll_steps: Annotated[Int, Field(ge=1, le=96)] = 3  # the roll is staggered over this many steps in its window
+    dated_basis_annual: Annotated[Float, Field(ge=-1, le=1)] = 0.05  # dated price = underlying × (1 + basis × years)
     # reconciliation of the journal against the venue, at start and then every interval (bot.execution.reconcile_plan)
     foreign_orders: Literal["leave", "cancel"] = "leave"  # open orders at the venue that hedgebot did not place
     reconcile_interval: Duration = "5m"  # while running; "0s" = at start only
-    reconcile_retry: Duration = "30s"  # while a failed reconciliation holds trading halted
+    reconcile_retry: PositiveDuration = "30s"  # while a failed reconciliation holds trading halted
 
     @model_validator(mode="after")
     def _post_only_rests_as_a_limit(self) -> ExecutionSection:
@@ -234,11 +238,11 @@ class ExecutionSection(_Section):
 class PaperSection(_Section):
     collateral: PositiveFloat = 50_000.0  # hedge-account starting equity, in the quote currency
     leverage: PositiveFloat = 5.0
-    taker_fee_bps: Annotated[float, Field(ge=0)] = 4.0
-    maker_fee_bps: Annotated[float, Field(ge=-10)] = 2.0
-    slippage_bps: Annotated[float, Field(ge=0)] = 1.0
-    impact_bps_per_10k: Annotated[float, Field(ge=0)] = 0.5
-    maintenance_margin_rate: Annotated[float, Field(gt=0, lt=1)] = 0.005
+    taker_fee_bps: Bps = 4.0
+    maker_fee_bps: Annotated[Float, Field(ge=-10, le=10_000)] = 2.0
+    slippage_bps: Bps = 1.0
+    impact_bps_per_10k: Bps = 0.5
+    maintenance_margin_rate: Annotated[Float, Field(gt=0, lt=1)] = 0.005
 
 
 class VenueSection(_Section):
@@ -251,12 +255,12 @@ class VenueSection(_Section):
     api_password_env: str = "HEDGEBOT_API_PASSWORD"  # noqa: S105 -- the variable holding OKX's API passphrase
     api_password_file: Path | None = None  # 0600 file, used when the environment variable is unset
     margin_mode: Literal["cross", "isolated"] = "cross"
-    leverage: Annotated[int, Field(ge=1, le=125)] = 3
+    leverage: Annotated[Int, Field(ge=1, le=125)] = 3
     # how long a signed request stays valid at the venue (Binance's and Bybit's recvWindow): an order whose
     # request left but which the venue never reports is declared lost only this long (+ 2 s of clock margin)
     # after it was sent, since until then it could still arrive and be executed
     request_window: Duration = "10s"
-    rate_limit: bool = True  # ccxt's client-side throttle by endpoint weight; off only where a proxy throttles
+    rate_limit: Flag = True  # ccxt's client-side throttle by endpoint weight; off only where a proxy throttles
 
     @field_validator("request_window")
     @classmethod
@@ -272,12 +276,45 @@ class ControlSection(_Section):
     token_file: Path | None = None  # 0600 file, used when the environment variable is unset
     tls_cert: Path | None = None  # PEM certificate (with tls_key): HTTPS, needed to listen beyond loopback
     tls_key: Path | None = None
-    allow_remote: bool = False  # explicit override: plain HTTP beyond loopback (behind a TLS proxy, in a pod)
+    allow_remote: Flag = False  # explicit override: plain HTTP beyond loopback (behind a TLS proxy, in a pod)
+    # Named operators, one `name:role:token` each (role: viewer, trader or admin), from this variable (entries
+    # separated by commas or newlines) and/or a 0600 file (one a line); re-read when the file changes. The token
+    # above, when set, is one more operator: an admin named `operator`.
+    operators_env: str = "HEDGEBOT_OPERATORS"
+    operators_file: Path | None = None
+    session_ttl: Duration = "12h"  # a dashboard login lasts this long (wall time)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ControlSection:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
+
+
+class TelegramUser(_Section):
+    id: int  # the Telegram user id (the sender), not a username: usernames can be changed and taken
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")  # the operator name the audit trail records
+    role: Literal["viewer", "trader", "admin"] = "viewer"
+
+
+class TelegramSection(_Section):
+    """Operator commands over Telegram (/status, /pause, ...), by long polling; off unless enabled."""
+
+    enabled: bool = False
+    token_env: str = "HEDGEBOT_TELEGRAM_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
+    token_file: Path | None = None
+    api_base: str = "https://api.telegram.org"  # tests point it at a loopback fake of the Bot API
+    poll_timeout: Duration = "25s"  # how long one getUpdates waits for news
+    chats: list[int] = Field(default_factory=list)  # chats commands are taken from (a private chat's id = user id)
+    users: list[TelegramUser] = Field(default_factory=list)  # who may command, as which operator and role
+
+    @model_validator(mode="after")
+    def _allow_list(self) -> TelegramSection:
+        if self.enabled and (not self.chats or not self.users):
+            raise ValueError("telegram.enabled needs chats and users: the allow-list of who may command")
+        ids = [user.id for user in self.users]
+        if len(ids) != len(set(ids)):
+            raise ValueError("telegram.users: a user id is listed twice")
         return self
 
 
@@ -293,12 +330,14 @@ class Config(_Section):
     metrics: MetricsSection = MetricsSection()
     alerts: AlertsSection = AlertsSection()
     control: ControlSection = ControlSection()
+    telegram: TelegramSection = TelegramSection()
+    sanity: SanitySection = SanitySection()  # market-data sanity layer (bot.core.sanity)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         quote = self.portfolio.quote
         for symbol in self.hedge.instruments:
-            if f"/{quote}" not in symbol:
+            if symbol.split(":")[0].split("/")[1] != quote:
                 raise ValueError(f"hedge instrument {symbol!r} is not quoted in portfolio.quote {quote!r}")
         if self.bot.mode == "live" and self.market.source != "exchange":
             raise ValueError(
@@ -326,25 +365,28 @@ def day_ms(day: date) -> int:
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    where = one_line(".".join(str(part) for part in error["loc"])) or "(top level)"
     value = error.get("input")
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown key (value {value!r})"
+        return f"{where}: unknown key (value {shown(value)})"
     if error["type"] == "missing":
         return f"{where}: required key is missing"
     if message.startswith("Value error, "):  # our own validators already explain themselves
         return f"{where}: {message.removeprefix('Value error, ')}"
     expected = message.removeprefix("Input should be ").removeprefix("input should be ")
-    return f"{where}: got {value!r}, expected {expected}"
+    return f"{where}: got {shown(value)}, expected {expected}"
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config") -> Config:
     try:
+        check_shape(data)  # integers beyond 64 bits, absurd nesting: refused by key before validation
         return Config.model_validate(data)
+    except ConfigError as exc:
+        raise ConfigError(one_line(f"{source}: {exc}")) from None
     except ValidationError as exc:
         lines = [_describe(error) for error in exc.errors(include_url=False)]
-        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+        raise ConfigError(one_line(f"{source}: " + "; ".join(lines))) from None
 
 
 def load_config(path: Path | None) -> Config:
@@ -357,11 +399,7 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return parse_config(data, str(path))
+    return parse_config(parse_toml(text, str(path)), str(path))
 
 
 def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:

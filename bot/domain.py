@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import NewType
+from typing import Any, NewType
 
 Symbol = NewType("Symbol", str)  # a ccxt unified symbol: "ETH/USDT" (spot), "BTC/USDT:USDT" (perp)
 ClientOrderId = NewType("ClientOrderId", str)
@@ -26,7 +26,7 @@ MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.ASCII)  # "１h" is not a duration
 _UNIT_MS = {
     "ms": 1,
     "s": MS_PER_SECOND,
@@ -352,7 +352,40 @@ class AccountSnapshot:
         return self.equity / self.maintenance_margin
 
 
-VenueEvent = OrderUpdate | Fill | FundingSettled | AccountSnapshot
+@dataclass(frozen=True, slots=True)
+class LiquidatedPosition:
+    """One position a liquidation closed: the quantity held (signed), the mark it closed at, its average entry."""
+
+    symbol: Symbol
+    qty: float
+    price: float
+    entry_price: float
+
+    def as_record(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "qty": self.qty, "price": self.price, "entry_price": self.entry_price}
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidated(AccountSnapshot):
+    """The account just after a liquidation: a snapshot (positions, equity after it) that also names what it
+    closed and the equity before (the paper venue's simulated account liquidates: bot.venues.simulation.account)."""
+
+    closed: tuple[LiquidatedPosition, ...] = ()
+    equity_before: float = 0.0
+    realized_pnl: float = 0.0  # what closing them realised (a loss: negative)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "currency": self.currency,
+            "closed": [position.as_record() for position in self.closed],
+            "equity_before": self.equity_before,
+            "equity_after": self.equity,
+            "realized_pnl": self.realized_pnl,
+        }
+
+
+VenueEvent = OrderUpdate | Fill | FundingSettled | AccountSnapshot  # a Liquidated is an AccountSnapshot
 
 
 # ---- hedge decisions ----------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def test_check_config_names_the_bad_key_and_exits_two(tmp_path: Path, capsys: py
     assert main(["check-config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "hedge.policy: got 'yolo', expected 'fixed', 'beta', 'min_variance' or 'tiered'" in err
+    expected = "'fixed', 'beta', 'min_variance', 'tiered', 'protective_put' or 'cppi'"
+    assert f"hedge.policy: got 'yolo', expected {expected}" in err
 
 
 def test_a_backtest_with_a_missing_file_is_one_line_and_exit_two(

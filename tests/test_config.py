@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -46,7 +47,12 @@ def test_a_bad_duration_and_a_bad_symbol_are_both_reported_at_once() -> None:
 
 def test_a_hedge_instrument_in_another_quote_currency_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"not quoted in portfolio\.quote 'USDT'"):
-        parse_config({"hedge": {"instruments": ["BTC/USD:BTC"]}})
+        parse_config({"hedge": {"instruments": ["BTC/USD:USD"]}})
+
+
+def test_a_quote_that_is_a_prefix_of_the_instruments_quote_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"'BTC/USDT:USDT' is not quoted in portfolio\.quote 'USD'"):
+        parse_config({"portfolio": {"quote": "USD"}})
 
 
 def test_a_file_that_is_not_toml_is_a_clear_error(tmp_path: Path) -> None:
@@ -162,3 +168,163 @@ def test_the_live_template_documents_every_live_setting() -> None:
 def test_a_request_window_venues_would_refuse_is_a_config_error_naming_it(window: str) -> None:
     with pytest.raises(ConfigError, match=rf"venue.request_window.*{window}.*at most 60s"):
         parse_config({"venue": {"request_window": window}})
+
+
+# ---- issue 14, item 6: values that switched governance off or crashed `run` after `check-config` passed -------
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("risk", "max_leverage"),
+        ("risk", "max_instrument_leverage"),
+        ("risk", "max_position_notional"),
+        ("risk", "max_order_notional"),
+        ("risk", "price_band_bps"),
+        ("execution", "clip_notional"),
+        ("execution", "limit_offset_bps"),
+        ("execution", "max_slippage_bps"),
+        ("paper", "collateral"),
+        ("paper", "taker_fee_bps"),
+        ("paper", "maker_fee_bps"),
+        ("hedge", "min_trade_notional"),
+        ("portfolio", "holdings"),
+    ],
+)
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_an_infinite_or_nan_number_is_refused_naming_the_key(section: str, key: str, value: float) -> None:
+    setting: object = {"ETH": value} if key == "holdings" else value
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}.*expected a finite number"):
+        parse_config({section: {key: setting}})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("hedge", "ratio", True),
+        ("hedge", "ratio", "1.0"),
+        ("risk", "max_leverage", "3"),
+        ("paper", "collateral", False),
+        ("hedge", "min_samples", True),
+        ("hedge", "min_samples", 72.0),
+        ("bot", "seed", "7"),
+        ("hedge", "allow_overhedge", 1),
+        ("execution", "post_only", "false"),
+    ],
+)
+def test_a_bool_or_string_where_a_number_belongs_and_the_reverse_are_refused(
+    section: str, key: str, value: object
+) -> None:
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}: got {re.escape(repr(value))}, expected a valid"):
+        parse_config({section: {key: value}})
+
+
+def test_an_integer_is_accepted_where_a_float_belongs() -> None:
+    assert parse_config({"paper": {"collateral": 50_000}}).paper.collateral == 50_000.0
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [("hedge", "window"), ("hedge", "sample"), ("market", "step"), ("bot", "span")]
+)
+def test_a_zero_duration_that_paces_something_is_refused(section: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}: '0s' must be longer than 0"):
+        parse_config({section: {key: "0s"}})
+
+
+def test_a_zero_duration_that_documents_off_is_still_accepted() -> None:
+    assert parse_config({"hedge": {"schedule": "0s", "cooldown": "0s"}}).hedge.schedule == "0s"
+
+
+def test_a_sample_longer_than_the_window_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"sample '2d' is longer than the estimation window '1d'"):
+        parse_config({"hedge": {"window": "1d", "sample": "2d"}})
+
+
+def test_a_negative_seed_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"bot\.seed: got -1, expected greater than or equal to 0"):
+        parse_config({"bot": {"seed": -1}})
+
+
+@pytest.mark.parametrize("quote", ["", "usdt", "US DT"])
+def test_a_quote_that_is_not_an_asset_code_is_refused(quote: str) -> None:
+    with pytest.raises(ConfigError, match=rf"portfolio\.quote: {re.escape(repr(quote))} is not an asset code"):
+        parse_config({"portfolio": {"quote": quote}})
+
+
+@pytest.mark.parametrize("spot", ["ETH/USDT", "BTC/USDT@quarterly"])
+def test_a_spot_pair_among_the_hedge_instruments_is_refused(spot: str) -> None:
+    with pytest.raises(ConfigError, match=rf"hedge\.instruments\.1: '{re.escape(spot)}' is a spot pair"):
+        parse_config({"hedge": {"instruments": ["BTC/USDT:USDT", spot]}})
+
+
+def test_a_contract_given_for_a_directly_hedged_holding_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"direct \['ETH/USDT:USDT'\]: add their perpetuals"):
+        parse_config({"hedge": {"direct": ["ETH/USDT:USDT"]}})
+
+
+@pytest.mark.parametrize("bad", ["BTC/USDT:USDT-241399", "BTC/USDT:USDT-240329@quarterly", "BTC/USDT:USDC"])
+def test_a_contract_hedgebot_cannot_trade_is_refused_naming_it(bad: str) -> None:
+    with pytest.raises(ConfigError, match=rf"hedge\.instruments\.0: '{re.escape(bad)}'"):
+        parse_config({"hedge": {"instruments": [bad]}})
+
+
+def test_an_instrument_listed_twice_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"hedge instruments \['BTC/USDT:USDT'\] are listed more than once"):
+        parse_config({"hedge": {"instruments": ["BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USDT:USDT"]}})
+
+
+@pytest.mark.parametrize(("key", "value"), [("proxies", ["BTC/USDT:USDT"] * 2), ("direct", ["ETH", "ETH"])])
+def test_a_proxy_or_direct_holding_listed_twice_is_refused(key: str, value: list[str]) -> None:
+    with pytest.raises(ConfigError, match=rf"{key} .* listed more than once"):
+        parse_config({"hedge": {"instruments": ["BTC/USDT:USDT", "ETH/USDT:USDT"], key: value}})
+
+
+def test_an_inverse_contract_is_refused_as_not_yet_supported() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"portfolio": {"quote": "USD"}, "hedge": {"instruments": ["BTC/USD:BTC"]}})
+    message = str(caught.value)
+    assert "hedge.instruments.0: 'BTC/USD:BTC' is an inverse (coin-margined) contract" in message
+    assert "inverse contracts are not yet supported" in message
+    assert "\n" not in message
+
+
+def test_an_integer_beyond_64_bits_is_refused_naming_the_key_without_quoting_its_digits(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(f"[bot]\nseed = {'9' * 4000}\n")
+    with pytest.raises(ConfigError, match=r"bot\.seed: got an integer of 4000 digits, expected an integer of at most"):
+        load_config(path)
+
+
+def test_a_5000_digit_integer_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text(f"[bot]\nseed = {'9' * 5000}\n")
+    with pytest.raises(ConfigError, match="not a usable config"):
+        load_config(path)
+
+
+def test_a_3000_deep_array_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("[hedge]\ninstruments = " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ConfigError, match="nested"):
+        load_config(path)
+
+
+def test_an_array_nested_deeper_than_any_setting_is_refused_naming_the_key() -> None:
+    deep: object = 1
+    for _ in range(40):
+        deep = [deep]
+    with pytest.raises(ConfigError, match=r"hedge\.tiers\.0\.0.*nested deeper than 8 levels"):
+        parse_config({"hedge": {"tiers": deep}})
+
+
+def test_a_long_value_is_quoted_cut_short_in_the_message() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"hedge": {"policy": "x" * 5000}})
+    assert len(str(caught.value)) < 300
+    assert "(5002 characters)" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["１h", "3０m", "٣d"])
+def test_a_duration_in_other_than_ascii_digits_is_refused_naming_the_key(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"hedge\.window"):
+        parse_config({"hedge": {"window": text}})

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config
-from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim import ExchangeSim, SimSettings
 from bot.ops.observer import OpsObserver
 from bot.testing.live import (
     ETH_PERP,
@@ -45,10 +45,13 @@ def alerting(sim: ExchangeSim, tmp_path: Path, inbox: AlertInbox, **sections: An
 
 @asynccontextmanager
 async def watched(
-    tmp_path: Path, before: Callable[[ExchangeSim], None] = lambda _sim: None, **sections: Any
+    tmp_path: Path,
+    before: Callable[[ExchangeSim], None] = lambda _sim: None,
+    exchange: SimSettings | None = None,
+    **sections: Any,
 ) -> AsyncIterator[tuple[ExchangeSim, AlertInbox, Live]]:
     """A live session whose alerts go to a local webhook; `before` stages the exchange before it starts."""
-    async with exchange_with_history() as sim, alert_inbox() as inbox:
+    async with exchange_with_history(settings=exchange) as sim, alert_inbox() as inbox:
         before(sim)
         async with trading(sim, alerting(sim, tmp_path, inbox, **sections), tmp_path) as live:
             yield sim, inbox, live
@@ -165,14 +168,15 @@ async def test_a_stale_feed_and_the_trading_state_it_forces_reach_the_webhook(tm
 
 
 async def test_the_collateral_warn_step_reaches_the_webhook(tmp_path: Path) -> None:
-    risk = {"margin_warn_ratio": 1e9}  # any position at all is below the warning ratio
-    async with watched(tmp_path, risk=risk) as (_sim, inbox, live):
+    # 7,500 of collateral under a 10 ETH short at 2,010: liquidated by a rise of about 35 %, below the warn step
+    # (40 %) and above top-up (30 %)
+    async with watched(tmp_path, exchange=SimSettings(collateral=7_500.0)) as (_sim, inbox, live):
         await live.at(1, eth=2_010.0)
         await live.hedged("the first hedge")
         await live.at(61, eth=2_010.0)  # the hourly account refresh sees the margin the hedge uses
         [warned] = await until(lambda: inbox.containing("collateral [warn]"), "the collateral warning")
 
-    assert warned.startswith("hedgebot WARNING collateral [warn]: collateral: margin ratio ")
+    assert warned.startswith("hedgebot WARNING collateral [warn]: collateral: liquidation ")
 
 
 async def test_a_pre_trade_limit_that_shrinks_a_clip_is_alerted_once_keyed_by_instrument_and_limit(

@@ -75,7 +75,7 @@ def commands(page: Path) -> list[str]:
         for line in block.replace("\\\n", " ").splitlines():
             match = COMMAND.search(line)
             if match and not any(placeholder in line for placeholder in ("...", "<", "$(")):
-                found.append(" ".join(shlex.split(match.group(1), comments=True)))
+                found.append(shlex.join(shlex.split(match.group(1), comments=True)))
     return found
 
 

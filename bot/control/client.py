@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import ControlSection
+from bot.control.access import CLIENT_HEADER
 from bot.control.auth import ControlSetupError, load_token, token_source
 from bot.control.listen import ListenAddress, client_ssl_context, parse_listen
 from bot.secrets import redact
@@ -88,7 +89,9 @@ class ControlClient:
         else:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, headers={"Authorization": f"Bearer {self._token}"}
+            connector=connector,
+            timeout=self._timeout,
+            headers={"Authorization": f"Bearer {self._token}", CLIENT_HEADER: "ctl"},  # the audit trail's "via"
         )
         return self
 
@@ -102,6 +105,11 @@ class ControlClient:
     async def status(self) -> dict[str, Any]:
         answer = await self._request("GET", "/status")
         return dict(answer["status"])
+
+    async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The operators' commands, newest first."""
+        answer = await self._request("GET", f"/audit?limit={int(limit)}")
+        return [dict(row) for row in answer["audit"]]
 
     async def command(self, name: str, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
         answer = await self._request("POST", f"/commands/{name}", dict(args or {}))

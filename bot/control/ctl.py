@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.commands import CommandError, parse_command
+from bot.commands import CommandError, parse_command, parse_reason
 from bot.config import ConfigError, load_config
 from bot.control.client import ApiRefused, ControlClient, DaemonUnreachable
-from bot.control.render import command_text, status_text
+from bot.control.render import audit_text, command_text, status_text
 from bot.secrets import redact
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -32,7 +32,9 @@ _HELP = {
     "set-ratio": "override the hedge ratio for a while",
     "set-holding": "tell the daemon a spot holding changed",
     "reload": "re-read and validate the config file; a bad file is rejected and the running config kept",
+    "audit": "the operators' commands: when, who, through what, what, why, and the outcome",
 }
+_READ_ONLY = ("status", "audit")
 
 
 def add_ctl_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,6 +45,10 @@ def add_ctl_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     parsers = {name: commands.add_parser(name, help=text, description=text) for name, text in _HELP.items()}
     for parser in parsers.values():
         _add_options(parser, suppress=True)  # given after the command it wins; absent, the above stands
+    for name, parser in parsers.items():
+        if name not in _READ_ONLY:
+            parser.add_argument("--reason", default=None, help="why: recorded with your name in the audit trail")
+    parsers["audit"].add_argument("--limit", type=int, default=50, help="how many commands, newest first (max 200)")
     parsers["kill"].add_argument("--flatten", action="store_true", help="close the hedges before halting")
     set_ratio = parsers["set-ratio"]
     set_ratio.add_argument("ratio", type=float, help="hedge ratio, 0 to 3 (1 = the policy's full hedge)")
@@ -63,7 +69,12 @@ def _add_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def command_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The JSON arguments of the command named on the command line."""
+    """The JSON arguments of the command named on the command line, with its `reason` when one was given."""
+    reason = getattr(args, "reason", None)
+    return {**_arguments(args), **({"reason": reason} if reason else {})}
+
+
+def _arguments(args: argparse.Namespace) -> dict[str, Any]:
     match args.ctl_command:
         case "kill":
             return {"flatten": True} if args.flatten else {}
@@ -80,30 +91,37 @@ def run_ctl(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         return _fail(EXIT_USAGE, f"--timeout {args.timeout} must be a positive number of seconds")
     try:
-        if name != "status":
-            parse_command(name, payload)  # the daemon checks again; this catches typos before connecting
+        if name not in _READ_ONLY:
+            parse_reason(payload.get("reason"))
+            parse_command(name, _arguments(args))  # the daemon checks again; this catches typos before connecting
         config = load_config(args.config)
         client = ControlClient.from_config(config.control, timeout_s=args.timeout)
     except (CommandError, ConfigError) as exc:
         return _fail(EXIT_USAGE, str(exc))
     try:
-        status = asyncio.run(_call(client, name, payload))
+        status = asyncio.run(_call(client, name, payload, getattr(args, "limit", 50)))
     except DaemonUnreachable as exc:
         return _fail(EXIT_UNREACHABLE, str(exc))
     except ApiRefused as exc:
-        hint = "; check that this token is the daemon's" if exc.status == 401 else ""
+        hint = {401: "; check that this token is the daemon's", 403: "; ask an admin for a role that may"}.get(
+            exc.status, ""
+        )
         return _fail(EXIT_REFUSED, f"{exc} (HTTP {exc.status}){hint}")
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
+    elif name == "audit":
+        print(audit_text(status["audit"]))
     else:
         print(status_text(status) if name == "status" else command_text(name, status))
     return EXIT_OK
 
 
-async def _call(client: ControlClient, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+async def _call(client: ControlClient, name: str, payload: dict[str, Any], limit: int = 50) -> dict[str, Any]:
     async with client:
         if name == "status":
             return await client.status()
+        if name == "audit":
+            return {"audit": await client.audit(limit)}
         return await client.command(name, payload)
 
 

@@ -19,7 +19,9 @@ def status_text(status: Mapping[str, Any]) -> str:
         _state_line(status),
         _holds_line(status),
         _ratio_line(status),
+        *_protection_lines(status),
         _money_line(status),
+        _buffer_line(status),
         _margin_line(status),
         *_hedge_lines(status),
         *_roll_lines(status),
@@ -35,10 +37,44 @@ def command_text(command: str, status: Mapping[str, Any]) -> str:
     """'pause: ok; state active, paused, 0 open orders, positions BTC/USDT:USDT -0.51'."""
     held = ", ".join(f"{symbol} {_num(qty)}" for symbol, qty in _mapping(status.get("positions")).items())
     paused = ", paused" if status.get("paused") is True else ""
-    return (
+    line = (
         f"{command}: ok; state {_text(status.get('state'))}{paused},"
         f" {_text(status.get('open_orders'))} open orders, positions {held or 'none'}"
     )
+    return line + ("\n" + ratio_text(status) if command == "set-ratio" else "")
+
+
+def ratio_text(status: Mapping[str, Any]) -> str:
+    """What a set-ratio did: the ratio now, until when, what comes after, and whether the cap binds."""
+    override = _mapping(status.get("ratio_override"))
+    ratio = override.get("ratio", status.get("ratio"))
+    text = f"ratio {_num(ratio)}"
+    if override:
+        text += f" until {_when(override.get('until'))}, then the config's {_num(status.get('config_ratio'))}"
+    if _is_number(ratio) and ratio > 1 and status.get("allow_overhedge") is False:
+        text += (
+            "; capped: the hedge is held at 100 % of the exposure ([hedge] allow_overhedge = false),"
+            " so a ratio above 1 covers no more than 1"
+        )
+    return text
+
+
+def audit_text(rows: Any) -> str:
+    """The audit trail, newest first: 'time  operator (via)  command args  outcome  — reason'."""
+    lines = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, Mapping):
+            continue
+        args = row.get("args")
+        shown = " ".join(f"{key}={value}" for key, value in args.items()) if isinstance(args, Mapping) else ""
+        via = _text(row.get("via"), "")
+        who = f"{_text(row.get('operator'))}" + (f" ({via})" if via else "")
+        reason = _text(row.get("reason"), "")
+        lines.append(
+            f"{_text(row.get('time'))} UTC  {who:<22}  {(_text(row.get('command')) + ' ' + shown).strip():<24}"
+            f"  {_text(row.get('outcome'))}" + (f"  — {reason}" if reason else "")
+        )
+    return "\n".join(lines) or "no operator commands yet"
 
 
 def _state_line(status: Mapping[str, Any]) -> str:
@@ -60,6 +96,29 @@ def _holds_line(status: Mapping[str, Any]) -> str:
     return "holds      " + ("; ".join(described) or "none")
 
 
+def _buffer_line(status: Mapping[str, Any]) -> str:
+    """'buffer     liquidation 34.5% away (a rally of the hedge instruments; basket +62.1%); step warn (warn 40%,
+    top_up 30%, reduce 20%, floor 10%)'."""
+    collateral = status.get("collateral")
+    if not isinstance(collateral, Mapping):
+        return "buffer     unknown"
+    buffer, basket = collateral.get("buffer"), collateral.get("basket_move")
+    line = "buffer     " + (
+        f"liquidation {_num(buffer, '.1%')} away (the hedge instruments' prices moving together against the hedge"
+        + (f"; basket {_num(basket, '+.1%')}" if _is_number(basket) else "")
+        + ")"
+        if _is_number(buffer)
+        else "no move liquidates the hedge account"
+    )
+    steps = collateral.get("steps")
+    named = (
+        ", ".join(f"{_text(name)} {_num(value, '.0%')}" for name, value in steps.items())
+        if isinstance(steps, Mapping)
+        else ""
+    )
+    return line + f"; step {_text(collateral.get('step'))}" + (f" ({named})" if named else "")
+
+
 def _margin_line(status: Mapping[str, Any]) -> str:
     """'margin     ratio 8.75 (equity / maintenance margin); liquidation BTC/USDT:USDT -1.1: liquidation at ...'."""
     ratio = status.get("margin_ratio")
@@ -79,6 +138,20 @@ def _ratio_line(status: Mapping[str, Any]) -> str:
     if isinstance(override, Mapping):
         line += f" (operator override until {_when(override.get('until'))})"
     return line
+
+
+def _protection_lines(status: Mapping[str, Any]) -> list[str]:
+    """'floor      cppi: value 98,000.00, floor 85,000.00, cushion 13,000.00 (13.3 %), cover 0.47' (protective only)."""
+    protection = status.get("protection")
+    if not isinstance(protection, Mapping):
+        return []
+    share: Any = protection.get("cushion_share")
+    percent = share * 100 if _is_number(share) else None
+    return [
+        f"floor      {_text(protection.get('policy'))}: value {_money(protection.get('protected_value'))},"
+        f" floor {_money(protection.get('floor'))}, cushion {_money(protection.get('cushion'))}"
+        f" ({_num(percent, '.1f')} %), cover {_num(protection.get('cover'), '.2f')}"
+    ]
 
 
 def _money_line(status: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config import Config
+from bot.core.sanity import PriceSanity, Screened
 from bot.domain import (
     AccountSnapshot,
     BookObserved,
@@ -41,6 +42,7 @@ from bot.hedge.decider import HedgeDecider
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
+from bot.hedge.protective import Protection, basket_volatility, protection_settings
 from bot.hedge.triggers import TriggerFired
 from bot.risk.governance import Governance, StaleNotice
 from bot.risk.limits import Limits
@@ -129,6 +131,8 @@ class Engine:
             fast_halflife_ms=parse_duration_ms(config.hedge.tier_halflife),
         )
         self.decider = HedgeDecider(config, self._leg_instruments(), self.estimator)
+        self.protection = Protection(protection_settings(config.hedge))  # protective_put, cppi: the cover
+        self.sanity = PriceSanity(config.sanity)  # implausible prints are held here, never used (bot.core.sanity)
         self.prices: dict[Symbol, float] = {}
         self.price_ts: dict[Symbol, int] = {}
         self.books: dict[Symbol, BookObserved] = {}
@@ -151,6 +155,7 @@ class Engine:
         self._trading_allowed = False  # at the latest instant: active and not paused
         self._recheck = False  # trading has just become allowed: look at the band now, not at the next sample
         self._halt_when_flat = False
+        self.loss_cover = False  # a portfolio max-loss breach holds the hedge at full cover (on_max_loss full_cover)
         self.now = 0  # the latest instant seen: event time in replay, wall time live
 
     @property
@@ -180,7 +185,15 @@ class Engine:
 
     # ---- inputs -----------------------------------------------------------------------------------
 
-    def on_market(self, event: MarketEvent) -> None:
+    def on_market(self, event: MarketEvent) -> Screened:
+        """Apply a market event once the sanity layer passes it. Returns what passed (the events the rest of the
+        world may see: the paper venue too) and the filter's notes (quarantined, confirmed, discarded prints)."""
+        screened = self.sanity.screen(event)
+        for passed in screened.passed:
+            self._apply_market(passed)
+        return screened
+
+    def _apply_market(self, event: MarketEvent) -> None:
         if isinstance(event, PriceObserved):
             self.prices[event.symbol] = event.price
             self.price_ts[event.symbol] = event.ts
@@ -219,10 +232,18 @@ class Engine:
         exposure = self.exposure()
         if exposure.missing:
             return
-        verdict = self.governance.on_account(snapshot, exposure.total + snapshot.equity)  # the whole portfolio
+        portfolio = exposure.total + snapshot.equity  # the whole portfolio
+        verdict = self.governance.on_account(snapshot, portfolio, self.prices, self.instruments)
         self._pending.extend(verdict.changes)
         if verdict.notice is not None:
             self._pending.append(RiskNotice(snapshot.ts, "collateral", verdict.notice.step, verdict.notice.reason))
+        loss = verdict.loss_notice
+        if loss is not None:
+            self._pending.append(RiskNotice(snapshot.ts, "max_loss", loss.key, loss.reason))
+        if verdict.full_cover != self.loss_cover:  # a portfolio max-loss breach began or ended: re-decide at once
+            self.loss_cover = verdict.full_cover
+            why = "portfolio loss beyond its limit: full cover" if verdict.full_cover else "portfolio loss recovered"
+            self._forced_trigger = ("max_loss_cover", why)
         if verdict.cut is not None:
             self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason))
 
@@ -238,16 +259,29 @@ class Engine:
             self._govern_account(marked)
 
     def _cut_hedge(self, now: int, fraction: float, reason: str) -> list[Action]:
-        """Collateral REDUCE step: shrink every hedge leg by `fraction`, in reduce-only clips."""
+        """Collateral cut (REDUCE step and below): shrink every hedge leg by `fraction`, in reduce-only clips that
+        no trading state blocks (protective). Asked again on every account evaluation while the buffer stays
+        below the reduce step: a leg whose protective parent already cuts as far is left to it, so a cut stopped
+        by a kill switch, a pause or a rejected clip is taken up again, and a deeper fall deepens it."""
         targets: dict[Symbol, HedgeTarget] = {}
         for spec, leg in self.legs.items():
             held = self.leg_position(leg)
-            if held:
-                lot = self.instruments[leg.reference].lot_step
-                targets[spec] = HedgeTarget(spec, round_to_step(held * (1 - fraction), lot), 0.0)
+            lot = self.instruments[leg.reference].lot_step
+            target = round_to_step(held * (1 - fraction), lot)
+            if held and abs(held - target) >= lot / 2 and not self._cut_under_way(leg, target, lot):
+                targets[spec] = HedgeTarget(spec, target, 0.0)
+        if not targets:
+            return []
         self.targets = {**self.targets, **targets}
         fired = TriggerFired("collateral_reduce", reason, {"fraction": fraction})
-        return self._make_decision(now, fired, PolicyResult({}), targets)
+        return self._make_decision(now, fired, PolicyResult({}), targets, protective=True)
+
+    def _cut_under_way(self, leg: HedgeLeg, target: float, lot: float) -> bool:
+        """A protective parent already drives one of the leg's contracts at least as far down as `target`."""
+        return any(
+            parent.protective and leg.holds(parent.symbol) and abs(parent.target_qty) <= abs(target) + lot / 2
+            for parent in self.executor.working()
+        )
 
     def leg_position(self, leg: HedgeLeg) -> float:
         """Contracts held across the contracts of a leg (near and far during a roll)."""
@@ -305,7 +339,10 @@ class Engine:
 
     @property
     def ratio(self) -> float:
-        """The hedge ratio in force: the operator's override until it expires, else the config's."""
+        """The hedge ratio in force: full cover while a portfolio max-loss breach asks for it, else the operator's
+        override until it expires, else the config's."""
+        if self.loss_cover:
+            return 1.0
         if self.ratio_override is not None:
             ratio, until = self.ratio_override
             if self.now < until:
@@ -356,14 +393,39 @@ class Engine:
         self._recheck = False
         planned = {spec: self._planned_leg(leg) for spec, leg in self.legs.items()}
         prices = {**self.prices, **{spec: self.prices[leg.reference] for spec, leg in self.legs.items()}}
-        proposal = self.decider.decide(now, exposure, prices, planned, self.ratio, forced)
+        cover = self._protect(now, exposure)
+        proposal = self.decider.decide(now, exposure, prices, planned, self.ratio * cover, forced)
         if proposal is None:
             return []
         self.targets = proposal.targets
-        return self._make_decision(now, proposal.fired, proposal.result, proposal.targets)
+        result = proposal.result
+        if self.protection.state is not None:  # the floor, the cushion and the cover go with the decision
+            result = PolicyResult(result.notionals, {**result.numbers, **self.protection.state.numbers()})
+        return self._make_decision(now, proposal.fired, result, proposal.targets)
+
+    def _protect(self, now: int, exposure: Exposure) -> float:
+        """A protective policy's cover (1 for the others) from the hedged basket, the hedge account's equity at the
+        marks and the basket's volatility (EWM, else the window's)."""
+        if self.protection.settings is None:
+            return 1.0
+        weights = self.decider.weights(exposure)
+        view = self.estimator.fast_view() or (self.estimator.view() if self.estimator.ready else None)
+        volatility = basket_volatility(view, weights, self.estimator.samples_per_year)
+        account = self.account
+        equity = None if account is None else marked_account(account, self.prices, self.instruments, now).equity
+        core = self.config.portfolio.core
+        basket = sum(value for base, value in exposure.values.items() if base not in core)
+        self.protection.update(now, basket, equity, volatility)
+        return self.protection.cover
 
     def _make_decision(
-        self, now: int, fired: TriggerFired, result: PolicyResult, targets: dict[Symbol, HedgeTarget]
+        self,
+        now: int,
+        fired: TriggerFired,
+        result: PolicyResult,
+        targets: dict[Symbol, HedgeTarget],
+        *,
+        protective: bool = False,
     ) -> list[Action]:
         decision = Decision(
             id=decision_id(now, self.stats.decisions),
@@ -378,10 +440,13 @@ class Engine:
         self.last_decision = decision
         actions: list[Action] = [DecisionMade(decision)]
         for leg_no, target in enumerate(decision.targets):
-            actions.extend(self._drive_leg(now, decision.id, leg_no, target, f"{fired.name}: {fired.reason}"))
+            reason = f"{fired.name}: {fired.reason}"
+            actions.extend(self._drive_leg(now, decision.id, leg_no, target, reason, protective=protective))
         return actions
 
-    def _drive_leg(self, now: int, decision: DecisionId, leg_no: int, target: HedgeTarget, reason: str) -> list[Action]:
+    def _drive_leg(
+        self, now: int, decision: DecisionId, leg_no: int, target: HedgeTarget, reason: str, *, protective: bool = False
+    ) -> list[Action]:
         """Point the leg's contract at the target; a rolling leg follows its target through the roll instead."""
         leg = self.legs[target.symbol]
         if self.roller.rolling(leg.spec):
@@ -391,7 +456,8 @@ class Engine:
             what = "inside its closing window" if contract is None else "not listed or not priced yet"
             return [ClipHeld(now, leg.spec, (f"no contract takes new exposure for {leg.spec}: {what}",))]
         elsewhere = self.leg_position(leg) - self.positions.get(contract, 0.0)
-        return list(self.executor.start(now, decision, leg_no, contract, target.qty - elsewhere, reason))
+        qty = target.qty - elsewhere
+        return list(self.executor.start(now, decision, leg_no, contract, qty, reason, protective=protective))
 
     def notional(self, symbol: Symbol, qty: float) -> float:
         return self.instruments[symbol].notional(qty, self.prices[symbol])
@@ -458,6 +524,7 @@ class Engine:
         before = self.exposure().total
         self.holdings.update(holdings)
         self.governance.holdings_changed(self.exposure().total - before)
+        self.protection.transfer(self.exposure().total - before)  # the peak moves with the holdings
 
     def _stop_all_work(self, reason: str) -> list[Action]:
         return list(self.executor.stop_all(reason))
@@ -481,5 +548,7 @@ class Engine:
         self.governance.configure(config.risk)
         self._change_holdings(config.portfolio.holdings)
         self.decider.configure(config)
+        self.protection.configure(protection_settings(config.hedge))
+        self.sanity.configure(config.sanity)
         self._forced_trigger = ("config_reload", "operator reloaded the config")
         return []

@@ -14,7 +14,13 @@ class BinanceError(Exception):
     """
 
     def __init__(
-        self, status: int, code: int, msg: str, plain_text: bool = False, retry_after_s: int | None = None
+        self,
+        status: int,
+        code: int,
+        msg: str,
+        plain_text: bool = False,
+        retry_after_s: int | None = None,
+        content_type: str = "text/plain",
     ) -> None:
         super().__init__(f"{status} {code} {msg}")
         self.status = status
@@ -22,6 +28,7 @@ class BinanceError(Exception):
         self.msg = msg
         self.plain_text = plain_text  # a gateway-style answer with no JSON body (503 from a load balancer)
         self.retry_after_s = retry_after_s
+        self.content_type = content_type  # of a plain-text answer
 
     def body(self) -> dict[str, object]:
         return {"code": self.code, "msg": self.msg}
@@ -29,6 +36,21 @@ class BinanceError(Exception):
 
 def bad_request(code: int, msg: str) -> BinanceError:
     return BinanceError(400, code, msg)
+
+
+_NOT_FOUND_PAGE = (
+    "<!DOCTYPE html>\n<html>\n<head><title>Binance</title></head>\n"
+    "<body><h3>404</h3><p>Sorry! The page you visited does not exist.</p></body>\n</html>\n"
+)
+
+
+def unknown_path() -> BinanceError:
+    """What Binance answers for a path (or method) it does not serve: its web front's HTML 404 page, no JSON.
+
+    Seen from fapi.binance.com when an endpoint was withdrawn (ccxt issue 18797): clients get a 404 whose body
+    is not an error object (the connector's ClientError has no code, python-binance reports code 0).
+    """
+    return BinanceError(404, 0, _NOT_FOUND_PAGE, plain_text=True, content_type="text/html")
 
 
 def missing_api_key() -> BinanceError:
@@ -131,5 +153,17 @@ def margin_type_unchanged() -> BinanceError:
     return bad_request(-4046, "No need to change margin type.")
 
 
-def invalid_leverage() -> BinanceError:
-    return bad_request(-4028, "Leverage is not valid.")
+def invalid_leverage(leverage: int) -> BinanceError:
+    return bad_request(-4028, f"Leverage {leverage} is not valid")
+
+
+def max_position_exceeded() -> BinanceError:
+    return bad_request(-2027, "Exceeded the maximum allowable position at current leverage.")
+
+
+def precision_over_maximum() -> BinanceError:
+    return bad_request(-1111, "Precision is over the maximum defined for this asset.")
+
+
+def would_trigger_immediately() -> BinanceError:
+    return bad_request(-2021, "Order would immediately trigger.")

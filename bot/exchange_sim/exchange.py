@@ -1,10 +1,12 @@
 """The simulated exchange's matching and account engine. Pure: no I/O, no clock, no asyncio.
 
 Market events move market time (`on_event`); requests act at the current market time. Book-keeping
-(positions, fees, margin, funding, liquidation, delivery) is `SimulatedAccount`'s, fills across depth are
-`BookModel.walk`'s, resting limit orders are `RestingOrders`' (bot/venues/simulation). This module adds what
-an exchange adds around them: order records and ids, time-in-force, reduce-only, duplicate client ids, the
-user-stream events each change causes, and the schedule of funding and delivery.
+(positions, fees, funding, liquidation, delivery) is `SimulatedAccount`'s, with Binance's per-symbol leverage
+and brackets (`margin.py`); fills across depth are `BookModel.walk`'s, resting limit orders are
+`RestingOrders`' (bot/venues/simulation). This module adds what an exchange adds around them: order records
+and ids, time-in-force, reduce-only, client ids unique among open orders, amends, the conditional orders'
+triggers (`conditional_orders.py`), the public tape (`public_market.py`), the user-stream events each change
+causes, and the schedule of funding and delivery.
 
 After each call, `drain_user_events()` hands over the ORDER_TRADE_UPDATE / ACCOUNT_UPDATE payloads produced,
 and `drain_moved()` the contracts whose market data changed (for the market streams).
@@ -15,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bot.domain import ClientOrderId, Fill, MarketEvent, Side, Symbol
-from bot.exchange_sim import errors, payloads
+from bot.exchange_sim import account_payloads, errors, payloads
 from bot.exchange_sim.catalog import Catalog, Contract
+from bot.exchange_sim.conditional_orders import AlgoOrder, ConditionalOrders, algo_update
+from bot.exchange_sim.margin import BracketedAccount
 from bot.exchange_sim.market import FundingDue, MarketState
 from bot.exchange_sim.orders import (
     OrderSpec,
@@ -26,9 +30,10 @@ from bot.exchange_sim.orders import (
     order_ref,
     parse_new_order,
 )
+from bot.exchange_sim.public_market import PublicMarket
 from bot.exchange_sim.records import SimOrder, SimTrade
 from bot.exchange_sim.settings import SimSettings
-from bot.venues.simulation.account import LedgerKind, SimulatedAccount
+from bot.venues.simulation.account import LedgerKind
 from bot.venues.simulation.book import BookModel, RestingOrder, RestingOrders, crosses
 
 Json = payloads.Json
@@ -40,16 +45,12 @@ class SimExchange:
         self.settings = settings
         self.catalog = Catalog(settings.bases, settings.quote, settings.quarterlies, start_ms)
         self.market = MarketState(self.catalog, settings, start_ms)
-        self.account = SimulatedAccount(
-            settings.quote,
-            settings.collateral,
-            [c.instrument for c in self.catalog.all()],
-            leverage=float(settings.leverage),
-            maintenance_margin_rate=settings.maintenance_margin_rate,
+        self.account = BracketedAccount(
+            settings.quote, settings.collateral, [c.instrument for c in self.catalog.all()], settings.leverage
         )
         self.resting = RestingOrders()
-        self.leverage: dict[str, int] = {}  # per symbol id, as last set (the account's leverage is account-wide)
-        self._books: dict[str, BookModel] = {}
+        self.public = PublicMarket(self.market, settings)
+        self.algos = ConditionalOrders(self.catalog)
         self._orders: dict[int, SimOrder] = {}
         self._by_client: dict[str, SimOrder] = {}
         self._trades: list[SimTrade] = []
@@ -75,10 +76,15 @@ class SimExchange:
         moved, settled_now = self.market.apply(event)
         for contract in moved:
             self._mark(contract)
+            self.public.on_move(contract, self.now_ms)
             self._moved[contract.id] = contract
         self._settle_fundings(settled_now)
         for contract in moved:
             self._match_resting(contract)
+            if self.algos.open(contract):
+                held = self.account.position(contract.symbol).qty
+                fired = self.algos.fire(contract, self.now_ms, self.trigger_price, held, self.new_order)
+                self._user_events.extend(fired)
         self._liquidate_if_needed()
 
     def _mark(self, contract: Contract) -> None:
@@ -102,6 +108,9 @@ class SimExchange:
             self._delivered.add(contract.id)
             for resting in self.resting.cancel_symbol(contract.symbol):
                 self._finish(self._by_client[resting.client_id], "EXPIRED")
+            for algo in self.algos.cancel_symbol(contract, self.now_ms):
+                algo.status = "EXPIRED"
+                self._user_events.append(algo_update(algo, self.now_ms))
             price = self.market.index(contract) or self.market.mark(contract)
             if price and self.account.expire(contract.symbol, price, contract.delivery_ms) is not None:
                 self._account_update("ORDER", [contract], self.now_ms)
@@ -132,13 +141,30 @@ class SimExchange:
     # ---- orders -------------------------------------------------------------------------------------
 
     def new_order(self, params: Mapping[str, str]) -> SimOrder:
+        return self.place(params)[0]
+
+    def place(self, params: Mapping[str, str]) -> tuple[SimOrder, Json]:
+        """Place an order; returns it and its ACK answer (the order as accepted, before it executed)."""
         spec = parse_new_order(params, self.catalog)
-        if spec.client_id is not None and spec.client_id in self._by_client:
-            raise errors.duplicate_client_order_id()
+        self._check_unique(spec.client_id)
         self._check_acceptable(spec)
         order = self._register(spec)
+        acknowledged = payloads.order(order)
         self._execute(order, spec)
-        return order
+        return order, acknowledged
+
+    def check_order(self, params: Mapping[str, str]) -> None:
+        """Every check an order meets when placed, placing nothing (POST /fapi/v1/order/test)."""
+        spec = parse_new_order(params, self.catalog)
+        self._check_unique(spec.client_id)
+        self._check_acceptable(spec)
+
+    def _check_unique(self, client_id: str | None) -> None:
+        # Binance requires a client id to be unique among *open* orders only: the id of a filled, cancelled or
+        # expired order may be used again (and then names the new order).
+        known = self._by_client.get(client_id) if client_id is not None else None
+        if known is not None and known.is_open:
+            raise errors.duplicate_client_order_id()
 
     def _check_acceptable(self, spec: OrderSpec) -> None:
         contract = spec.contract
@@ -155,6 +181,10 @@ class SimExchange:
         fee = abs(contract.instrument.notional(spec.qty, reference)) * self.settings.taker_fee_bps / 1e4
         if not self.account.can_open(contract.symbol, spec.signed_qty, reference, self.reserved_margin(), fee):
             raise errors.margin_insufficient()
+        held = self.account.position(contract.symbol).qty
+        after = abs(contract.instrument.notional(held + spec.signed_qty, reference))
+        if abs(held + spec.signed_qty) > abs(held) and after > self.account.max_notional(contract.symbol):
+            raise errors.max_position_exceeded()  # the bracket of the leverage set caps the position
 
     def _register(self, spec: OrderSpec, orig_type: str = "") -> SimOrder:
         order_id = self._next_order_id
@@ -247,7 +277,7 @@ class SimExchange:
             self.now_ms,
         )
         self._trades.append(trade)
-        self.market.candles(order.contract).traded(self.now_ms, fill.price, fill.qty, trade.quote_qty)
+        self.public.on_fill(order.contract, self.now_ms, fill.price, fill.qty, order.side, maker=maker)
         self._order_update(order, "TRADE", trade)
 
     def _finish(self, order: SimOrder, status: str) -> None:
@@ -270,6 +300,42 @@ class SimExchange:
         for resting in gone:
             self._finish(self._by_client[resting.client_id], "CANCELED")
         return len(gone)
+
+    def amend_order(self, params: Mapping[str, str]) -> SimOrder:
+        """Binance's PUT /fapi/v1/order: a resting LIMIT order's price and quantity change in place.
+
+        It keeps its id and loses its queue place; a new price that crosses takes liquidity at once.
+        """
+        order = self._lookup(params, errors.order_does_not_exist)
+        if not order.is_open:
+            raise errors.order_does_not_exist()
+        spec = parse_new_order({**params, "type": "LIMIT", "timeInForce": order.time_in_force}, self.catalog)
+        if spec.side is not order.side:
+            raise errors.bad_request(-4025, "Side does not match with origin order.")
+        if spec.qty <= order.executed_qty:
+            raise errors.bad_request(-4003, "Quantity less than or equal to zero.")
+        check_filters(spec, spec.price)
+        self.resting.cancel(ClientOrderId(order.client_id))
+        order.qty, order.price, order.update_ms = spec.qty, spec.price, self.now_ms
+        self._order_update(order, "AMENDMENT", None)
+        remaining = OrderSpec(order.contract, order.side, "LIMIT", order.time_in_force, order.remaining,
+                              order.price, order.reduce_only, order.client_id)  # fmt: skip
+        self._execute(order, remaining)
+        return order
+
+    def trigger_price(self, contract: Contract, working_type: str) -> float | None:
+        """The price a conditional order watches: the mark, or the contract's last trade (Binance's CONTRACT_PRICE)."""
+        last = self.public.tape(contract).last
+        if working_type == "CONTRACT_PRICE" and last is not None:
+            return last.price
+        return self.market.mark(contract)
+
+    def report_algo(self, algo: AlgoOrder) -> None:
+        self._user_events.append(algo_update(algo, self.now_ms))
+
+    def account_changed(self, reason: str, contract: Contract) -> None:
+        """Report an account change made outside trading (a margin transfer) on the user stream."""
+        self._account_update(reason, [contract], self.now_ms)
 
     def query_order(self, params: Mapping[str, str]) -> SimOrder:
         return self._lookup(params, errors.order_does_not_exist)
@@ -297,24 +363,18 @@ class SimExchange:
         for resting in self.resting:
             order = self._by_client[resting.client_id]
             if not order.reduce_only:
-                total += abs(order.contract.instrument.notional(resting.qty, resting.price)) / self.account.leverage
+                total += self.account.order_margin(order.contract.symbol, resting.qty, resting.price)
         return total
 
-    def set_margin_type(self, contract: Contract, isolated: bool) -> None:
-        """Binance's POST /fapi/v1/marginType: per symbol, refused while it has a position or open orders."""
-        if (self.account.margin_mode(contract.symbol) == "isolated") == isolated:
-            raise errors.margin_type_unchanged()
-        if self.account.position(contract.symbol).qty:
-            raise errors.bad_request(-4048, "Margin type cannot be changed if there exists position.")
-        if self.resting.for_symbol(contract.symbol):
-            raise errors.bad_request(-4047, "Margin type cannot be changed if there exists open orders.")
-        self.account.set_margin_mode(contract.symbol, isolated)
-
     def set_leverage(self, contract: Contract, leverage: int) -> None:
-        if not 1 <= leverage <= 125:
-            raise errors.invalid_leverage()
-        self.leverage[contract.id] = leverage
-        self.account.leverage = float(leverage)
+        """Binance's POST /fapi/v1/leverage: per symbol, within the brackets' maximum and the position's bracket."""
+        symbol = contract.symbol
+        table = self.account.table(symbol)
+        if not 1 <= leverage <= table.max_leverage:
+            raise errors.invalid_leverage(leverage)
+        if abs(self.account.position_value(symbol)) > table.max_notional(leverage):
+            raise errors.max_position_exceeded()
+        self.account.set_symbol_leverage(symbol, leverage)
 
     # ---- plumbing -----------------------------------------------------------------------------------
 
@@ -325,18 +385,13 @@ class SimExchange:
         return contract
 
     def book_model(self, contract: Contract) -> BookModel:
-        model = self._books.get(contract.id)
-        if model is None:
-            s = self.settings
-            model = BookModel(contract.instrument, s.book_levels, float(s.level_spacing_ticks), s.level_notional)
-            self._books[contract.id] = model
-        return model
+        return self.public.book_model(contract)
 
     def _order_update(self, order: SimOrder, execution: str, trade: SimTrade | None) -> None:
         self._user_events.append(payloads.order_trade_update(order, execution, trade, self.now_ms))
 
     def _account_update(self, reason: str, contracts: list[Contract], ts: int) -> None:
-        self._user_events.append(payloads.account_update(self.account, reason, contracts, ts))
+        self._user_events.append(account_payloads.account_update(self.account, reason, contracts, ts))
 
     def drain_user_events(self) -> list[Json]:
         events, self._user_events = self._user_events, []

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from bot.domain import Side
 from bot.exchange_sim import errors
 from bot.exchange_sim.catalog import Catalog, Contract
+from bot.exchange_sim.payloads import MAX_QTY_STEPS
 from bot.execution.market_rules import Problem, check_order
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")  # Binance's rule for newClientOrderId
 _TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK", "GTX"})
+_MOVED_TO_ALGO = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ def parse_new_order(params: Mapping[str, str], catalog: Catalog) -> OrderSpec:
     if side_text not in ("BUY", "SELL"):
         raise (errors.missing_parameter("side") if not side_text else errors.bad_request(-1117, "Invalid side."))
     order_type = params.get("type", "")
+    if order_type in _MOVED_TO_ALGO:  # Binance's Algo Order API takes these since December 2025
+        raise errors.bad_request(-4120, "Order type not supported for this endpoint. Please use the Algo Order API "
+                                        "endpoints instead.")  # fmt: skip
     if order_type not in ("LIMIT", "MARKET"):
         raise (errors.missing_parameter("type") if not order_type else errors.bad_request(-1116, "Invalid orderType."))
     if params.get("positionSide", "BOTH") != "BOTH":
@@ -84,6 +89,8 @@ def parse_new_order(params: Mapping[str, str], catalog: Catalog) -> OrderSpec:
     if client_id is not None and not _CLIENT_ID.match(client_id):
         raise errors.bad_parameter("newClientOrderId")
     qty = _number(params, "quantity")
+    if not on_step(qty, contract.instrument.lot_step):
+        raise errors.precision_over_maximum()  # Binance's -1111, before any filter is looked at
     price, tif = 0.0, "GTC"
     if order_type == "LIMIT":
         price = _number(params, "price")
@@ -96,8 +103,16 @@ def parse_new_order(params: Mapping[str, str], catalog: Catalog) -> OrderSpec:
     return OrderSpec(contract, side, order_type, tif, qty, price, _flag(params, "reduceOnly"), client_id)
 
 
+def on_step(value: float, step: float) -> bool:
+    """Whether `value` is a whole number of `step`s (to float noise)."""
+    steps = value / step
+    return abs(steps - round(steps)) <= 1e-9 * max(1.0, abs(steps))
+
+
 def check_filters(spec: OrderSpec, reference_price: float) -> None:
     """LOT_SIZE, PRICE_FILTER and MIN_NOTIONAL as Binance checks them (the messages name the filter)."""
+    if spec.qty > spec.contract.instrument.lot_step * MAX_QTY_STEPS:
+        raise errors.lot_size_failure()
     is_limit = spec.order_type == "LIMIT"
     price = spec.price if is_limit else reference_price
     problem = check_order(spec.contract.instrument, spec.qty, price, spec.reduce_only, limit=is_limit)

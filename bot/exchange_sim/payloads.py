@@ -11,7 +11,6 @@ from typing import Any
 from bot.exchange_sim.catalog import Catalog, Contract
 from bot.exchange_sim.market import MarketState
 from bot.exchange_sim.records import SimOrder, SimTrade
-from bot.venues.simulation.account import SimulatedAccount
 
 Json = dict[str, Any]  # a JSON object as Binance sends it
 MAX_QTY_STEPS = 1_000_000  # LOT_SIZE maxQty = this many lot steps (1000 BTC, as Binance's BTCUSDT)
@@ -60,7 +59,15 @@ def symbol_info(catalog: Catalog, contract: Contract, now_ms: int) -> Json:
         "baseAssetPrecision": 8,
         "quotePrecision": 8,
         "underlyingType": "COIN",
+        "underlyingSubType": [],
         "settlePlan": 0,
+        # Binance's published defaults for its large contracts; the simulator's margin comes from the brackets
+        "maintMarginPercent": "2.5000",
+        "requiredMarginPercent": "5.0000",
+        "triggerProtect": "0.0500",
+        "liquidationFee": "0.012500",
+        "marketTakeBound": "0.05",
+        "maxMoveOrderLimit": 10000,
         "filters": [
             {
                 "filterType": "PRICE_FILTER",
@@ -82,8 +89,15 @@ def symbol_info(catalog: Catalog, contract: Contract, now_ms: int) -> Json:
             },
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},
             {"filterType": "MIN_NOTIONAL", "notional": _step(ins.min_notional)},
+            {
+                "filterType": "PERCENT_PRICE",
+                "multiplierUp": "1.0500",
+                "multiplierDown": "0.9500",
+                "multiplierDecimal": "4",
+            },
         ],
-        "orderTypes": ["LIMIT", "MARKET"],  # all the simulator matches; ccxt refuses other types client-side
+        # what the simulator implements (the conditional ones through the Algo Order API); ccxt refuses others
+        "orderTypes": ["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
     }
 
@@ -258,122 +272,3 @@ def order_trade_update(o: SimOrder, execution: str, fill: SimTrade | None, now_m
         "pm": "NONE", "gtd": 0,
     }  # fmt: skip
     return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": body}
-
-
-# ---- account ----------------------------------------------------------------------------------
-
-
-def position_row(account: SimulatedAccount, contract: Contract, now_ms: int) -> Json:
-    """One /fapi/v3/positionRisk row (one-way mode), with v2's `marginType` (cross | isolated)."""
-    c, symbol = contract, contract.symbol
-    position = account.position(symbol)
-    value = account.position_value(symbol)
-    mark = account.mark_price(symbol) or position.entry_price
-    liquidation = account.liquidation_price(symbol) or 0.0
-    mode = account.margin_mode(symbol)
-    isolated = mode == "isolated" and position.qty != 0
-    return {
-        "symbol": c.id,
-        "positionSide": "BOTH",
-        "marginType": mode,
-        "positionAmt": qty(c, position.qty),
-        "entryPrice": px(c, position.entry_price) if position.qty else "0.0",
-        "breakEvenPrice": px(c, position.entry_price) if position.qty else "0.0",
-        "markPrice": px(c, mark),
-        "unRealizedProfit": money(account.unrealized_pnl(symbol)),
-        "liquidationPrice": px(c, liquidation),
-        "isolatedMargin": money(account.isolated_margin(symbol)) if isolated else "0",
-        "notional": money(value),
-        "marginAsset": c.instrument.settle,
-        "isolatedWallet": money(account.isolated_wallet(symbol)) if isolated else "0",
-        "initialMargin": money(abs(value) / account.leverage),
-        "maintMargin": money(abs(value) * account.maintenance_margin_rate),
-        "positionInitialMargin": money(abs(value) / account.leverage),
-        "openOrderInitialMargin": "0",
-        "adl": 0,
-        "bidNotional": "0",
-        "askNotional": "0",
-        "updateTime": now_ms if position.qty else 0,
-    }
-
-
-def asset_row(account: SimulatedAccount, reserved_margin: float, now_ms: int) -> Json:
-    wallet, unrealized = account.wallet_balance, account.unrealized_pnl()
-    cross_wallet = account.cross_wallet_balance
-    isolated = [symbol for symbol in account.instruments if account.margin_mode(symbol) == "isolated"]
-    cross_unrealized = unrealized - sum(account.unrealized_pnl(symbol) for symbol in isolated)
-    available = account.available_balance - reserved_margin
-    return {
-        "asset": account.currency,
-        "walletBalance": money(wallet),
-        "unrealizedProfit": money(unrealized),
-        "marginBalance": money(wallet + unrealized),
-        "maintMargin": money(account.maintenance_margin),
-        "initialMargin": money(account.initial_margin + reserved_margin),
-        "positionInitialMargin": money(account.initial_margin),
-        "openOrderInitialMargin": money(reserved_margin),
-        "crossWalletBalance": money(cross_wallet),
-        "crossUnPnl": money(cross_unrealized),
-        "availableBalance": money(available),
-        "maxWithdrawAmount": money(max(0.0, min(available, cross_wallet))),
-        "updateTime": now_ms,
-    }
-
-
-def account_v3(account: SimulatedAccount, contracts: list[Contract], reserved_margin: float, now_ms: int) -> Json:
-    asset = asset_row(account, reserved_margin, now_ms)
-    held = [c for c in contracts if account.position(c.symbol).qty]
-    return {
-        "totalInitialMargin": asset["initialMargin"],
-        "totalMaintMargin": asset["maintMargin"],
-        "totalWalletBalance": asset["walletBalance"],
-        "totalUnrealizedProfit": asset["unrealizedProfit"],
-        "totalMarginBalance": asset["marginBalance"],
-        "totalPositionInitialMargin": asset["positionInitialMargin"],
-        "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
-        "totalCrossWalletBalance": asset["crossWalletBalance"],
-        "totalCrossUnPnl": asset["crossUnPnl"],
-        "availableBalance": asset["availableBalance"],
-        "maxWithdrawAmount": asset["maxWithdrawAmount"],
-        "assets": [asset],
-        "positions": [_account_position(account, c, now_ms) for c in held],
-    }
-
-
-def _account_position(account: SimulatedAccount, contract: Contract, now_ms: int) -> Json:
-    row = position_row(account, contract, now_ms)
-    keys = ("symbol", "positionSide", "positionAmt", "unrealizedProfit", "isolatedMargin", "notional",
-            "isolatedWallet", "initialMargin", "maintMargin", "updateTime")  # fmt: skip
-    row["unrealizedProfit"] = row["unRealizedProfit"]
-    return {k: row[k] for k in keys}
-
-
-def account_update(account: SimulatedAccount, reason: str, contracts: list[Contract], now_ms: int) -> Json:
-    positions = []
-    for c in contracts:
-        p = account.position(c.symbol)
-        positions.append({
-            "s": c.id, "pa": qty(c, p.qty), "ep": px(c, p.entry_price), "bep": px(c, p.entry_price),
-            "cr": money(p.realized_pnl), "up": money(account.unrealized_pnl(c.symbol)),
-            "mt": account.margin_mode(c.symbol), "iw": money(account.isolated_wallet(c.symbol)), "ps": "BOTH",
-        })  # fmt: skip
-    wallet, cross_wallet = money(account.wallet_balance), money(account.cross_wallet_balance)
-    balances = [{"a": account.currency, "wb": wallet, "cw": cross_wallet, "bc": "0"}]
-    return {
-        "e": "ACCOUNT_UPDATE",
-        "E": now_ms,
-        "T": now_ms,
-        "a": {"m": reason, "B": balances, "P": positions},
-    }
-
-
-def leverage_bracket(contract: Contract, account: SimulatedAccount) -> Json:
-    bracket = {
-        "bracket": 1,
-        "initialLeverage": 125,
-        "notionalCap": 10**12,
-        "notionalFloor": 0,
-        "maintMarginRatio": account.maintenance_margin_rate,
-        "cum": 0.0,
-    }
-    return {"symbol": contract.id, "notionalCoef": 1.0, "brackets": [bracket]}

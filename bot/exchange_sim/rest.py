@@ -1,24 +1,30 @@
-"""The REST endpoints of the simulator: route table, authentication level, and the handlers. Pure handlers.
+"""The REST endpoints of the simulator: route table, authentication level, and the order handlers. Pure handlers.
 
 Each handler takes the request's params and returns the JSON answer (or raises `BinanceError`); the HTTP
-plumbing (faults, signing, serialising, publishing) lives in `server.py`.
+plumbing (faults, signing, serialising, publishing) lives in `server.py`, market data in `rest_market.py`,
+the account in `rest_account.py`.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import Side
 from bot.exchange_sim import errors, payloads
-from bot.exchange_sim.candles import INTERVALS_MS
+from bot.exchange_sim import rest_account as account
+from bot.exchange_sim import rest_market as market
+from bot.exchange_sim.conditional_orders import algo_payload
+from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.orders import contract_of, int_param
 
 Params = Mapping[str, str]
 Answer = dict[str, Any] | list[Any]
+_MAX_BATCH = 5  # Binance's limit of orders per batchOrders request
 
 
 class Security(enum.Enum):
@@ -33,93 +39,31 @@ class Route:
     handler: Callable[[SimExchange, Params], Answer]
 
 
-def _ticker_24h(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    if one is not None:
-        return payloads.ticker_24h(ex.market, one)
-    return [payloads.ticker_24h(ex.market, c) for c in ex.catalog.trading(ex.now_ms) if ex.market.mark(c)]
-
-
-def _ticker_price(ex: SimExchange, params: Params) -> Answer:
-    def row(c: Any) -> dict[str, Any]:
-        return {"symbol": c.id, "price": payloads.px(c, ex.market.mark(c) or 0.0), "time": ex.now_ms}
-
-    one = contract_of(params, ex.catalog, required=False)
-    return row(one) if one is not None else [row(c) for c in ex.catalog.trading(ex.now_ms) if ex.market.mark(c)]
-
-
-def _book_ticker(ex: SimExchange, params: Params) -> Answer:
-    def row(c: Any) -> dict[str, Any]:
-        event = payloads.book_ticker(ex.market, c, 0) or {}
-        return {
-            "symbol": c.id,
-            "bidPrice": event.get("b"),
-            "bidQty": event.get("B"),
-            "askPrice": event.get("a"),
-            "askQty": event.get("A"),
-            "time": ex.now_ms,
-        }
-
-    one = contract_of(params, ex.catalog, required=False)
-    return row(one) if one is not None else [row(c) for c in ex.catalog.trading(ex.now_ms) if ex.market.top(c)]
-
-
-def _premium_index(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    if one is not None:
-        return payloads.premium_index(ex.market, one)
-    return [payloads.premium_index(ex.market, c) for c in ex.catalog.trading(ex.now_ms) if ex.market.mark(c)]
-
-
-def _depth(ex: SimExchange, params: Params) -> Answer:
-    contract = contract_of(params, ex.catalog)
-    assert contract is not None
-    limit = int_param(params, "limit", 20, 1000) or 20
-    top = ex.market.top(contract)
-    sides: dict[str, list[list[str]]] = {"bids": [], "asks": []}
-    if top is not None:
-        book = ex.book_model(contract)
-        for name, side in (("bids", Side.SELL), ("asks", Side.BUY)):  # a taker selling walks the bids
-            levels = book.walk(side, 1e12, top.bid, top.ask, top.bid_size, top.ask_size)[:limit]
-            sides[name] = [[payloads.px(contract, p), payloads.qty(contract, q)] for q, p in levels]
-    return {"lastUpdateId": ex.now_ms, "E": ex.now_ms, "T": ex.now_ms, **sides}
-
-
-def _klines(ex: SimExchange, params: Params) -> Answer:
-    contract = contract_of(params, ex.catalog)
-    assert contract is not None
-    interval = params.get("interval", "")
-    if interval not in INTERVALS_MS:
-        raise (errors.bad_request(-1120, "Invalid interval.") if interval else errors.missing_parameter("interval"))
-    step = INTERVALS_MS[interval]
-    limit = int_param(params, "limit", 500, 1500) or 500
-    start, end = int_param(params, "startTime"), int_param(params, "endTime")
-    candles = ex.market.candles(contract).klines(step, start, end, limit)
-    px, qty, money = payloads.px, payloads.qty, payloads.money
-    return [
-        [k.open_ms, px(contract, k.open), px(contract, k.high), px(contract, k.low), px(contract, k.close),
-         qty(contract, k.volume), k.open_ms + step - 1, money(k.quote_volume), k.trades, "0", "0", "0"]
-        for k in candles
-    ]  # fmt: skip
-
-
-def _funding_rate(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    start, end = int_param(params, "startTime"), int_param(params, "endTime")
-    limit = int_param(params, "limit", 100, 1000) or 100
-    rows = []
-    for contract in [one] if one is not None else ex.catalog.all():
-        state = ex.market.funding(contract)
-        for due in state.history if state else []:
-            if (start is None or due.ts >= start) and (end is None or due.ts <= end):
-                rows.append({"symbol": contract.id, "fundingTime": due.ts, "fundingRate": f"{due.rate:.8f}",
-                             "markPrice": payloads.px(contract, due.mark)})  # fmt: skip
-    rows.sort(key=lambda r: (r["fundingTime"], r["symbol"]))
-    return rows[:limit] if start is not None else rows[-limit:]
-
-
 def _new_order(ex: SimExchange, params: Params) -> Answer:
-    return payloads.order(ex.new_order(params))
+    # Binance's default newOrderRespType is ACK: the order as accepted (NEW, nothing executed), even for a
+    # MARKET order that filled at once; RESULT answers its state after execution.
+    response_type = params.get("newOrderRespType", "ACK")
+    if response_type not in ("ACK", "RESULT"):
+        raise errors.bad_request(-1130, "Data sent for parameter 'newOrderRespType' is not valid.")
+    order, acknowledged = ex.place(params)
+    return payloads.order(order) if response_type == "RESULT" else acknowledged
+
+
+def _test_order(ex: SimExchange, params: Params) -> Answer:
+    """POST /fapi/v1/order/test: checked as an order would be, placed nowhere."""
+    ex.check_order(params)
+    return {}
+
+
+def _force_orders(ex: SimExchange, params: Params) -> Answer:
+    """The account's liquidation orders (the exchange's autoclose orders)."""
+    contract = contract_of(params, ex.catalog, required=False)
+    forced = [o for o in ex.orders(contract) if o.orig_type == "LIQUIDATION"]
+    return [payloads.order(o) for o in _window(params, forced, lambda o: o.time_ms, 50, 100)]
+
+
+def _amend_order(ex: SimExchange, params: Params) -> Answer:
+    return payloads.order(ex.amend_order(params))
 
 
 def _cancel_order(ex: SimExchange, params: Params) -> Answer:
@@ -146,6 +90,83 @@ def _open_orders(ex: SimExchange, params: Params) -> Answer:
     return [payloads.order(o) for o in ex.orders(contract_of(params, ex.catalog, required=False), open_only=True)]
 
 
+def _json_list(params: Params, name: str) -> list[Any]:
+    try:
+        value = json.loads(params.get(name, ""))
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not value:
+        raise errors.bad_request(-1130, f"Data sent for parameter '{name}' is not valid.")
+    if len(value) > _MAX_BATCH:
+        raise errors.bad_request(-1130, f"Data sent for parameter '{name}' is not valid: at most {_MAX_BATCH}.")
+    return value
+
+
+def _each(action: Callable[[], Answer]) -> Answer:
+    """One item of a batch: its answer, or its error in place (the batch goes on)."""
+    try:
+        return action()
+    except BinanceError as error:
+        return error.body()
+
+
+def _batch_new(ex: SimExchange, params: Params) -> Answer:
+    answers: list[Any] = []
+    for item in _json_list(params, "batchOrders"):
+        if not isinstance(item, dict):
+            answers.append(errors.bad_request(-1130, "Data sent for parameter 'batchOrders' is not valid.").body())
+            continue
+        fields = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in item.items()}
+        answers.append(_each(functools.partial(_new_order, ex, fields)))
+    return answers
+
+
+def _batch_cancel(ex: SimExchange, params: Params) -> Answer:
+    contract = contract_of(params, ex.catalog)
+    assert contract is not None
+    # python-binance sends these two names in lower case, and Binance takes them so
+    by_id = next((n for n in ("orderIdList", "orderidlist") if params.get(n)), None)
+    by_client = next((n for n in ("origClientOrderIdList", "origclientorderidlist") if params.get(n)), None)
+    if by_id is not None:
+        refs = [{"orderId": str(i)} for i in _json_list(params, by_id)]
+    else:
+        refs = [{"origClientOrderId": str(i)} for i in _json_list(params, by_client or "origClientOrderIdList")]
+    return [_each(functools.partial(_cancel_order, ex, {"symbol": contract.id, **ref})) for ref in refs]
+
+
+def _new_algo(ex: SimExchange, params: Params) -> Answer:
+    algo = ex.algos.place(params, ex.now_ms, ex.trigger_price)
+    ex.report_algo(algo)
+    return algo_payload(algo)
+
+
+def _cancel_algo(ex: SimExchange, params: Params) -> Answer:
+    algo = ex.algos.cancel(params, ex.now_ms)
+    ex.report_algo(algo)
+    return {"algoId": algo.algo_id, "clientAlgoId": algo.client_algo_id, "code": "200", "msg": "success"}
+
+
+def _query_algo(ex: SimExchange, params: Params) -> Answer:
+    return algo_payload(ex.algos.find(params))
+
+
+def _open_algos(ex: SimExchange, params: Params) -> Answer:
+    return [algo_payload(a) for a in ex.algos.open(contract_of(params, ex.catalog, required=False))]
+
+
+def _all_algos(ex: SimExchange, params: Params) -> Answer:
+    algos = ex.algos.all(contract_of(params, ex.catalog))
+    return [algo_payload(a) for a in _window(params, algos, lambda a: a.create_ms, 500, 1000)]
+
+
+def _cancel_all_algos(ex: SimExchange, params: Params) -> Answer:
+    contract = contract_of(params, ex.catalog)
+    assert contract is not None
+    for algo in ex.algos.cancel_symbol(contract, ex.now_ms):
+        ex.report_algo(algo)
+    return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+
 def _window(params: Params, rows: list[Any], ts: Callable[[Any], int], default_limit: int, max_limit: int) -> list[Any]:
     start, end = int_param(params, "startTime"), int_param(params, "endTime")
     limit = int_param(params, "limit", default_limit, max_limit) or default_limit
@@ -166,79 +187,6 @@ def _user_trades(ex: SimExchange, params: Params) -> Answer:
     return [payloads.trade(t) for t in _window(params, trades, lambda t: t.time_ms, 500, 1000)]
 
 
-def _income(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    wanted = params.get("incomeType", "")
-    rows = []
-    for tran_id, entry in enumerate(ex.account.ledger, start=1):
-        contract = ex.catalog.by_symbol(entry.symbol)
-        kind = entry.kind.value.upper()
-        if contract is None or (one is not None and contract is not one) or (wanted and wanted != kind):
-            continue
-        rows.append({"symbol": contract.id, "incomeType": kind, "income": payloads.money(entry.amount),
-                     "asset": ex.account.currency, "info": kind, "time": entry.ts, "tranId": tran_id,
-                     "tradeId": entry.trade_id or ""})  # fmt: skip
-    return _window(params, rows, lambda r: int(r["time"]), 100, 1000)
-
-
-def _account(ex: SimExchange, params: Params) -> Answer:
-    return payloads.account_v3(ex.account, ex.catalog.all(), ex.reserved_margin(), ex.now_ms)
-
-
-def _balance(ex: SimExchange, params: Params) -> Answer:
-    return [payloads.asset_row(ex.account, ex.reserved_margin(), ex.now_ms)]
-
-
-def _position_risk(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    chosen = [one] if one is not None else ex.catalog.all()
-    active = {o.contract.id for o in ex.orders(open_only=True)}
-    return [
-        payloads.position_row(ex.account, c, ex.now_ms)
-        for c in chosen
-        if ex.account.position(c.symbol).qty or c.id in active or one is not None
-    ]
-
-
-def _leverage_bracket(ex: SimExchange, params: Params) -> Answer:
-    one = contract_of(params, ex.catalog, required=False)
-    chosen = [one] if one is not None else ex.catalog.all()
-    return [payloads.leverage_bracket(c, ex.account) for c in chosen]
-
-
-def _set_leverage(ex: SimExchange, params: Params) -> Answer:
-    contract = contract_of(params, ex.catalog)
-    assert contract is not None
-    leverage = int_param(params, "leverage")
-    if leverage is None:
-        raise errors.missing_parameter("leverage")
-    ex.set_leverage(contract, leverage)
-    return {"leverage": leverage, "maxNotionalValue": "1000000000", "symbol": contract.id}
-
-
-def _set_margin_type(ex: SimExchange, params: Params) -> Answer:
-    contract = contract_of(params, ex.catalog)
-    assert contract is not None
-    margin_type = params.get("marginType", "")
-    if not margin_type:
-        raise errors.missing_parameter("marginType")
-    if margin_type not in ("CROSSED", "ISOLATED"):
-        raise errors.bad_request(-1130, "Data sent for parameter 'marginType' is not valid.")
-    ex.set_margin_type(contract, isolated=margin_type == "ISOLATED")
-    return {"code": 200, "msg": "success"}
-
-
-def _position_mode(ex: SimExchange, params: Params) -> Answer:
-    return {"dualSidePosition": False}
-
-
-def _commission_rate(ex: SimExchange, params: Params) -> Answer:
-    contract = contract_of(params, ex.catalog)
-    assert contract is not None
-    return {"symbol": contract.id, "makerCommissionRate": f"{ex.settings.maker_fee_bps / 1e4:.6f}",
-            "takerCommissionRate": f"{ex.settings.taker_fee_bps / 1e4:.6f}"}  # fmt: skip
-
-
 def _empty(ex: SimExchange, params: Params) -> Answer:
     return {}
 
@@ -247,33 +195,56 @@ _PUBLIC, _SIGNED = Security.NONE, Security.SIGNED
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/ping"): Route(_PUBLIC, _empty),
-    ("GET", "/fapi/v1/ticker/24hr"): Route(_PUBLIC, _ticker_24h),
-    ("GET", "/fapi/v1/ticker/price"): Route(_PUBLIC, _ticker_price),
-    ("GET", "/fapi/v2/ticker/price"): Route(_PUBLIC, _ticker_price),
-    ("GET", "/fapi/v1/ticker/bookTicker"): Route(_PUBLIC, _book_ticker),
-    ("GET", "/fapi/v1/premiumIndex"): Route(_PUBLIC, _premium_index),
-    ("GET", "/fapi/v1/depth"): Route(_PUBLIC, _depth),
-    ("GET", "/fapi/v1/klines"): Route(_PUBLIC, _klines),
-    ("GET", "/fapi/v1/markPriceKlines"): Route(_PUBLIC, _klines),
-    ("GET", "/fapi/v1/fundingRate"): Route(_PUBLIC, _funding_rate),
+    ("GET", "/fapi/v1/ticker/24hr"): Route(_PUBLIC, market.ticker_24h),
+    ("GET", "/fapi/v1/ticker/price"): Route(_PUBLIC, market.ticker_price),
+    ("GET", "/fapi/v2/ticker/price"): Route(_PUBLIC, market.ticker_price),
+    ("GET", "/fapi/v1/ticker/bookTicker"): Route(_PUBLIC, market.book_ticker),
+    ("GET", "/fapi/v1/premiumIndex"): Route(_PUBLIC, market.premium_index),
+    ("GET", "/fapi/v1/depth"): Route(_PUBLIC, market.depth),
+    ("GET", "/fapi/v1/trades"): Route(_PUBLIC, market.trades),
+    ("GET", "/fapi/v1/historicalTrades"): Route(Security.API_KEY, market.historical_trades),
+    ("GET", "/fapi/v1/aggTrades"): Route(_PUBLIC, market.agg_trades),
+    ("GET", "/fapi/v1/klines"): Route(_PUBLIC, market.klines),
+    ("GET", "/fapi/v1/continuousKlines"): Route(_PUBLIC, market.continuous_klines),
+    ("GET", "/fapi/v1/markPriceKlines"): Route(_PUBLIC, market.price_klines),
+    ("GET", "/fapi/v1/indexPriceKlines"): Route(_PUBLIC, market.price_klines),
+    ("GET", "/fapi/v1/premiumIndexKlines"): Route(_PUBLIC, market.premium_klines),
+    ("GET", "/fapi/v1/fundingRate"): Route(_PUBLIC, market.funding_rate),
+    ("GET", "/fapi/v1/fundingInfo"): Route(_PUBLIC, market.funding_info),
+    ("GET", "/fapi/v1/openInterest"): Route(_PUBLIC, market.open_interest),
     ("POST", "/fapi/v1/order"): Route(_SIGNED, _new_order),
+    ("POST", "/fapi/v1/order/test"): Route(_SIGNED, _test_order),
+    ("PUT", "/fapi/v1/order"): Route(_SIGNED, _amend_order),
+    ("GET", "/fapi/v1/forceOrders"): Route(_SIGNED, _force_orders),
     ("GET", "/fapi/v1/order"): Route(_SIGNED, _query_order),
     ("DELETE", "/fapi/v1/order"): Route(_SIGNED, _cancel_order),
+    ("POST", "/fapi/v1/batchOrders"): Route(_SIGNED, _batch_new),
+    ("DELETE", "/fapi/v1/batchOrders"): Route(_SIGNED, _batch_cancel),
     ("GET", "/fapi/v1/openOrder"): Route(_SIGNED, _open_order),
+    ("POST", "/fapi/v1/algoOrder"): Route(_SIGNED, _new_algo),
+    ("GET", "/fapi/v1/algoOrder"): Route(_SIGNED, _query_algo),
+    ("DELETE", "/fapi/v1/algoOrder"): Route(_SIGNED, _cancel_algo),
+    ("GET", "/fapi/v1/openAlgoOrders"): Route(_SIGNED, _open_algos),
+    ("GET", "/fapi/v1/allAlgoOrders"): Route(_SIGNED, _all_algos),
+    ("DELETE", "/fapi/v1/algoOpenOrders"): Route(_SIGNED, _cancel_all_algos),
     ("DELETE", "/fapi/v1/allOpenOrders"): Route(_SIGNED, _cancel_all),
     ("GET", "/fapi/v1/openOrders"): Route(_SIGNED, _open_orders),
     ("GET", "/fapi/v1/allOrders"): Route(_SIGNED, _all_orders),
     ("GET", "/fapi/v1/userTrades"): Route(_SIGNED, _user_trades),
-    ("GET", "/fapi/v1/income"): Route(_SIGNED, _income),
-    ("GET", "/fapi/v2/account"): Route(_SIGNED, _account),
-    ("GET", "/fapi/v3/account"): Route(_SIGNED, _account),
-    ("GET", "/fapi/v2/balance"): Route(_SIGNED, _balance),
-    ("GET", "/fapi/v3/balance"): Route(_SIGNED, _balance),
-    ("GET", "/fapi/v2/positionRisk"): Route(_SIGNED, _position_risk),
-    ("GET", "/fapi/v3/positionRisk"): Route(_SIGNED, _position_risk),
-    ("GET", "/fapi/v1/leverageBracket"): Route(_SIGNED, _leverage_bracket),
-    ("POST", "/fapi/v1/leverage"): Route(_SIGNED, _set_leverage),
-    ("POST", "/fapi/v1/marginType"): Route(_SIGNED, _set_margin_type),
-    ("GET", "/fapi/v1/positionSide/dual"): Route(_SIGNED, _position_mode),
-    ("GET", "/fapi/v1/commissionRate"): Route(_SIGNED, _commission_rate),
+    ("GET", "/fapi/v1/income"): Route(_SIGNED, account.income),
+    ("GET", "/fapi/v2/account"): Route(_SIGNED, account.account_v2),
+    ("GET", "/fapi/v3/account"): Route(_SIGNED, account.account_v3),
+    ("GET", "/fapi/v2/balance"): Route(_SIGNED, account.balance),
+    ("GET", "/fapi/v3/balance"): Route(_SIGNED, account.balance),
+    ("GET", "/fapi/v2/positionRisk"): Route(_SIGNED, account.position_risk_v2),
+    ("GET", "/fapi/v3/positionRisk"): Route(_SIGNED, account.position_risk_v3),
+    ("GET", "/fapi/v1/leverageBracket"): Route(_SIGNED, account.leverage_bracket),
+    ("GET", "/fapi/v1/symbolConfig"): Route(_SIGNED, account.symbol_config),
+    ("GET", "/fapi/v1/accountConfig"): Route(_SIGNED, account.account_config),
+    ("POST", "/fapi/v1/leverage"): Route(_SIGNED, account.set_leverage),
+    ("POST", "/fapi/v1/marginType"): Route(_SIGNED, account.set_margin_type),
+    ("POST", "/fapi/v1/positionMargin"): Route(_SIGNED, account.position_margin),
+    ("GET", "/fapi/v1/positionSide/dual"): Route(_SIGNED, account.position_mode),
+    ("GET", "/fapi/v1/multiAssetsMargin"): Route(_SIGNED, account.multi_assets_margin),
+    ("GET", "/fapi/v1/commissionRate"): Route(_SIGNED, account.commission_rate),
 }

@@ -14,20 +14,22 @@ is kept in `order_requests` (client order id and params), so tests can assert no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from bot.clock import Clock, WallClock
 from bot.domain import MarketEvent
 from bot.exchange_sim import auth, errors, payloads
-from bot.exchange_sim.catalog import Contract
+from bot.exchange_sim.countdown import Countdowns
 from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.faults import Faults, Phase
+from bot.exchange_sim.market_streams import MarketStreams
+from bot.exchange_sim.orders import contract_of, int_param
 from bot.exchange_sim.rest import ROUTES, Answer, Security
 from bot.exchange_sim.settings import SimSettings
 from bot.exchange_sim.streams import Payload, StreamHub
@@ -35,6 +37,8 @@ from bot.logs import get_logger
 
 _ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/batchOrders"})
 _LISTEN_KEY_PATH = "/fapi/v1/listenKey"
+_COUNTDOWN_PATH = "/fapi/v1/countdownCancelAll"
+_COUNTDOWN_TICK_S = 0.5  # how often an armed countdown is checked while no request or market event comes
 
 
 RequestTap = Callable[[Phase, str, str], bool]  # (phase, method, path) → drop the request unprocessed?
@@ -60,7 +64,10 @@ class ExchangeSim:
         self._pending: MarketEvent | None = next(self._events, None)  # peeked: market time starts at it
         self.exchange = SimExchange(settings, self._pending.ts if self._pending else 0)
         self.faults = Faults()
-        self.hub = StreamHub(self.faults, self._snapshot)
+        self.market_streams = MarketStreams(self.exchange)
+        self.hub = StreamHub(self.faults, self.market_streams.snapshot, self._is_listen_key)
+        self.countdowns = Countdowns()
+        self._countdown_task: asyncio.Task[None] | None = None
         self.order_requests: list[ReceivedOrderRequest] = []
         # Observers of every REST request, called before it is processed and after (before anything is published
         # or answered); a tap returning True before processing drops the request unprocessed (answered 503), as
@@ -70,7 +77,6 @@ class ExchangeSim:
         self.feed_finished = asyncio.Event()  # set when `run_feed` has played the whole feed
         self._auth_clock = auth_clock or WallClock()
         self._listen_key: str | None = None
-        self._book_update_id = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.log = get_logger(component="exchange_sim")
@@ -86,6 +92,8 @@ class ExchangeSim:
         app.router.add_route("*", "/fapi/{tail:.*}", self._dispatch)
         app.router.add_route("*", "/futures/{tail:.*}", self._dispatch)
         app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/stream", self._combined_websocket)
+        app.router.add_get("/{category:public|market}/stream", self._combined_websocket)  # Binance's routed URLs
         app.router.add_get("/ws/{tail}", self._websocket)
         app.router.add_get("/{category:public|market|private}/ws", self._websocket)
         app.router.add_get("/{category:public|market|private}/ws/{tail}", self._websocket)
@@ -95,11 +103,17 @@ class ExchangeSim:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self.faults.attach(self)
+        self._countdown_task = asyncio.create_task(self._expire_countdowns_forever(), name="sim-countdown")
         self.log.info("exchange_sim_listening", url=self.base_url, contracts=len(self.exchange.catalog.all()))
         return self.port
 
     async def stop(self) -> None:
         self.faults.release()  # answer requests held by a timeout fault, or shutdown would wait for them
+        if self._countdown_task is not None:
+            self._countdown_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._countdown_task
+            self._countdown_task = None
         await self.hub.drop_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -118,6 +132,7 @@ class ExchangeSim:
         """Apply one market event now and publish what it changed."""
         self.exchange.on_event(event)
         self.events_applied += 1
+        self.expire_countdowns()
         self._publish()
 
     async def advance(self, n: int = 1) -> int:
@@ -157,6 +172,7 @@ class ExchangeSim:
         body = await request.text()
         raw = "&".join(part for part in (request.rel_url.raw_query_string, body) if part)
         self._record_order_request(method, path, raw)
+        self.expire_countdowns()
         try:
             if self._tapped(Phase.BEFORE, method, path):
                 raise errors.service_unavailable_text()
@@ -187,15 +203,48 @@ class ExchangeSim:
         if path == _LISTEN_KEY_PATH:
             auth.require_api_key(headers, self.settings.secret_for)
             return await self._listen_key_request(method)
+        if (method, path) == ("POST", _COUNTDOWN_PATH):
+            return self._countdown(self._signed(raw, headers))
         route = ROUTES.get((method, path))
         if route is None:
-            raise BinanceError(404, -5000, f"Path {path}, Method {method} is invalid")
-        if route.security is Security.SIGNED:
-            secret = auth.require_api_key(headers, self.settings.secret_for)
-            params = auth.check_signed(raw, secret, self._auth_clock.now_ms(), self.settings.recv_window_max_ms)
-        else:
-            params = auth.parse_params(raw)
+            raise errors.unknown_path()
+        if route.security is Security.API_KEY:
+            auth.require_api_key(headers, self.settings.secret_for)
+        params = self._signed(raw, headers) if route.security is Security.SIGNED else auth.parse_params(raw)
         return route.handler(self.exchange, params)
+
+    def _signed(self, raw: str, headers: Mapping[str, str]) -> dict[str, str]:
+        secret = auth.require_api_key(headers, self.settings.secret_for)
+        return auth.check_signed(raw, secret, self._auth_clock.now_ms(), self.settings.recv_window_max_ms)
+
+    # ---- countdownCancelAll: the exchange's dead-man's switch -----------------------------------------
+
+    def _countdown(self, params: Mapping[str, str]) -> Answer:
+        contract = contract_of(params, self.exchange.catalog)
+        assert contract is not None
+        countdown = int_param(params, "countdownTime")
+        if countdown is None:
+            raise errors.missing_parameter("countdownTime")
+        if countdown < 0:
+            raise errors.bad_parameter("countdownTime")
+        self.countdowns.arm(contract.id, countdown, self._auth_clock.now_ms())
+        return {"symbol": contract.id, "countdownTime": str(countdown)}
+
+    def expire_countdowns(self) -> list[str]:
+        """Cancel every open order of each symbol whose countdown ran out (by the request clock, as Binance's
+        runs on its own time, not the market's); the symbols cancelled."""
+        expired = self.countdowns.due(self._auth_clock.now_ms())
+        for symbol_id in expired:
+            cancelled = self.exchange.cancel_all({"symbol": symbol_id})
+            self.log.info("exchange_sim_countdown_expired", symbol=symbol_id, cancelled=cancelled)
+        if expired:
+            self._publish()
+        return expired
+
+    async def _expire_countdowns_forever(self) -> None:
+        while True:  # a timer of the server, not a test's synchronisation: it runs while nothing else happens
+            await asyncio.sleep(_COUNTDOWN_TICK_S)
+            self.expire_countdowns()
 
     async def _listen_key_request(self, method: str) -> Answer:
         """One listen key per account, as on Binance: POST returns the live one or a new one."""
@@ -212,7 +261,7 @@ class ExchangeSim:
             if key is not None:
                 await self.hub.close_user(key)
             return {}
-        raise BinanceError(404, -5000, f"Path {_LISTEN_KEY_PATH}, Method {method} is invalid")
+        raise errors.unknown_path()
 
     def _record_order_request(self, method: str, path: str, raw: str) -> None:
         if path not in _ORDER_PATHS:
@@ -226,6 +275,16 @@ class ExchangeSim:
         return [r.client_order_id for r in self.order_requests if r.method == "POST" and r.client_order_id]
 
     # ---- websockets -----------------------------------------------------------------------------------
+
+    def _is_listen_key(self, key: str) -> bool:
+        return self._listen_key is not None and key == self._listen_key
+
+    async def _combined_websocket(self, request: web.Request) -> web.StreamResponse:
+        rule = self.faults.take(Phase.BEFORE, request.method, request.path)
+        if rule is not None:
+            return _error_response(rule.as_error())
+        names = [s for s in request.query.get("streams", "").split("/") if s]
+        return await self.hub.serve_market(request, names, combined=True)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         rule = self.faults.take(Phase.BEFORE, request.method, request.path)
@@ -243,44 +302,17 @@ class ExchangeSim:
 
     def _publish(self) -> None:
         moved = self.exchange.drain_moved()
-        if moved:
+        moment = self.market_streams.moment(moved, self.hub.subscribed_streams())
+        if not moment.empty:
             cache: dict[str, list[Payload]] = {}
 
             def for_stream(stream: str) -> list[Payload]:
                 if stream not in cache:
-                    cache[stream] = self._stream_payloads(stream, moved)
+                    cache[stream] = self.market_streams.payloads(stream, moment)
                 return cache[stream]
 
             self.hub.publish_market(for_stream)
         self.hub.publish_user(self.exchange.drain_user_events())
-
-    def _snapshot(self, stream: str) -> list[Payload]:
-        return self._stream_payloads(stream, self.exchange.catalog.trading(self.exchange.now_ms))
-
-    def _stream_payloads(self, stream: str, contracts: list[Contract]) -> list[Payload]:
-        name, _, rest = stream.partition("@")
-        if name.startswith("!"):
-            channel = name[1:]
-            items = [p for c in contracts if (p := self._channel_payload(channel, c)) is not None]
-            return list(items) if channel == "bookTicker" else ([items] if items else [])
-        contract = self.exchange.catalog.by_id(name)
-        if contract is None or contract not in contracts:
-            return []
-        payload = self._channel_payload(rest.split("@", 1)[0], contract)
-        return [payload] if payload is not None else []
-
-    def _channel_payload(self, channel: str, contract: Contract) -> dict[str, Any] | None:
-        market = self.exchange.market
-        if channel == "markPrice":
-            return payloads.mark_price_update(market, contract)
-        if channel == "bookTicker":
-            self._book_update_id += 1
-            return payloads.book_ticker(market, contract, self._book_update_id)
-        if channel == "miniTicker":
-            return payloads.mini_ticker(market, contract)
-        if channel == "ticker":
-            return payloads.full_ticker(market, contract)
-        return None
 
     # ---- stream faults (StreamControl) ------------------------------------------------------------------
 
@@ -299,7 +331,7 @@ class ExchangeSim:
 def _error_response(error: BinanceError) -> web.Response:
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
     if error.plain_text:
-        return web.Response(status=error.status, text=error.msg, headers=headers)
+        return web.Response(status=error.status, text=error.msg, headers=headers, content_type=error.content_type)
     return web.json_response(error.body(), status=error.status, headers=headers)
 
 

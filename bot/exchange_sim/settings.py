@@ -24,8 +24,7 @@ class SimSettings:
     bases: tuple[str, ...] = ("BTC", "ETH")  # one perpetual each, plus two quarterlies when `quarterlies`
     quarterlies: bool = True  # list CURRENT_QUARTER and NEXT_QUARTER contracts
     collateral: float = 100_000.0  # starting USDT wallet balance
-    leverage: int = 20  # account-wide here (SimulatedAccount has one); POST /fapi/v1/leverage sets it for all
-    maintenance_margin_rate: float = 0.005
+    leverage: int = 20  # every symbol's leverage until POST /fapi/v1/leverage sets its own (capped by its brackets)
     taker_fee_bps: float = 4.0
     maker_fee_bps: float = 2.0
     book_levels: int = 5  # depth levels per side behind the best bid/ask

@@ -3,10 +3,11 @@
 Paths (ccxt.pro rewrites its `/ws` base per category): `/ws[/<n>]`, `/public/ws[/<n>]`, `/market/ws[/<n>]`
 for market data (SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS frames; a raw-stream path like
 `/ws/btcusdt@bookTicker` subscribes on connect), `/private/ws?listenKey=KEY` or `/ws/<listenKey>` for the user
-stream. Streams: `<id>@markPrice[@1s]`, `<id>@bookTicker`, `<id>@miniTicker`, `<id>@ticker`,
-`!markPrice@arr[@1s]`, `!bookTicker`, `!miniTicker@arr`, `!ticker@arr` (ids lower case, e.g.
-`btcusdt_261225`). On SUBSCRIBE the current value of each stream is sent at once (Binance would send it
-within its 1 s cadence), which lets tests step the market without waiting.
+stream, and `/stream?streams=a/b` for combined streams (each message wrapped as `{"stream": name, "data": …}`).
+Which streams exist is `market_streams.py`'s. On SUBSCRIBE the current value of each value stream is sent at
+once (Binance would send it within its 1 s cadence), which lets tests step the market without waiting. A
+SUBSCRIBE naming the account's listen key (what Binance's futures connector sends for `user_data`) makes that
+market connection carry the user-data events too.
 
 Each connection has a send queue and a writer task, so publishing is synchronous and never blocks the
 matching engine. Tests synchronise with `wait_subscribed` / `wait_user_connections` (conditions, no sleeps).
@@ -37,6 +38,8 @@ class Connection:
     is_user: bool
     listen_key: str | None = None
     streams: set[str] = field(default_factory=set)
+    combined: bool = False  # /stream: every message wrapped with its stream name
+    user_keys: set[str] = field(default_factory=set)  # listen keys SUBSCRIBEd on a market connection
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     sent: int = 0
 
@@ -45,9 +48,10 @@ class Connection:
 
 
 class StreamHub:
-    def __init__(self, faults: Faults, snapshot: SnapshotFn) -> None:
+    def __init__(self, faults: Faults, snapshot: SnapshotFn, is_listen_key: Callable[[str], bool]) -> None:
         self._faults = faults
         self._snapshot = snapshot
+        self._is_listen_key = is_listen_key
         self._connections: set[Connection] = set()
         self._changed = asyncio.Condition()
         self.connections_opened = 0
@@ -55,8 +59,11 @@ class StreamHub:
 
     # ---- serving ------------------------------------------------------------------------------------
 
-    async def serve_market(self, request: web.Request, initial_streams: Iterable[str] = ()) -> web.WebSocketResponse:
+    async def serve_market(
+        self, request: web.Request, initial_streams: Iterable[str] = (), *, combined: bool = False
+    ) -> web.WebSocketResponse:
         conn = await self._open(request, is_user=False)
+        conn.combined = combined
         if initial_streams:
             await self._subscribe(conn, list(initial_streams))
         return await self._run(conn)
@@ -106,12 +113,16 @@ class StreamHub:
             return
         if method == "SUBSCRIBE" and isinstance(params, list):
             conn.send(json.dumps({"result": None, "id": request_id}))
-            await self._subscribe(conn, [str(p) for p in params])
+            keys = {str(p) for p in params if "@" not in str(p) and self._is_listen_key(str(p))}
+            conn.user_keys.update(keys)
+            await self._subscribe(conn, [str(p) for p in params if str(p) not in keys])
+            await self._notify()
         elif method == "UNSUBSCRIBE" and isinstance(params, list):
             conn.streams.difference_update(str(p) for p in params)
+            conn.user_keys.difference_update(str(p) for p in params)
             conn.send(json.dumps({"result": None, "id": request_id}))
         elif method == "LIST_SUBSCRIPTIONS":
-            conn.send(json.dumps({"result": sorted(conn.streams), "id": request_id}))
+            conn.send(json.dumps({"result": sorted(conn.streams | conn.user_keys), "id": request_id}))
         elif method in ("SET_PROPERTY", "GET_PROPERTY"):
             conn.send(json.dumps({"result": None, "id": request_id}))
         else:
@@ -123,7 +134,7 @@ class StreamHub:
         if not self._faults.market_silent:
             for stream in streams:
                 for payload in self._snapshot(stream):
-                    self._send_data(conn, json.dumps(payload))
+                    self._send_data(conn, _encode(stream, payload, conn.combined))
         await self._notify()
 
     # ---- publishing ---------------------------------------------------------------------------------
@@ -132,14 +143,15 @@ class StreamHub:
         """Send each market connection what its streams have to say now (`payloads_by_stream` is cached)."""
         if self._faults.market_silent:
             return
-        encoded: dict[str, list[str]] = {}
+        encoded: dict[tuple[str, bool], list[str]] = {}
         for conn in self._connections:
             if conn.is_user:
                 continue
             for stream in conn.streams:
-                texts = encoded.get(stream)
+                texts = encoded.get((stream, conn.combined))
                 if texts is None:
-                    texts = encoded[stream] = [json.dumps(p) for p in payloads_by_stream(stream)]
+                    made = [_encode(stream, p, conn.combined) for p in payloads_by_stream(stream)]
+                    texts = encoded[(stream, conn.combined)] = made
                 for text in texts:
                     self._send_data(conn, text)
 
@@ -162,6 +174,9 @@ class StreamHub:
             if conn.is_user:
                 for text in texts:
                     self._send_data(conn, text)
+            for key in [k for k in conn.user_keys if self._is_listen_key(k)]:
+                for event in events:
+                    self._send_data(conn, _encode(key, event, conn.combined))
 
     def _send_data(self, conn: Connection, text: str) -> None:
         conn.send(text)
@@ -194,7 +209,9 @@ class StreamHub:
     async def wait_subscribed(self, stream: str) -> None:
         """Return once some market connection subscribes to `stream`."""
         async with self._changed:
-            await self._changed.wait_for(lambda: any(stream in c.streams for c in self._connections))
+            await self._changed.wait_for(
+                lambda: any(stream in c.streams or stream in c.user_keys for c in self._connections)
+            )
 
     async def wait_user_connections(self, count: int = 1) -> None:
         async with self._changed:
@@ -208,3 +225,14 @@ class StreamHub:
     @property
     def open_connections(self) -> int:
         return len(self._connections)
+
+    def subscribed_streams(self) -> set[str]:
+        """Every market stream some connection is subscribed to."""
+        streams: set[str] = set()
+        for conn in self._connections:
+            streams |= conn.streams
+        return streams
+
+
+def _encode(stream: str, payload: Payload | dict[str, Any], combined: bool) -> str:
+    return json.dumps({"stream": stream, "data": payload} if combined else payload)

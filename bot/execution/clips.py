@@ -59,6 +59,7 @@ class Parent:
     status: ParentStatus = ParentStatus.WORKING
     arrival_price: float = 0.0
     escalated: bool = False  # the next clip is priced marketable (a resting clip waited too long)
+    protective: bool = False  # a collateral cut: its reduce-only clips pass every trading state (bot.risk.state)
 
     def advanced(self, now: int, interval_ms: int) -> Parent:
         return replace(self, next_clip_no=self.next_clip_no + 1, next_due_ts=now + interval_ms)

@@ -190,9 +190,19 @@ class Executor:
     # ---- parents ----------------------------------------------------------------------------------
 
     def start(
-        self, now: int, decision: DecisionId, leg: int, symbol: Symbol, target_qty: float, reason: str
+        self,
+        now: int,
+        decision: DecisionId,
+        leg: int,
+        symbol: Symbol,
+        target_qty: float,
+        reason: str,
+        *,
+        protective: bool = False,
     ) -> list[ExecutionAction]:
-        """Drive `symbol` to `target_qty` contracts, replacing its parent; cancel the clips the target makes wrong."""
+        """Drive `symbol` to `target_qty` contracts, replacing its parent; cancel the clips the target makes wrong.
+
+        `protective`: the parent is a collateral cut, whose reduce-only clips no trading state blocks."""
         previous = self.parents.get(symbol)
         working = previous is not None and previous.status is ParentStatus.WORKING
         if not working and not self.open_on(symbol) and self._on_target(symbol, target_qty):
@@ -202,7 +212,9 @@ class Executor:
             self._end(previous, ParentStatus.STOPPED)
         arrival = self.view.prices[symbol]
         position = self.view.positions.get(symbol, 0.0)
-        self.parents[symbol] = Parent(decision, leg, symbol, target_qty, reason, now, now, arrival_price=arrival)
+        self.parents[symbol] = Parent(
+            decision, leg, symbol, target_qty, reason, now, now, arrival_price=arrival, protective=protective
+        )
         self.quality.open(open_quality(decision, symbol, arrival, position, target_qty, now))
         stale = stale_clips(target_qty, position, self.open_on(symbol))
         return self.cancel(stale, symbol, "the new target makes this clip wrong")
@@ -290,7 +302,9 @@ class Executor:
             self._end(parent, ParentStatus.DONE)
             return []
         client_id = client_order_id(parent.decision_id, parent.leg, parent.next_clip_no)
-        clipped = self.clip(now, instrument, clip.qty, clip.reduce_only, client_id, parent, parent.escalated)
+        clipped = self.clip(
+            now, instrument, clip.qty, clip.reduce_only, client_id, parent, parent.escalated, parent.protective
+        )
         held: list[ExecutionAction] = [clipped.held] if clipped.held else []
         if clipped.request is None:
             self.parents[symbol] = parent.waiting(now, self.policy.interval_ms)
@@ -307,6 +321,8 @@ class Executor:
         client_id: ClientOrderId,
         parent: Parent | None,
         escalated: bool,
+        protective: bool = False,
+        roll_pair: bool = False,
     ) -> Clipped:
         """Price a clip, pass it through the limits, and (if any of it may go) track it as an order to send.
 
@@ -327,7 +343,10 @@ class Executor:
             equity=self.view.equity if self.view.equity is not None else 0.0,
             orders_last_minute=self.order_rate.count(now),
         )
-        verdict = check_clip(instrument, qty, mark if terms.price is None else terms.price, state, self.limits)
+        price = mark if terms.price is None else terms.price
+        verdict = check_clip(
+            instrument, qty, price, state, self.limits, protective=protective and reduce_only, roll_pair=roll_pair
+        )
         held = ClipHeld(now, symbol, verdict.notes) if verdict.notes else None
         if held is not None:
             self.stats.held += 1

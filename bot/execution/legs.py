@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from bot.domain import Symbol
 from bot.execution.dated_contracts import perpetual_of
 from bot.execution.roll_plan import QUARTERLY, dated_symbol, expiry_of, hedge_contract, quarterly_expiries_after
+from bot.settings.instruments import check_hedge_legs
 
 
 class LegKind(enum.StrEnum):
@@ -73,17 +74,9 @@ class HedgeLeg:
 def parse_legs(specs: Iterable[str]) -> tuple[HedgeLeg, ...]:
     """The legs of `[hedge] instruments`. A quarterly leg holds every dated contract of its pair, so no other
     leg may share its perpetual (their positions would mix)."""
-    legs = tuple(HedgeLeg.parse(s) for s in specs)
-    quarterly = {leg.reference for leg in legs if leg.kind is LegKind.QUARTERLY}
-    shared = sorted({str(leg.spec) for leg in legs if leg.reference in quarterly and leg.kind is not LegKind.QUARTERLY})
-    counts = [leg.reference for leg in legs if leg.kind is LegKind.QUARTERLY]
-    shared += sorted({f"{r}@quarterly" for r in counts if counts.count(r) > 1})
-    if shared:
-        raise ValueError(
-            f"hedge instruments {shared}: a @quarterly leg holds every dated contract of its pair; "
-            "no other leg may trade that pair's perpetual or dated contracts"
-        )
-    return legs
+    specs = tuple(specs)
+    check_hedge_legs(specs)  # the rule lives with the config's values; ValueError naming the legs that overlap
+    return tuple(HedgeLeg.parse(s) for s in specs)
 
 
 def reference_symbols(specs: Iterable[str]) -> tuple[Symbol, ...]:

@@ -162,7 +162,9 @@ class Roller:
             if qty == 0:
                 continue
             instrument = self.executor.view.instruments[symbol]
-            clipped = self.executor.clip(now, instrument, qty, reduce_only, client_id, None, escalated=False)
+            clipped = self.executor.clip(
+                now, instrument, qty, reduce_only, client_id, None, escalated=False, roll_pair=paired
+            )
             actions.extend([clipped.held] if clipped.held else [])
             if clipped.request is not None:
                 self._refs[client_id] = (self.executor.view.prices[symbol], paired)

@@ -4,6 +4,10 @@ Triggers, in order of precedence (the decision records the first that fired and 
 an operator command (forced), the rebalance band, a volatility regime change (tier crossed after
 hysteresis), correlation or beta leaving its trailing mean, and the schedule. A cooldown and an hourly cap
 hold back all but operator commands, so triggers cannot churn the book.
+
+A target whose gross notional jumps beyond `max_target_jump` × the last traded one (or falls below 1 / that) is
+not traded at once: the decision is recorded as `target_jump_held` (targets: where the legs already are) and the
+next decision must jump too to confirm it; one that does not clears it. Operator commands are never held.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class HedgeDecider:
         self.held_back = 0  # triggers the pacer held back
         self.targets: dict[Symbol, HedgeTarget] = {}
         self._last_rebalance: int | None = None
+        self._traded_gross: float | None = None  # Σ |target notional| of the last proposal let through
+        self._jump_held = False  # the last decision was a jump held for confirmation
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -87,15 +93,58 @@ class HedgeDecider:
             hedge.min_trade_notional,
         )
         fired = self._first(now, forced, band, regime, shift)
+        jump = self._jump(targets) if forced is None else None
+        held, self._jump_held = self._jump_held, False
         if fired is None:
             return None
         if forced is None and self.pacer.blocked_reason(now) is not None:
             self.held_back += 1
             return None
+        numbers = {**fired.numbers, "tier_ratio": self.tier_ratio}
+        if jump is not None and not held:
+            self._jump_held = True
+            return self._hold_jump(fired, numbers, jump, result, prices, planned)
+        if jump is not None:
+            numbers["jump_confirmed"] = jump
         self.pacer.record(now)
         self._last_rebalance = now
-        numbers = {**fired.numbers, "tier_ratio": self.tier_ratio}
+        self._traded_gross = sum(abs(t.notional) for t in targets.values())
         return Proposal(TriggerFired(fired.name, fired.reason, numbers), result, targets)
+
+    def _jump(self, targets: Mapping[Symbol, HedgeTarget]) -> float | None:
+        """How many times the last traded target this one is (or its inverse, for a fall), when beyond the limit."""
+        last = self._traded_gross
+        gross = sum(abs(t.notional) for t in targets.values())
+        if last is None or abs(gross - last) <= self.config.hedge.min_trade_notional:
+            return None
+        low, high = sorted((gross, last))
+        jump = high / max(low, 1e-9)  # finite: it is journaled with the decision
+        return jump if jump > self.config.hedge.max_target_jump else None
+
+    def _hold_jump(
+        self,
+        fired: TriggerFired,
+        numbers: dict[str, float],
+        jump: float,
+        result: PolicyResult,
+        prices: Mapping[Symbol, float],
+        planned: Mapping[Symbol, float],
+    ) -> Proposal:
+        """A decision that trades nothing: the legs stay where they are (orders in flight finish) until confirmed."""
+        gross = sum(abs(t.notional) for t in self.targets.values())
+        last = self._traded_gross or 0.0
+        reason = (
+            f"{fired.name} wanted a target of {gross:,.0f} gross, {jump:,.1f}× the last traded {last:,.0f}"
+            f" (max_target_jump {self.config.hedge.max_target_jump:g}): held until the next decision confirms it"
+        )
+        stay = {
+            symbol: HedgeTarget(
+                symbol, planned.get(symbol, 0.0), instrument.notional(planned.get(symbol, 0.0), prices[symbol])
+            )
+            for symbol, instrument in self.instruments.items()
+        }
+        held = {**numbers, "jump": jump, "target_gross": gross, "last_traded_gross": last}
+        return Proposal(TriggerFired("target_jump_held", reason, held), result, stay)
 
     def _first(self, now: int, forced: tuple[str, str] | None, *candidates: TriggerFired | None) -> TriggerFired | None:
         if forced is not None:

@@ -1,7 +1,8 @@
 """Hedge policies: from exposure and estimates to a signed target notional per hedge instrument.
 
 Every policy returns quote notionals (negative = short) before lot rounding; `sizing.py` turns them into
-contracts. All are scaled by `ratio` and capped at 100 % of the exposure unless over-hedging is allowed.
+contracts. All are scaled by `ratio`; `cap_to_exposure` then keeps every leg, long or short, within the exposure:
+never net long, and at most 100 % of the exposure in gross size unless over-hedging is allowed.
 
 - fixed:        notional = −V × ratio, on the proxy instrument.               (50,000 × 0.40 → 20,000 short)
 - beta:         notional = −V × β × ratio on the proxy; β = Cov(r_p, r_x) / Var(r_x) over the window.
@@ -11,6 +12,7 @@ contracts. All are scaled by `ratio` and capped at 100 % of the exposure unless 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -108,10 +110,26 @@ def min_variance_policy(
 
 
 def cap_to_exposure(result: PolicyResult, value: float, allow_overhedge: bool) -> PolicyResult:
-    """Scale short notionals down so their sum never exceeds the exposure (unless over-hedging is allowed)."""
-    short = -sum(n for n in result.notionals.values() if n < 0)
-    if allow_overhedge or short <= value or short <= 0:
+    """Every leg, long or short, within the exposure: a hedge of a long spot book is net short by at most `value`.
+
+    A hedge never goes net long (that adds to the exposure it should offset: a wrecked estimate, a bad price):
+    when the legs' sum is long, the long legs are dropped. Then, unless over-hedging is allowed, all legs are
+    scaled down together until their gross size (Σ |notional|) is at most the exposure.
+    """
+    notionals = {s: n if math.isfinite(n) else 0.0 for s, n in result.notionals.items()}
+    numbers = dict(result.numbers)
+    longs = [s for s, n in notionals.items() if n > 0]
+    if longs and sum(notionals.values()) > 0:
+        notionals = {s: 0.0 if n > 0 else n for s, n in notionals.items()}
+        numbers["long_legs_dropped"] = float(len(longs))
+    gross = sum(abs(n) for n in notionals.values())
+    if not allow_overhedge and gross > value > 0:
+        scale = value / gross
+        notionals = {s: n * scale for s, n in notionals.items()}
+        numbers["overhedge_cap_scale"] = scale
+    elif not allow_overhedge and gross > 0 >= value:
+        notionals = dict.fromkeys(notionals, 0.0)
+        numbers["overhedge_cap_scale"] = 0.0
+    if notionals == result.notionals:
         return result
-    scale = value / short
-    capped = {s: n * scale if n < 0 else n for s, n in result.notionals.items()}
-    return PolicyResult(capped, {**result.numbers, "overhedge_cap_scale": scale})
+    return PolicyResult(notionals, numbers)

@@ -33,7 +33,35 @@ def hedge_notionals(
     view: CovarianceView | None,
     core: Collection[str] = (),
 ) -> PolicyResult | None:
-    """Target notionals, or None when the policy needs estimates that are not ready yet."""
+    """Target notionals, or None when the policy needs estimates that are not ready yet.
+
+    The ratio scales the policy's full hedge after that is capped at the exposure: ratio 0.5 is half of the
+    capped full hedge. (Capping after scaling made 0.5 of a policy whose full hedge is 130 % of the exposure a
+    65 % hedge.) A ratio above 1 is capped again unless over-hedging is allowed; `ratio_capped_at` says so.
+    """
+    full = _full_hedge(hedge, quote, exposure, view, core)
+    if full is None:
+        return None
+    hedged_value = sum(value for base, value in exposure.values.items() if base not in core)
+    numbers = {key: ratio if key in ("ratio", "proxy.ratio") else value for key, value in full.numbers.items()}
+    scaled = PolicyResult({symbol: notional * ratio for symbol, notional in full.notionals.items()}, numbers)
+    result = cap_to_exposure(scaled, hedged_value, hedge.allow_overhedge)
+    if result is not scaled and ratio > 1:
+        gross = sum(abs(n) for n in result.notionals.values())
+        full_gross = sum(abs(n) for n in full.notionals.values())
+        result.numbers["ratio_capped_at"] = gross / full_gross if full_gross else 0.0
+    return result
+
+
+def _full_hedge(
+    hedge: HedgeSection,
+    quote: str,
+    exposure: Exposure,
+    view: CovarianceView | None,
+    core: Collection[str],
+) -> PolicyResult | None:
+    """The policy at ratio 1, capped at the hedged exposure (unless over-hedging is allowed)."""
+    ratio = 1.0
     hedged = {base: value for base, value in exposure.values.items() if base not in core}
     direct = {base: perp_symbol(base, quote) for base in hedge.direct if base in hedged}
     proxy_values = {base: value for base, value in hedged.items() if base not in direct}
@@ -60,11 +88,13 @@ def _proxy_policy(
     hedge: HedgeSection, value: float, ratio: float, view: CovarianceView | None, weights: dict[Symbol, float]
 ) -> PolicyResult | None:
     proxy = Symbol(hedge.proxy_symbol)
-    if hedge.policy == "fixed":
+    # protective_put and cppi scale their base hedge (`protect_base`) by their cover, folded into `ratio` by the caller
+    policy = hedge.protect_base if hedge.policy in ("protective_put", "cppi") else hedge.policy
+    if policy == "fixed":
         return fixed_policy(value, proxy, ratio)
     if view is None:
         return None
-    if hedge.policy == "beta":
+    if policy == "beta":
         return beta_policy(value, proxy, ratio, view, weights)
     # min_variance, and tiered (min_variance with the tier's ratio folded into `ratio` by the caller)
     instruments = [Symbol(s) for s in (hedge.proxies or hedge.instruments)]

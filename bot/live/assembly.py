@@ -147,8 +147,30 @@ def journal_for(config: Config, *, durable: bool, name: str = "journal.sqlite", 
     return Journal(path, durable=durable)
 
 
-def build_daemon(config: Config, plan: Plan, journal: Journal, human: HumanLine | None = None) -> Daemon:
-    return Daemon(config, paper_venue(config), journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
+def durable(venue: PaperVenue, journal: Journal) -> PaperVenue:
+    """The paper venue continuing the account the journal holds (a restart after a stop or a kill -9), and
+    journaling its state from now on with every change (bot/venues/paper.py): positions, balances, open orders
+    and ids go on where they stopped, so reconciliation adopts nothing and no trade id is used twice. A journal
+    with no paper account yet (a new one, or one from before schema v6) starts the account from the config."""
+    state = journal.paper_account()
+    if state is not None:
+        venue.restore(state)
+        account = venue.account
+        get_logger(component="paper").warning(
+            "paper_account_restored", positions={p.symbol: p.qty for p in account.positions()},
+            wallet_balance=account.wallet_balance, trade_seq=state["account"]["trade_seq"], since=state["ts"],
+        )  # fmt: skip
+    venue.durable = True
+    return venue
+
+
+def build_daemon(
+    config: Config, plan: Plan, journal: Journal, human: HumanLine | None = None, *, durable_account: bool = False
+) -> Daemon:
+    """The daemon of a run on a synthetic or replayed market; `durable_account` (a realtime paper run, whose
+    journal outlives it) keeps the paper account in the journal and continues the one found there."""
+    venue = durable(paper_venue(config), journal) if durable_account else paper_venue(config)
+    return Daemon(config, venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
 
 
 async def as_fast_as_possible(events: Iterable[MarketEvent]) -> AsyncIterator[MarketEvent]:
@@ -289,7 +311,8 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
 def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLine | None = None) -> Daemon:
     """The daemon of a run on the exchange's streams; every reconnect of a market stream or a user stream is
     told to its observer (whichever the session installs: metrics count them)."""
-    daemon = Daemon(config, plan.venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
+    venue = durable(plan.venue, journal) if isinstance(plan.venue, PaperVenue) else plan.venue
+    daemon = Daemon(config, venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
     plan.feed.on_reconnect = lambda stream: daemon.observer.reconnect(f"market.{stream}")
     if isinstance(plan.venue, CcxtVenue):
         plan.venue.on_reconnect = lambda stream: daemon.observer.reconnect(f"user.{stream}")

@@ -28,16 +28,19 @@ from bot.core.engine import (
     RiskNotice,
     RollChanged,
 )
+from bot.core.sanity import Note, PriceConfirmed, PriceQuarantined
 from bot.domain import (
     MS_PER_HOUR,
     AccountSnapshot,
     Fill,
     FundingSettled,
+    Liquidated,
     MarketEvent,
     OrderStatus,
     OrderUpdate,
     Symbol,
     VenueEvent,
+    spot_symbol,
     utc_time,
 )
 from bot.execution.legs import contracts_for
@@ -83,7 +86,7 @@ class Daemon:
         self.human = human or (lambda _line: None)
         self.log = get_logger(component="daemon", mode=config.bot.mode)
         self.totals = Totals()
-        self.recorder = ValueRecorder()
+        self.recorder = ValueRecorder(config.hedge.floor, config.hedge.floor_value)  # floor: the breach measure
         self.engine: Engine | None = None
         self._lock = asyncio.Lock()
         self._instant: int | None = None
@@ -112,7 +115,12 @@ class Daemon:
             Fill: self._fill_arrived,
             OrderUpdate: self._order_updated,
             FundingSettled: self._funding_settled,
+            Liquidated: self._liquidated,
         }
+        # a durable paper venue's state is journaled with the fills and updates that changed it (bot/venues/paper.py)
+        self._venue_state: Callable[[], Mapping[str, Any] | None] | None = (
+            getattr(venue, "durable_state", None) if getattr(venue, "durable", False) else None
+        )
 
     # ---- the EventPath port (bot.live.ports): what the desk and the reconciler reach back through ------------
 
@@ -198,12 +206,14 @@ class Daemon:
         assert self.engine is not None
         async with self._lock:
             now = self.clock.now_ms()
+            held = dict(self.engine.holdings)  # a holdings change is a transfer, never P&L
             try:
                 actions = self._apply(command, now)
             except (ValueError, CommandError) as exc:
                 self.journal.record_command(now, command.name, args, f"refused: {exc}", actor)
                 raise CommandError(str(exc)) from None
             self.journal.record_command(now, command.name, args, "ok", actor)
+            self._record_transfers(now, held, command.name)
             who = actor or Actor()
             self.log.warning(
                 "operator_command", command=command.name, args=dict(args), operator=who.operator, via=who.via,
@@ -233,6 +243,21 @@ class Daemon:
                 return self._reload(now)
         raise CommandError(f"unsupported command {command!r}")
 
+    def _record_transfers(self, now: int, before: Mapping[str, float], source: str) -> None:
+        """Each holding the command changed, journaled as a transfer at the spot price now and kept out of P&L
+        (the run summary's, the report's, the drawdown gauge's and effectiveness)."""
+        engine = self.running_engine()
+        for asset in sorted({*before, *engine.holdings}):
+            old, new = before.get(asset, 0.0), engine.holdings.get(asset, 0.0)
+            if old == new:
+                continue
+            price = engine.prices.get(spot_symbol(asset, self.config.portfolio.quote))
+            value = self.journal.record_transfer(now, asset, old, new, price, source)
+            self.totals.add_transfer(value)
+            self.recorder.transfer(value)
+            self.log.info("holding_transferred", asset=asset, qty_before=old, qty_after=new, price=price,
+                          value=value, source=source)  # fmt: skip
+
     def _reload(self, now: int) -> list[Action]:
         if self.reloader is None:
             raise CommandError("reload: this daemon was not started from a config file")
@@ -255,9 +280,23 @@ class Daemon:
         self._instant = event.ts
         self.clock.observe(event.ts)
         self.totals.events += 1
-        self.venue.on_market(event)
-        self.engine.on_market(event)
+        screened = self.engine.on_market(event)  # a print the sanity layer holds back reaches no one, the venue neither
+        for passed in screened.passed:
+            self.venue.on_market(passed)
+        self._price_screened(screened.notes)
         await self.drain()
+
+    def _price_screened(self, notes: Iterable[Note]) -> None:
+        """Log, count and alert the prints the market-data sanity layer held back, confirmed or discarded."""
+        for note in notes:
+            if isinstance(note, PriceQuarantined):
+                self.totals.quarantined += 1
+                self.log.warning("price_quarantined", instrument=note.symbol, price=note.price, ts=note.ts,
+                                 last_accepted=note.last_price, reason=note.reason)  # fmt: skip
+                self.observer.alert("price_quarantined", note.symbol, f"{note.symbol} {note.price:g}: {note.reason}")
+            else:
+                kind = "price_confirmed" if isinstance(note, PriceConfirmed) else "price_discarded"
+                self.log.info(kind, instrument=note.symbol, price=note.price, ts=note.ts, held=note.held)
 
     async def _on_time(self, now: int) -> None:
         assert self.engine is not None
@@ -294,7 +333,7 @@ class Daemon:
         initial = self._value_baseline(account)  # paper: the collateral; live: the equity at start
         self.recorder.record(now, exposure.total, account.equity - initial)
         self.journal.record_valuation(self._valuation(now, exposure.total, account.equity, initial))
-        value = exposure.total + account.equity - initial
+        value = exposure.total + account.equity - initial - self.totals.transfers  # transfers are not P&L
         self._peak_value = max(self._peak_value, value)
         self._drawdown = self._peak_value - value
         self._margin_ratio = account.margin_ratio
@@ -320,6 +359,12 @@ class Daemon:
 
     async def _decision_made(self, _now: int, action: DecisionMade) -> None:
         self.journal.record_decision(action.decision)
+        decision = action.decision
+        if decision.trigger == "collateral_reduce":  # a protective cut: listed in the run's result
+            targets = {t.symbol: t.qty for t in decision.targets}
+            fraction = decision.numbers.get("fraction", 0.0)
+            cut = {"ts": decision.ts, "fraction": fraction, "targets": targets, "reason": decision.reason}
+            self.totals.collateral_cuts.append(cut)
         self.log.info(
             "decision_made",
             decision=action.decision.id,
@@ -331,6 +376,8 @@ class Daemon:
 
     async def _state_changed(self, _now: int, action: StateChanged) -> None:
         self.journal.record_state_change(action.ts, str(action.old), str(action.new), action.reason)
+        change = {"ts": action.ts, "from": str(action.old), "to": str(action.new), "reason": action.reason}
+        self.totals.state_changes.append(change)
         self.observer.state_changed(str(action.old), str(action.new), action.reason)
         self.log.warning("trading_state_changed", old=str(action.old), new=str(action.new), reason=action.reason)
         self.human(f"trading state {action.old} → {action.new}: {action.reason}")
@@ -396,8 +443,16 @@ class Daemon:
             await self.execute(now, change)
 
     async def drain(self) -> None:
-        for event in self.venue.drain():
-            await self.apply_venue_event(event)
+        if self._venue_state is None:
+            for event in self.venue.drain():
+                await self.apply_venue_event(event)
+            return
+        with self.journal.atomic():  # the paper account's state commits with what changed it, or not at all
+            for event in self.venue.drain():
+                await self.apply_venue_event(event)
+            state = self._venue_state()
+            if state is not None:
+                self.journal.save_paper_account(state)
 
     async def apply_venue_event(self, event: VenueEvent) -> None:
         """Journal what the venue said (once: a duplicate stops here), then hand it to the engine."""
@@ -438,6 +493,22 @@ class Daemon:
         elif update.status is OrderStatus.REJECTED:
             self.log.warning("order_rejected", client_id=update.client_id, reason=update.reason)
             self.observer.alert("order_rejected", update.symbol, f"order {update.client_id} rejected: {update.reason}")
+        return True
+
+    def _liquidated(self, event: Liquidated) -> bool:
+        """The hedge account was liquidated: journaled, counted, logged and alerted; the engine then reads it as
+        the account snapshot it also is."""
+        record = event.as_record()
+        self.journal.record_liquidation(record)
+        self.totals.liquidations.append(record)
+        closed = ", ".join(f"{c.qty:+g} {c.symbol} @ {c.price:,.2f}" for c in event.closed)
+        self.log.error("liquidation", closed=record["closed"], realized_pnl=event.realized_pnl,
+                       equity_after=event.equity)  # fmt: skip
+        message = (
+            f"hedge account liquidated: {closed}; realised {event.realized_pnl:+,.2f}, equity left {event.equity:,.2f}"
+        )
+        self.observer.alert("liquidation", ",".join(c.symbol for c in event.closed), message, "critical")
+        self.human(message)
         return True
 
     def _funding_settled(self, funding: FundingSettled) -> bool:

@@ -90,6 +90,7 @@ def run_paper(
         control=control,
         config_path=config_path,
         ops=ops,
+        durable_account=realtime,  # a realtime run keeps its journal: its paper account goes on after a restart
     )
 
 
@@ -185,9 +186,10 @@ def _execute(
     control: ControlSettings | None = None,
     config_path: Path | None = None,
     ops: OpsRuntime | None = None,
+    durable_account: bool = False,
 ) -> RunSummary:
     logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
-    daemon = build_daemon(config, plan, journal, human)
+    daemon = build_daemon(config, plan, journal, human, durable_account=durable_account)
     if config_path is not None:
         daemon.reloader = lambda: load_config(config_path)
     session = Session(

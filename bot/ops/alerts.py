@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bot.config import AlertsSection as AlertsSection  # the settings live with the config
 from bot.domain import MS_PER_MINUTE, parse_duration_ms
 from bot.logs import get_logger
 from bot.secrets import read_secret, redact, register
+from bot.settings.ops import TELEGRAM_API
 
-TELEGRAM_API = "https://api.telegram.org"
 SEND_TIMEOUT_S = 10.0  # a sink slower than this is a failed send, not a stalled alert queue
 QUEUE_SIZE = 256  # far above what max_per_minute lets through; overflow is counted as dropped
 
@@ -38,37 +38,6 @@ class Severity(enum.StrEnum):
 
 class AlertsSetupError(ValueError):
     """Alerts are enabled but cannot be sent anywhere; the message names the setting to fix."""
-
-
-class AlertsSection(BaseModel):
-    """`[alerts]` in the config. Secrets (the Telegram token, a webhook URL) come from the environment; a webhook
-    URL written in the file is a `SecretStr`, shown as '**********' wherever the config is (`check-config`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = False
-    webhook_url: SecretStr | None = None  # a Slack/Discord webhook URL is a credential: prefer webhook_url_env
-    webhook_url_env: str = "HEDGEBOT_ALERT_WEBHOOK_URL"
-    webhook_style: Literal["slack", "discord"] = "slack"
-    telegram_token_env: str = "HEDGEBOT_TELEGRAM_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
-    telegram_chat_id: str | None = None
-    telegram_api_base: str = TELEGRAM_API
-    min_interval: str = "10m"  # the same kind+key is sent at most once per this
-    max_per_minute: int = Field(default=10, ge=1)
-
-    @field_validator("min_interval")
-    @classmethod
-    def _duration(cls, text: str) -> str:
-        parse_duration_ms(text)
-        return text
-
-    @field_validator("webhook_url", "telegram_api_base")
-    @classmethod
-    def _http_url(cls, url: str | SecretStr | None) -> str | SecretStr | None:
-        text = url.get_secret_value() if isinstance(url, SecretStr) else url
-        if text is not None and not text.startswith(("https://", "http://")):
-            raise ValueError("must be an http:// or https:// URL")  # never the value: it may be the credential
-        return url
 
 
 # ---- sinks ------------------------------------------------------------------------------------------

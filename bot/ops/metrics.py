@@ -14,44 +14,18 @@ one process) can make as many as it likes. Money values are in the portfolio's q
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from pydantic import BaseModel, ConfigDict, field_validator
 
+from bot.config import MetricsSection as MetricsSection  # the settings live with the config
 from bot.risk.state import TradingState
 from bot.secrets import redact
+from bot.settings.ops import parse_host_port as parse_host_port  # re-exported for bot.ops.runtime
 
-DEFAULT_LISTEN = "127.0.0.1:9108"
 TRADING_STATES = tuple(str(state) for state in TradingState)  # "active", "reducing", "halted"
 # From a fast in-memory decision (well under a millisecond) to one that waited on a slow venue call.
 DECISION_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_HOST_PORT = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})$")
-
-
-class MetricsSection(BaseModel):
-    """`[metrics]` in the config: where the metrics server listens, and whether it runs at all."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    listen: str = DEFAULT_LISTEN
-
-    @field_validator("listen")
-    @classmethod
-    def _host_and_port(cls, text: str) -> str:
-        parse_host_port(text)
-        return text
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """'127.0.0.1:9108', '[::1]:9108' or '0.0.0.0:0' → (host, port); ValueError naming the text otherwise."""
-    match = _HOST_PORT.match(text)
-    if match is None or int(match.group("port")) > 65535:
-        raise ValueError(f"{text!r} is not 'host:port' (port 0-65535), like '127.0.0.1:9108'")
-    return match.group("host"), int(match.group("port"))
 
 
 class Metrics:
@@ -83,6 +57,11 @@ class Metrics:
         self._margin_ratio = Gauge(
             "hedgebot_margin_ratio",
             "Hedge-account equity / maintenance margin (below 1 is liquidation)",
+            registry=r,
+        )
+        self._buffer = Gauge(
+            "hedgebot_collateral_buffer",
+            "Adverse move of the hedge instruments' prices (fraction) that would liquidate the hedge account",
             registry=r,
         )
         self._drawdown = Gauge(
@@ -134,6 +113,10 @@ class Metrics:
 
     def set_equity(self, value: float) -> None:
         self._equity.set(value)
+
+    def set_collateral_buffer(self, value: float) -> None:
+        """+Inf when no move liquidates (no positions), as the status reports it with None."""
+        self._buffer.set(value)
 
     def set_margin_ratio(self, value: float) -> None:
         """+Inf with no positions, as `AccountSnapshot.margin_ratio` reports it (Prometheus accepts +Inf)."""

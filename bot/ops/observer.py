@@ -81,6 +81,8 @@ class OpsObserver(Observer):
         metrics.set_equity(status["equity"])
         metrics.set_drawdown(drawdown)
         metrics.set_margin_ratio(margin_ratio if math.isfinite(margin_ratio) else math.inf)
+        buffer = status.get("collateral", {}).get("buffer")
+        metrics.set_collateral_buffer(math.inf if buffer is None else buffer)
         holds = status["holds"]  # strictest first; its source named, as a state change names it
         metrics.set_trading_state(status["state"], f"{holds[0]['source']}: {holds[0]['reason']}" if holds else "")
         exposure = status["exposure"] or math.nan

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.execution.roll_plan import RollState
+from bot.report.capture import capture_json, capture_text
+from bot.report.collateral import cuts_json, governance_lines, state_changes_json, top_ups_json
 from bot.report.run_summary import RunSummary
 from bot.report.text import utc
 
@@ -15,6 +18,7 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "effectiveness": {
             "variance_reduction": round(e.variance_reduction, 6),
             "drawdown_reduction": round(e.drawdown_reduction, 6),
+            **capture_json(e.capture),  # upside/downside capture, their spread, floor breaches
         },
         "hedged": {
             "pnl": round(e.hedged_pnl, 2),
@@ -29,7 +33,45 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "triggers": summary.triggers,
         "execution": summary.execution,
         "rolls": [roll_row(state) for state in summary.rolls],
+        "liquidations": liquidations_json(summary.totals.liquidations),
+        "transfers": {"count": summary.totals.transfer_count, "value": round(summary.totals.transfers, 2)},
+        "state_changes": state_changes_json(summary.totals.state_changes),
+        "collateral_cuts": cuts_json(summary.totals.collateral_cuts),
+        "top_ups": top_ups_json(summary.totals.top_ups),
+        "quarantined": summary.totals.quarantined,
     }
+
+
+def liquidation_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One liquidation: when, the positions it closed (quantity held, the mark it closed at, the entry) and the
+    hedge account's P&L closing them realised and its equity after (closing at the marks leaves it unchanged)."""
+    return {
+        "time": utc(int(record["ts"])),
+        "closed": [
+            {"symbol": c["symbol"], "qty": c["qty"], "price": c["price"], "entry_price": round(c["entry_price"], 8)}
+            for c in record["closed"]
+        ],
+        "realized_pnl": round(record["realized_pnl"], 2),
+        "equity_after": round(record["equity_after"], 2),
+    }
+
+
+def liquidations_json(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `liquidations` block: always present, count 0 when the account was never liquidated."""
+    return {"count": len(records), "events": [liquidation_row(record) for record in records]}
+
+
+def liquidation_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A line per liquidation under their count (nothing when there was none)."""
+    if not records:
+        return []
+    lines = [f"liquidations    {len(records)}: the hedge account was liquidated (see runbooks/margin-call.md)"]
+    for row in map(liquidation_row, records):
+        closed = ", ".join(f"{c['qty']:+g} {c['symbol']} @ {c['price']:,.2f}" for c in row["closed"])
+        lines.append(
+            f"  {row['time']}  {closed}; realised {row['realized_pnl']:+,.2f}, equity left {row['equity_after']:,.2f}"
+        )
+    return lines
 
 
 def roll_outcome(state: RollState) -> str:
@@ -77,6 +119,15 @@ def result_text(summary: RunSummary) -> str:
             f" slippage {t.slippage_cost:,.2f}",
             f"effectiveness   variance reduction {e.variance_reduction:.1%},"
             f" drawdown reduction {e.drawdown_reduction:.1%}",
+            f"capture         {capture_text(e.capture)}",
+            *([f"quarantined     {t.quarantined} price prints held back as implausible"] if t.quarantined else []),
+            *(
+                [f"transfers       {t.transfer_count} holdings changes worth {t.transfers:+,.2f}, not in P&L"]
+                if t.transfer_count
+                else []
+            ),
+            *liquidation_lines(t.liquidations),
+            *governance_lines(t.state_changes, t.collateral_cuts, t.top_ups),
             *_rolls_table(summary.rolls),
         ]
     )

@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import Config, day_ms, load_config
 from bot.domain import Symbol
 from bot.execution.market_rules import default_instrument
+from bot.report.capture import last_protection, protection_text
 from bot.report.daily import Period, html_data, mark_of, period, report_text, summary
 from bot.report.html import render_html
 from bot.report.pnl import fills_from_rows, splits
@@ -25,7 +26,7 @@ from bot.report.stress import (
     format_stress,
     run_stress,
 )
-from bot.store.journal import Journal
+from bot.store.journal import Journal, Valuation
 
 
 class ReportError(ValueError):
@@ -89,10 +90,22 @@ def run_report(args: argparse.Namespace) -> int:
     if chosen is None:
         raise ReportError(f"{path}: no valuations in that period (the daemon records one per hour)")
     totals = summary(chosen)
+    protection = _protection(path, end)  # protective_put, cppi: floor and cushion at the last decision
+    totals["protection"] = protection
     print(json.dumps(totals, indent=2) if args.json else report_text(chosen, args.last))
+    if protection is not None and not args.json:
+        print(protection_text(protection))
     if args.html:
         write_html(args.html, journal_path=path, result=totals, title="hedgebot report", start_ms=start, end_ms=end)
     return 0
+
+
+def _protection(path: Path, end_ms: int) -> dict[str, float] | None:
+    journal = Journal(path)
+    try:
+        return last_protection([row for row in journal.rows("decisions") if int(row["ts"]) < end_ms])
+    finally:
+        journal.close()
 
 
 def load_period(path: Path, start_ms: int = 0, end_ms: int = 2**62) -> Period | None:
@@ -101,11 +114,25 @@ def load_period(path: Path, start_ms: int = 0, end_ms: int = 2**62) -> Period | 
     try:
         valuations = journal.valuations(0, end_ms)
         fills = [fill for fill in fills_from_rows(journal.rows("fills")) if fill.ts < end_ms]
+        transfers, liquidations = journal.transfers(0, end_ms), journal.liquidations(start_ms, end_ms)
     finally:
         journal.close()
     split = splits(valuations, fills, lambda symbol: default_instrument(Symbol(symbol)))
-    marks = [mark_of(v, None if split is None else split[i]) for i, v in enumerate(valuations)]
-    return period(marks, start_ms, end_ms)
+    moved = _transfers_by_valuation(valuations, transfers)
+    marks = [mark_of(v, None if split is None else split[i], moved[i]) for i, v in enumerate(valuations)]
+    return period(marks, start_ms, end_ms, liquidations, transfers)
+
+
+def _transfers_by_valuation(valuations: list[Valuation], transfers: list[dict[str, Any]]) -> list[float]:
+    """Σ value of the transfers at or before each valuation (the daemon changes holdings, then values)."""
+    totals, total, pending = [], 0.0, iter(transfers)
+    upcoming = next(pending, None)
+    for valuation in valuations:
+        while upcoming is not None and int(upcoming["ts"]) <= valuation.ts:
+            total += float(upcoming["value"])
+            upcoming = next(pending, None)
+        totals.append(total)
+    return totals
 
 
 def write_html(

@@ -15,22 +15,32 @@ Attribution of the change in hedged value (spot at market + hedge-account P&L) o
   fees          fees paid (−)
   slippage      paid versus the mark at send time (already inside hedge price; shown for information)
   roll/basis    cost of rolling dated contracts (already inside hedge price; shown for information)
-spot + hedge price + funding + fees = the change in hedged value.
+spot + hedge price + funding + fees = the change in hedged value, net of transfers.
+Transfers. A holdings change that was no trade (an operator's `set-holding`, a config reload) is journaled as a
+transfer (asset, quantity before and after, price, value) and is not P&L: every mark carries the transfers made
+up to it, and spot P&L, hedged and unhedged P&L, drawdowns and effectiveness are measured on the values net of
+them (a flow-adjusted series, as the run summary's `ValueRecorder`), so a day's spot P&L is Σ qty × price change.
+The daily values shown are the marks as they were; the `transfers` column says what moved. Liquidations of the
+hedge account in the period are listed (count and events), as in the backtest JSON.
 Effectiveness over the period: variance reduction, drawdown reduction, and tracking error (the
-annualised standard deviation of daily hedged-value returns: the risk the hedge leaves).
+annualised standard deviation of daily hedged-value returns: the risk the hedge leaves), and upside and
+downside capture with the breaches of a floor at 85 % of the hedged value's peak, on every valuation (hourly:
+bot/report/capture.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bot.domain import MS_PER_DAY
+from bot.report.backtest import liquidation_lines, liquidations_json
+from bot.report.capture import Capture, capture, capture_json, capture_text
 from bot.report.html import ReportData
 from bot.report.performance import max_drawdown
 from bot.report.pnl import Split
@@ -52,22 +62,33 @@ class Mark:
     slippage_cum: float
     roll_cost_cum: float
     split: Split | None
+    transfers_cum: float = 0.0  # Σ value of the holdings transfers at or before this instant: not P&L
 
     @property
     def hedged(self) -> float:
         return self.spot_value + self.hedge_pnl
 
+    @property
+    def spot_net(self) -> float:
+        """The spot value less the transfers so far: what P&L is measured on."""
+        return self.spot_value - self.transfers_cum
 
-def mark_of(valuation: Valuation, split: Split | None) -> Mark:
+    @property
+    def hedged_net(self) -> float:
+        return self.hedged - self.transfers_cum
+
+
+def mark_of(valuation: Valuation, split: Split | None, transfers_cum: float = 0.0) -> Mark:
     v = valuation
     return Mark(v.ts, v.spot_value, v.hedge_pnl, v.hedge_notional, v.target_notional, v.fees_cum,
-                v.funding_cum, v.slippage_cum, v.roll_cost_cum, split)  # fmt: skip
+                v.funding_cum, v.slippage_cum, v.roll_cost_cum, split, transfers_cum)  # fmt: skip
 
 
 def opening_of(first: Mark) -> Mark:
-    """Just before the journal's first trade: spot at the first valuation's prices, nothing hedged or paid."""
+    """Just before the journal's first trade: spot at the first valuation's prices, nothing hedged or paid (a
+    transfer before it is inside its spot value already)."""
     split = None if first.split is None else Split(0.0, 0.0)
-    return Mark(first.ts, first.spot_value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, split)
+    return Mark(first.ts, first.spot_value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, split, first.transfers_cum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +97,27 @@ class Period:
 
     opening: Mark
     marks: Sequence[Mark]  # in the period, oldest first (not empty)
+    liquidations: Sequence[Mapping[str, Any]] = ()  # Journal.liquidations() in the period
+    transfers: Sequence[Mapping[str, Any]] = ()  # Journal.transfers() the period's values are net of
 
 
-def period(marks: Sequence[Mark], start_ms: int = 0, end_ms: int = 2**62) -> Period | None:
+def period(
+    marks: Sequence[Mark],
+    start_ms: int = 0,
+    end_ms: int = 2**62,
+    liquidations: Sequence[Mapping[str, Any]] = (),
+    transfers: Sequence[Mapping[str, Any]] = (),
+) -> Period | None:
     """The marks in [start, end) and their opening: the last mark before the period, or, when the period
     starts with the journal, the state before its first trade. None when the period has no mark."""
     inside = [m for m in marks if start_ms <= m.ts < end_ms]
     if not inside:
         return None
     before = [m for m in marks if m.ts < start_ms]
-    return Period(before[-1] if before else opening_of(inside[0]), inside)
+    opening = before[-1] if before else opening_of(inside[0])
+    chosen = [record for record in liquidations if start_ms <= int(record["ts"]) < end_ms]
+    moved = [record for record in transfers if opening.ts < int(record["ts"]) <= inside[-1].ts]
+    return Period(opening, inside, chosen, moved)
 
 
 def daily_closes(chosen: Period) -> list[Mark]:
@@ -111,6 +143,7 @@ class DailyRow:
     roll_cost: float
     hedge_ratio: float  # actual short / exposure
     target_ratio: float
+    transfers: float = 0.0  # holdings moved in (+) or out (−) that day, at their prices: not in spot_pnl
 
 
 def daily_rows(chosen: Period) -> list[DailyRow]:
@@ -124,7 +157,7 @@ def daily_rows(chosen: Period) -> list[DailyRow]:
                 day=utc(after.ts)[:10],
                 unhedged=after.spot_value,
                 hedged=after.hedged,
-                spot_pnl=after.spot_value - before.spot_value,
+                spot_pnl=after.spot_net - before.spot_net,
                 hedge_price_pnl=(after.hedge_pnl - before.hedge_pnl) - funding - fees,
                 realised=None if change is None else change.realised,
                 unrealised=None if change is None else change.unrealised,
@@ -134,6 +167,7 @@ def daily_rows(chosen: Period) -> list[DailyRow]:
                 roll_cost=-(after.roll_cost_cum - before.roll_cost_cum),
                 hedge_ratio=_ratio(after.hedge_notional, after.spot_value),
                 target_ratio=_ratio(after.target_notional, after.spot_value),
+                transfers=after.transfers_cum - before.transfers_cum,
             )
         )
     return rows
@@ -153,13 +187,13 @@ def summary(chosen: Period) -> dict[str, Any]:
     """Totals, effectiveness and the daily rows over the period."""
     closes = daily_closes(chosen)
     first, last = closes[0], closes[-1]
-    unhedged = np.array([m.spot_value for m in closes])
-    hedged = np.array([m.hedged for m in closes])
+    unhedged = np.array([m.spot_net for m in closes])  # net of transfers: they are not P&L
+    hedged = np.array([m.hedged_net for m in closes])
     rows = daily_rows(chosen)
     var_u = float(np.var(np.diff(unhedged), ddof=1)) if len(closes) > 2 else 0.0
     var_h = float(np.var(np.diff(hedged), ddof=1)) if len(closes) > 2 else 0.0
     dd_u, dd_h = max_drawdown(list(unhedged)), max_drawdown(list(hedged))
-    returns = np.diff(hedged) / hedged[:-1]
+    returns = np.diff(hedged) / np.array([m.hedged for m in closes[:-1]])  # flow-adjusted: Δ net / value before
     deviations = [abs(r.hedge_ratio - r.target_ratio) for r in rows if math.isfinite(r.target_ratio)]
     change = _change(last.split, first.split)
     return {
@@ -189,13 +223,21 @@ def summary(chosen: Period) -> dict[str, Any]:
             "variance_reduction": round(1 - var_h / var_u, 6) if var_u > 0 else 0.0,
             "drawdown_reduction": round(1 - dd_h / dd_u, 6) if dd_u > 0 else 0.0,
             "tracking_error": round(float(np.std(returns, ddof=1) * math.sqrt(365)), 6) if len(returns) > 1 else 0.0,
+            **capture_json(_capture(chosen)),  # on every valuation (hourly), net of transfers
         },
         "target_ratio_deviation": {
             "mean": round(float(np.mean(deviations)), 6) if deviations else 0.0,
             "max": round(float(np.max(deviations)), 6) if deviations else 0.0,
         },
+        "transfers": {"count": len(chosen.transfers), "value": round(last.transfers_cum - first.transfers_cum, 2)},
+        "liquidations": liquidations_json(chosen.liquidations),
         "daily": [_row_json(r) for r in rows],
     }
+
+
+def _capture(chosen: Period) -> Capture:
+    points = [chosen.opening, *chosen.marks]
+    return capture([m.spot_net for m in points], [m.hedged_net for m in points])
 
 
 def _round(value: float | None) -> float | None:
@@ -221,6 +263,7 @@ def _row_json(r: DailyRow) -> dict[str, Any]:
         "roll_basis": round(r.roll_cost, 2),
         "hedge_ratio": _finite(r.hedge_ratio),
         "target_ratio": _finite(r.target_ratio),
+        "transfers": round(r.transfers, 2),
     }
 
 
@@ -270,9 +313,16 @@ def report_text(chosen: Period, last_days: int | None = None) -> str:
         f"hedge price P&L: {split}",
         f"effectiveness: variance reduction {e['variance_reduction']:.1%}, drawdown reduction"
         f" {e['drawdown_reduction']:.1%}, tracking error {e['tracking_error']:.1%} a year",
+        f"capture: {capture_text(_capture(chosen))}",
         f"hedge ratio vs target: mean deviation {totals['target_ratio_deviation']['mean']:.3f},"
         f" max {totals['target_ratio_deviation']['max']:.3f}",
     ]
+    if chosen.transfers:
+        lines.append(
+            f"transfers: holdings changes worth {totals['transfers']['value']:+,.2f} (set-holding, reload),"
+            " not P&L: every figure above is net of them"
+        )
+    lines += [f"liquidations: {len(chosen.liquidations)}", *liquidation_lines(chosen.liquidations)[1:]]
     return "\n".join(lines)
 
 

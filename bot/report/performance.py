@@ -2,7 +2,14 @@
 
 hedged value = spot holdings at market + hedge-account P&L (price, funding, fees);
 variance_reduction = 1 − Var(daily Δ hedged) / Var(daily Δ unhedged);
-drawdown_reduction = 1 − max drawdown hedged / max drawdown unhedged (drawdowns from the running peak).
+drawdown_reduction = 1 − max drawdown hedged / max drawdown unhedged (drawdowns from the running peak);
+upside / downside capture, their spread and the realised floor breach on every recorded point (the data's
+resolution, hourly): bot/report/capture.py.
+
+A holdings change that is no trade (an operator's `set-holding`, a reload) is a transfer, not P&L: both value
+series are flow-adjusted, every value after it less the transfers' value at their prices then, so a period's
+change is Σ qty × price change (the holding added earns from the transfer's price on) and neither P&L, variance
+nor drawdown sees the transfer itself.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.domain import MS_PER_DAY
+from bot.report.capture import NO_CAPTURE, Capture, capture
 
 
 def max_drawdown(values: list[float]) -> float:
@@ -31,6 +39,7 @@ class Effectiveness:
     hedged_max_drawdown: float
     unhedged_max_drawdown: float
     days: int
+    capture: Capture = NO_CAPTURE  # upside and downside capture, floor breaches (bot/report/capture.py)
 
 
 class ValueRecorder:
@@ -42,18 +51,28 @@ class ValueRecorder:
     the same way: bot/report/daily.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, floor: float = 0.85, floor_value: float | None = None) -> None:
         self._days: dict[int, tuple[float, float]] = {}
+        self._points: list[tuple[float, float]] = []  # every record, net of transfers: capture's resolution
+        self._floor = (floor, floor_value)  # the realised floor breach is measured against it
         self._first: tuple[float, float] | None = None
+        self._moved = 0.0  # Σ transfers since the opening (quote, at their prices): taken out of every value
         self.hedge_ratio: list[tuple[int, float]] = []
+
+    def transfer(self, value: float) -> None:
+        """Holdings worth `value` moved in (+) or out (−) now; before the opening the opening includes them."""
+        if self._first is not None:
+            self._moved += value
 
     def record(self, ts: int, spot_value: float, hedge_pnl: float) -> None:
         if self._first is None:
             self._first = (spot_value, spot_value)
-        self._days[ts // MS_PER_DAY] = (spot_value, spot_value + hedge_pnl)
+        moved = self._moved
+        self._days[ts // MS_PER_DAY] = (spot_value - moved, spot_value + hedge_pnl - moved)
+        self._points.append(self._days[ts // MS_PER_DAY])
 
     def series(self) -> tuple[list[float], list[float]]:
-        """Daily closes of (unhedged, hedged) values, starting with the opening."""
+        """Daily closes of (unhedged, hedged) values net of transfers, starting with the opening."""
         if self._first is None:
             return [], []
         points = [self._first, *(self._days[day] for day in sorted(self._days))]
@@ -72,4 +91,12 @@ class ValueRecorder:
             hedged_max_drawdown=dd_h,
             unhedged_max_drawdown=dd_u,
             days=max(len(unhedged) - 1, 0),
+            capture=self.capture(),
         )
+
+    def capture(self) -> Capture:
+        """Capture figures on every recorded point, from the opening."""
+        if self._first is None:
+            return NO_CAPTURE
+        points = [self._first, *self._points]
+        return capture([p[0] for p in points], [p[1] for p in points], *self._floor)

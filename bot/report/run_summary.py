@@ -7,6 +7,7 @@ money figure comes from `bot.money`, so a coin fee or an unpriced position is ha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.domain import Fill, Instrument, Symbol
 from bot.execution.quality import ExecutionQuality
@@ -29,6 +30,18 @@ class Totals:
     rolls: int = 0
     roll_cost: float = 0.0  # quote paid (+) or earned (−) by finished rolls: basis, slippage, fees
     finished_rolls: list[RollState] = field(default_factory=list)  # each as it ended (finished or expired)
+    quarantined: int = 0  # price prints the market-data sanity layer held back (bot.core.sanity)
+    liquidations: list[dict[str, Any]] = field(default_factory=list)  # Liquidated.as_record() of each
+    state_changes: list[dict[str, Any]] = field(default_factory=list)  # ts, from, to, reason of each
+    collateral_cuts: list[dict[str, Any]] = field(default_factory=list)  # ts, fraction, targets, reason of each
+    top_ups: list[dict[str, Any]] = field(default_factory=list)  # ts, amount, reason of each reserve transfer
+    transfers: float = 0.0  # Σ value of the holdings changes that were no trade (set-holding, reload): not P&L
+    transfer_count: int = 0
+
+    def add_transfer(self, value: float) -> None:
+        """Count a holdings change (a transfer in, + or out, −): kept out of every P&L figure."""
+        self.transfers += value
+        self.transfer_count += 1
 
     def add_fill(self, instrument: Instrument, fill: Fill, sent_at_mark: float, quote: str) -> None:
         """Count one fill (once: the journal refuses a trade id twice before this is called)."""

@@ -31,9 +31,12 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         ],
         "paused": engine.paused,
         "ratio": engine.ratio,
+        "config_ratio": engine.config.hedge.ratio,  # what the ratio returns to when an override ends
+        "allow_overhedge": engine.config.hedge.allow_overhedge,  # false: the hedge is capped at the exposure
         "ratio_override": None
         if engine.ratio_override is None
         else {"ratio": engine.ratio_override[0], "until": engine.ratio_override[1]},
+        "protection": engine.protection.status(),  # protective_put, cppi: value, floor, cushion, cover (else None)
         "exposure": round(exposure.total, 2),
         "holdings": dict(engine.holdings),
         "positions": {s: q for s, q in engine.positions.items() if q},
@@ -65,6 +68,7 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             "max_order_notional": limits.max_order_notional,
         },
         "prices": dict(sorted(engine.prices.items())),
+        "collateral": collateral_status(engine),  # the buffer: distance to liquidation, its step and the steps
         "margin_ratio": None if engine.account is None else _finite(engine.account.margin_ratio),
         "liquidation": []
         if engine.account is None
@@ -91,6 +95,22 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
             "events": totals.events,
         },
         "trading_allows_adding": engine.governor.state is TradingState.ACTIVE and not engine.paused,
+    }
+
+
+def collateral_status(engine: Engine) -> dict[str, Any]:
+    """The collateral buffer at the last account evaluation: the adverse move of the hedge instruments' prices
+    that would liquidate the hedge account (None: no move does, or not evaluated yet), the same as a move of the
+    basket (× the basket's beta to the proxy, from the last decision), its step, and the configured steps."""
+    escalation = engine.governance.escalation
+    steps = engine.config.risk.collateral
+    buffer = None if escalation is None else _finite(escalation.buffer)
+    beta = engine.last_decision.numbers.get("proxy.beta") if engine.last_decision is not None else None
+    return {
+        "buffer": None if buffer is None else round(buffer, 4),
+        "basket_move": None if buffer is None or not beta or beta <= 0 else round(buffer * beta, 4),
+        "step": "ok" if escalation is None else str(escalation.step),
+        "steps": {"warn": steps.warn, "top_up": steps.top_up, "reduce": steps.reduce, "floor": steps.floor},
     }
 
 

@@ -1,14 +1,21 @@
-"""Collateral buffer: escalation steps from the margin ratio, and the price move that would liquidate. Pure.
+"""Collateral buffer: escalation steps from the distance to liquidation, and the price move that would liquidate.
 
-The margin ratio is hedge-account equity over maintenance margin (below 1.0 the venue liquidates). As it
-falls through each configured ratio the step escalates, at once: warn, stop adding, reduce the hedge in
-clips, halt. It steps back down only once the ratio is above the threshold × (1 + hysteresis), so a ratio
-hovering at a threshold does not flap the trading state.
+Pure. The buffer is the adverse move of the hedge instruments' prices (a fraction: 0.25 = a 25 % rally for a
+short hedge) that would bring the hedge account's equity down to its maintenance margin, by the venue's
+brackets (`bot.risk.buffer`). The steps are the moves the book must survive (`[risk.collateral]`): as the
+buffer falls below each, the step escalates at once; it steps back only once the buffer is above the
+threshold + `hysteresis` (points of move), so a buffer hovering at a threshold does not flap the trading state.
 
-Governor: source `SOURCE`. While `escalation.hold_state` is not None, hold it with `escalation.reason`, else
-release. WARN holds nothing (alert on `escalation.changed`); STOP_ADDING and REDUCE hold `reducing`; HALT
-holds `halted`. At REDUCE (and HALT, if it is lifted by hand) the hedge should be cut by
-`escalation.reduce_fraction` of each position, in reduce-only clips.
+| step | buffer below | hold (source `collateral`) | cut |
+|---|---|---|---|
+| WARN | `warn` | none (an alert) | no |
+| TOP_UP | `top_up` | `reducing`: nothing that adds exposure (a reserve, where configured, is moved in) | no |
+| REDUCE | `reduce` | `reducing` | yes: back to `top_up` + hysteresis |
+| FLOOR | `floor` (or an unreadable equity) | `halted`: nothing adds, nor any ordinary order | yes, as REDUCE |
+
+The cut (`escalation.reduce_fraction` of every position) is protective: its reduce-only clips pass every
+trading state (`bot.risk.state`), whoever holds it. The margin ratio (equity / maintenance margin) is kept as a
+secondary figure.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain import AccountSnapshot, Instrument, Symbol
+from bot.risk import buffer as buffers
 from bot.risk.state import TradingState
 
 SOURCE = "collateral"
 
-# The hedge is cut to 1 % above the ratio that lifts stop-adding: fees and float rounding must not leave the
-# ratio a hair short of it, with the step stuck where it was.
+# The hedge is cut to 1 % beyond the buffer that lifts the top-up step: fees and float rounding must not leave
+# the buffer a hair short of it, with the step stuck where it was.
 _CUT_MARGIN = 1.01
 
 
@@ -33,54 +41,60 @@ class Step(enum.IntEnum):
 
     OK = 0
     WARN = 1
-    STOP_ADDING = 2
+    TOP_UP = 2
     REDUCE = 3
-    HALT = 4
+    FLOOR = 4
 
     def __str__(self) -> str:
         return self.name.lower()
 
     @property
     def hold_state(self) -> TradingState | None:
-        if self >= Step.HALT:
+        if self >= Step.FLOOR:
             return TradingState.HALTED
-        if self >= Step.STOP_ADDING:
+        if self >= Step.TOP_UP:
             return TradingState.REDUCING
         return None
 
 
 @dataclass(frozen=True, slots=True)
-class MarginSteps:
-    """Margin ratios below which each step applies; they must not increase from warn to halt."""
+class BufferSteps:
+    """The adverse moves (fractions) below which each step applies; they must not increase from warn to floor.
+    Steps of 0 are never reached (a buffer is never below 0): all four at 0 switch the ladder off."""
 
-    warn: float
-    stop_adding: float
-    reduce: float
-    halt: float
-    hysteresis: float = 0.1
+    warn: float = 0.40
+    top_up: float = 0.30
+    reduce: float = 0.20
+    floor: float = 0.10
+    hysteresis: float = 0.05  # points of move: a step is left once the buffer is above its threshold + this
 
     def __post_init__(self) -> None:
-        if not (self.warn >= self.stop_adding >= self.reduce >= self.halt >= 1.0 and self.hysteresis >= 0):
-            raise ValueError(f"margin steps must satisfy warn ≥ stop_adding ≥ reduce ≥ halt ≥ 1: {self}")
+        if not (self.warn >= self.top_up >= self.reduce >= self.floor >= 0 and self.hysteresis >= 0):
+            raise ValueError(f"buffer steps must satisfy warn ≥ top_up ≥ reduce ≥ floor ≥ 0: {self}")
 
     def threshold(self, step: Step) -> float:
         return {
             Step.OK: math.inf,
             Step.WARN: self.warn,
-            Step.STOP_ADDING: self.stop_adding,
+            Step.TOP_UP: self.top_up,
             Step.REDUCE: self.reduce,
-            Step.HALT: self.halt,
+            Step.FLOOR: self.floor,
         }[step]
 
-    def step_for(self, ratio: float) -> Step:
-        """The step a ratio falls in, without hysteresis. An unreadable (NaN) ratio halts: fail closed."""
-        if math.isnan(ratio):
-            return Step.HALT
-        return max((step for step in Step if ratio < self.threshold(step)), default=Step.OK)
+    def step_for(self, buffer: float) -> Step:
+        """The step a buffer falls in, without hysteresis. An unreadable (NaN) buffer is the floor: fail closed."""
+        if math.isnan(buffer):
+            return Step.FLOOR
+        return max((step for step in Step if buffer < self.threshold(step)), default=Step.OK)
 
-    def next_step(self, current: Step, ratio: float) -> Step:
-        """Escalate at once; step down only as far as the ratio clears each threshold × (1 + hysteresis)."""
-        return max(self.step_for(ratio), min(current, self.step_for(ratio / (1 + self.hysteresis))))
+    def next_step(self, current: Step, buffer: float) -> Step:
+        """Escalate at once; step down only as far as the buffer clears each threshold + hysteresis."""
+        return max(self.step_for(buffer), min(current, self.step_for(buffer - self.hysteresis)))
+
+    @property
+    def cut_target(self) -> float:
+        """The buffer a cut restores: where the top-up step is left."""
+        return (self.top_up + self.hysteresis) * _CUT_MARGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +102,20 @@ class Escalation:
     ts: int
     step: Step
     previous: Step
-    ratio: float  # equity / maintenance margin; +inf with no margin in use
+    buffer: float  # the account's distance to liquidation (fraction of the prices); +inf when no move liquidates
     equity: float
-    maintenance_margin: float
-    threshold: float  # the ratio below which `step` applies (+inf for OK)
-    reduce_fraction: float  # share of each hedge position to close (REDUCE and HALT), else 0
+    maintenance_margin: float  # by the brackets, at the marks now
+    threshold: float  # the buffer below which `step` applies (+inf for OK)
+    reduce_fraction: float  # share of each hedge position to close (REDUCE and FLOOR), else 0
 
     @property
     def changed(self) -> bool:
         return self.step != self.previous
+
+    @property
+    def margin_ratio(self) -> float:
+        """The secondary figure: equity / maintenance margin (+inf with no margin in use)."""
+        return math.inf if self.maintenance_margin <= 0 else self.equity / self.maintenance_margin
 
     @property
     def hold_state(self) -> TradingState | None:
@@ -105,27 +124,19 @@ class Escalation:
 
     @property
     def reason(self) -> str:
-        numbers = f"equity {self.equity:,.2f} / maintenance margin {self.maintenance_margin:,.2f}"
+        distance = "no move liquidates" if math.isinf(self.buffer) else f"liquidation {self.buffer:.1%} away"
+        numbers = (
+            f"equity {self.equity:,.2f}, maintenance margin {self.maintenance_margin:,.2f}, "
+            f"margin ratio {self.margin_ratio:.2f}"
+        )
         if self.step is Step.OK:
-            return f"margin ratio {self.ratio:.2f} ({numbers}): buffer ok"
+            return f"{distance} ({numbers}): buffer ok"
         cut = f", cut the hedge by {self.reduce_fraction:.0%}" if self.reduce_fraction > 0 else ""
-        return f"margin ratio {self.ratio:.2f} below {self.threshold:g} ({numbers}): {self.step}{cut}"
-
-
-def reduce_fraction(equity: float, maintenance_margin: float, target_ratio: float) -> float:
-    """Share of every position to close so that equity / maintenance margin is back at `target_ratio`.
-
-    Maintenance margin scales with the positions; closing them (fees aside) leaves equity unchanged.
-    """
-    if maintenance_margin <= 0:
-        return 0.0
-    if not equity > 0:  # also NaN: nothing can be trusted, close everything
-        return 1.0
-    return min(max(1.0 - equity / (target_ratio * maintenance_margin), 0.0), 1.0)
+        return f"{distance}, below {self.step} {self.threshold:.0%} ({numbers}): {self.step}{cut}"
 
 
 class CollateralMonitor:
-    def __init__(self, steps: MarginSteps) -> None:
+    def __init__(self, steps: BufferSteps) -> None:
         self._steps = steps
         self._step = Step.OK
 
@@ -133,21 +144,33 @@ class CollateralMonitor:
     def step(self) -> Step:
         return self._step
 
-    def update(self, ts: int, snapshot: AccountSnapshot) -> Escalation:
-        """The step after this snapshot of the hedge account."""
-        previous, ratio = self._step, snapshot.margin_ratio
-        self._step = self._steps.next_step(previous, ratio)
+    def update(
+        self,
+        ts: int,
+        snapshot: AccountSnapshot,
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+    ) -> Escalation:
+        """The step after this snapshot of the hedge account, its positions valued at `marks`."""
+        legs = buffers.legs_of(snapshot.positions, marks, instruments)
+        equity = snapshot.equity
+        if math.isnan(equity):
+            distance: float | None = math.nan
+        else:
+            distance = buffers.account_buffer(equity, legs)
+        buffer = math.inf if distance is None else distance
+        previous = self._step
+        self._step = self._steps.next_step(previous, buffer)
         cut = 0.0
-        if self._step >= Step.REDUCE:  # back above where the stop-adding step is left, or it would not lift
-            target = self._steps.stop_adding * (1 + self._steps.hysteresis) * _CUT_MARGIN
-            cut = reduce_fraction(snapshot.equity, snapshot.maintenance_margin, target)
+        if self._step >= Step.REDUCE and not math.isnan(equity):  # unreadable equity: no figure to cut by
+            cut = buffers.cut_fraction(equity, legs, self._steps.cut_target)
         return Escalation(
             ts=ts,
             step=self._step,
             previous=previous,
-            ratio=ratio,
-            equity=snapshot.equity,
-            maintenance_margin=snapshot.maintenance_margin,
+            buffer=buffer,
+            equity=equity,
+            maintenance_margin=buffers.maintenance(legs),
             threshold=self._steps.threshold(self._step),
             reduce_fraction=cut,
         )
@@ -177,14 +200,17 @@ def liquidation_moves(
 ) -> tuple[LiquidationEstimate, ...]:
     """One estimate per open position of the snapshot that can be valued (known instrument and mark).
 
-    Cross margin, in the snapshot's settlement currency: the account's maintenance margin is spread over
-    the positions in proportion to their value, at one rate (total maintenance margin / gross value).
+    Cross margin. Linear contracts: maintenance margin by each contract's brackets at the moved price
+    (`bot.risk.buffer`). Inverse ones, in the snapshot's settlement currency: the account's maintenance margin
+    is spread over the positions in proportion to their value, at one rate (total maintenance / gross value).
     """
     priced = [
         (position.symbol, position.qty, instruments[position.symbol], marks[position.symbol])
         for position in snapshot.positions
         if position.qty != 0 and position.symbol in instruments and position.symbol in marks
     ]
+    if priced and not any(instrument.inverse for _, _, instrument, _ in priced):
+        return _bracket_moves(snapshot, marks, instruments, priced)
     gross = sum(_value(instrument, qty, mark) for _, qty, instrument, mark in priced)
     if gross <= 0:
         return ()
@@ -223,3 +249,19 @@ def _liquidating_move(instrument: Instrument, qty: float, mark: float, buffer: f
         return None
     move = -buffer / slope
     return move if move > -1 else None  # a price cannot fall below zero
+
+
+def _bracket_moves(
+    snapshot: AccountSnapshot,
+    marks: Mapping[Symbol, float],
+    instruments: Mapping[Symbol, Instrument],
+    priced: list[tuple[Symbol, float, Instrument, float]],
+) -> tuple[LiquidationEstimate, ...]:
+    legs = buffers.legs_of(snapshot.positions, marks, instruments)
+    estimates = []
+    for symbol, qty, _, mark in priced:
+        distance = buffers.adverse_move(snapshot.equity, legs, frozenset({symbol}))
+        move = None if distance is None else (distance if qty < 0 else -distance)
+        price = None if move is None else mark * (1 + move)
+        estimates.append(LiquidationEstimate(symbol, qty, mark, move, price))
+    return tuple(estimates)

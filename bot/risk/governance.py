@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.config import RiskSection
-from bot.domain import AccountSnapshot, Symbol, parse_duration_ms
+from bot.domain import AccountSnapshot, Instrument, Symbol, parse_duration_ms
 from bot.risk import collateral, drawdown, staleness
-from bot.risk.collateral import CollateralMonitor, Escalation, MarginSteps, Step
+from bot.risk.collateral import BufferSteps, CollateralMonitor, Escalation, Step
 from bot.risk.drawdown import DrawdownMonitor, LossLimits
 from bot.risk.staleness import StalenessLimits, check_staleness
 from bot.risk.state import Governor, StateChanged, TradingState
@@ -36,15 +36,27 @@ class StaleNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class LossNotice:
+    """A max-loss breach began (`key`: the account, "portfolio" or "hedge account"; the worst if several began at
+    once): the operator hears what it protects and what it does."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountVerdict:
     changes: list[StateChanged]
     cut: CutHedge | None
     notice: CollateralNotice | None
+    full_cover: bool = False  # a portfolio loss beyond its limit: the hedge goes to ratio 1 (on_max_loss full_cover)
+    loss_notice: LossNotice | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CutHedge:
-    """The collateral buffer asks for the hedge to be cut by this fraction of every position."""
+    """The collateral buffer asks for the hedge to be cut by this fraction of every position: a protective cut,
+    asked on every account evaluation at the reduce step or below, that no trading state blocks."""
 
     fraction: float
     reason: str
@@ -54,22 +66,19 @@ class Governance:
     def __init__(self, risk: RiskSection, governor: Governor) -> None:
         self.governor = governor
         self._stale: frozenset[str] = frozenset()  # keys of the inputs stale at the last check
+        self.escalation: Escalation | None = None  # the collateral buffer at the last account evaluation
         self.configure(risk)
 
     def configure(self, risk: RiskSection) -> None:
         """(Re)apply the limits; a monitor whose limits changed starts again from the current values."""
-        old_losses, old_steps = getattr(self, "loss_limits", None), getattr(self, "margin_steps", None)
+        old_losses, old_steps = getattr(self, "loss_limits", None), getattr(self, "buffer_steps", None)
+        self.on_max_loss = risk.on_max_loss
         state = TradingState.HALTED if risk.on_max_loss == "halted" else TradingState.REDUCING
         self.loss_limits = LossLimits(
             risk.max_daily_loss, risk.max_loss, risk.max_hedge_daily_loss, risk.max_hedge_loss, state
         )
-        self.margin_steps = MarginSteps(
-            risk.margin_warn_ratio,
-            risk.margin_stop_adding_ratio,
-            risk.margin_reduce_ratio,
-            risk.margin_halt_ratio,
-            risk.margin_hysteresis,
-        )
+        steps = risk.collateral
+        self.buffer_steps = BufferSteps(steps.warn, steps.top_up, steps.reduce, steps.floor, steps.hysteresis)
         self.staleness_limits = StalenessLimits(
             parse_duration_ms(risk.max_price_age),
             parse_duration_ms(risk.max_funding_age),
@@ -77,8 +86,8 @@ class Governance:
         )
         if self.loss_limits != old_losses:
             self.drawdown = DrawdownMonitor(self.loss_limits)
-        if self.margin_steps != old_steps:
-            self.collateral = CollateralMonitor(self.margin_steps)
+        if self.buffer_steps != old_steps:
+            self.collateral = CollateralMonitor(self.buffer_steps)
 
     def on_time(
         self,
@@ -97,23 +106,44 @@ class Governance:
         self._stale = frozenset(stale)
         return self._apply(staleness.SOURCE, gate.hold_state, gate.reason, now), notices
 
-    def on_account(self, snapshot: AccountSnapshot, portfolio_value: float) -> AccountVerdict:
-        """Max loss and collateral from a fresh account snapshot: state changes, a cut of the hedge when REDUCE
-        begins, and a notice whenever the collateral step changes."""
+    def on_account(
+        self,
+        snapshot: AccountSnapshot,
+        portfolio_value: float,
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+    ) -> AccountVerdict:
+        """Max loss and collateral from a fresh account snapshot (positions valued at `marks`): state changes, a
+        protective cut of the hedge at the REDUCE step and below, and a notice whenever the collateral step
+        changes."""
         changes: list[StateChanged] = []
         breach = self.drawdown.update(snapshot.ts, snapshot.equity, portfolio_value)
-        change = self._apply(
-            drawdown.SOURCE, breach.state if breach else None, breach.reason if breach else "", snapshot.ts
-        )
+        full_cover, loss_notice, held = self._loss_action(breach)
+        change = self._apply(drawdown.SOURCE, held.state if held else None, held.reason if held else "", snapshot.ts)
         changes.extend([change] if change else [])
-        escalation: Escalation = self.collateral.update(snapshot.ts, snapshot)
+        escalation: Escalation = self.collateral.update(snapshot.ts, snapshot, marks, instruments)
+        self.escalation = escalation
         change = self._apply(collateral.SOURCE, escalation.hold_state, escalation.reason, snapshot.ts)
         changes.extend([change] if change else [])
         cut = None
-        if escalation.changed and escalation.step is Step.REDUCE and escalation.reduce_fraction > 0:
+        if escalation.step >= Step.REDUCE and escalation.reduce_fraction > 0:  # the engine skips a cut under way
             cut = CutHedge(escalation.reduce_fraction, escalation.reason)
         notice = CollateralNotice(str(escalation.step), escalation.reason) if escalation.changed else None
-        return AccountVerdict(changes, cut, notice)
+        return AccountVerdict(changes, cut, notice, full_cover, loss_notice)
+
+    def _loss_action(self, worst: drawdown.Breach | None) -> tuple[bool, LossNotice | None, drawdown.Breach | None]:
+        """What the breaches in force do: (hedge to full cover?, a notice for a breach that began, the breach whose
+        state to hold). `full_cover`: a portfolio breach takes the hedge to ratio 1 and holds nothing; a hedge-account
+        breach (the spot gained what the hedge lost) holds `reducing`, the collateral action. Otherwise the worst
+        breach holds `on_max_loss`."""
+        breaches = self.drawdown.breaches
+        began = max((b for b in breaches if b.new), key=lambda b: b.severity, default=None)
+        notice = LossNotice(str(began.account), _loss_text(began)) if began else None
+        if self.on_max_loss != "full_cover":
+            return False, notice, worst
+        portfolio = [b for b in breaches if b.account is drawdown.Account.PORTFOLIO]
+        hedge = [b for b in breaches if b.account is drawdown.Account.HEDGE]
+        return bool(portfolio), notice, max(hedge, key=lambda b: b.severity, default=None)
 
     def holdings_changed(self, value_moved: float) -> None:
         """The spot holdings changed by `value_moved` (quote, at the prices now) without a trade of ours: not a
@@ -128,3 +158,11 @@ class Governance:
         if state is None:
             return self.governor.release(source, now, "cleared")
         return self.governor.hold(source, state, reason, now)
+
+
+def _loss_text(breach: drawdown.Breach) -> str:
+    if breach.account is drawdown.Account.PORTFOLIO:
+        action = "the hedge goes to full cover (ratio 1) until it recovers or the operator resumes"
+    else:
+        action = "the spot gained about as much: no adding to the hedge, top up the hedge account's collateral"
+    return f"{breach.reason}; {action}"

@@ -3,7 +3,8 @@
 A check passes a clip, shrinks it to fit (and says so in a note) or blocks it (quantity 0, with a note).
 
 Every order, whatever it does to exposure, must:
-- be allowed by the trading state (halted: nothing but cancels; reducing: only orders that reduce the position),
+- be allowed by the trading state (halted: nothing but cancels and protective cuts; reducing: only orders that
+  reduce the position),
 - be priced on a fresh mark, and within the price band around it (no order far through the market),
 - keep the order rate of the last minute under its limit (a runaway loop stops here, reducing or not),
 - be a whole number of lots, at least the venue's minimum quantity and notional.
@@ -91,15 +92,25 @@ def reduces_position(position: float, qty: float) -> bool:
 
 
 def check_clip(
-    instrument: Instrument, qty: float, order_price: float, state: PreTradeState, limits: Limits
+    instrument: Instrument,
+    qty: float,
+    order_price: float,
+    state: PreTradeState,
+    limits: Limits,
+    *,
+    protective: bool = False,
+    roll_pair: bool = False,
 ) -> ClipVerdict:
     """How much of a clip of `qty` contracts in `instrument`, priced at `order_price`, may go out now.
 
-    `order_price` is the limit price, or for a market order the price it was planned at.
+    `order_price` is the limit price, or for a market order the price it was planned at. `protective`: the clip
+    belongs to a cut that keeps the hedge account from liquidation; if it only reduces, no trading state blocks it.
+    `roll_pair`: the clip is a leg of a roll pair that moves exposure from one contract to the next (see
+    `TradingState.allows`); the exposure limits still apply to it.
     """
     position = state.positions.get(instrument.symbol, 0.0)
     reduces = reduces_position(position, qty)
-    blocked = _why_blocked(instrument, qty, order_price, reduces, state, limits)
+    blocked = _why_blocked(instrument, qty, order_price, reduces and protective, reduces, state, limits, roll_pair)
     if blocked:
         return ClipVerdict(0.0, (blocked,))
     notes: list[str] = []
@@ -113,13 +124,20 @@ def check_clip(
 
 
 def _why_blocked(
-    instrument: Instrument, qty: float, order_price: float, reduces: bool, state: PreTradeState, limits: Limits
+    instrument: Instrument,
+    qty: float,
+    order_price: float,
+    protective: bool,
+    reduces: bool,
+    state: PreTradeState,
+    limits: Limits,
+    roll_pair: bool = False,
 ) -> str:
     """The first check that blocks the whole clip, or "" when none does."""
     symbol = instrument.symbol
     if qty == 0 or not math.isfinite(qty):
         return f"no order: quantity {qty!r} of {symbol}"
-    if not state.trading.allows(reduces=reduces):
+    if not state.trading.allows(reduces=reduces, protective=protective, roll_pair=roll_pair):
         what = "nothing but cancels" if state.trading is TradingState.HALTED else "only orders that reduce"
         return f"trading is {state.trading}: {what} may go out"
     mark, mark_ts = state.marks.get(symbol), state.mark_ts.get(symbol)

@@ -1,5 +1,10 @@
 """Trading state: active, reducing (only orders that reduce exposure or margin use), halted (only cancels).
 
+One kind of order passes every state: a protective cut, a reduce-only order whose purpose is to keep the hedge
+account from being liquidated (the collateral buffer's cut). `halted` stops everything that adds risk and every
+ordinary reduction, never a protective cut: a hold placed for any other reason (a kill switch, a failed
+reconciliation, a max-loss breach) must not turn a margin call into a liquidation.
+
 Several sources can restrict trading at once (the operator, a stale feed, max loss, the collateral buffer,
 reconciliation). Each places or lifts its own hold; the effective state is the most restrictive hold in
 force, so one source lifting its hold never overrides another's. Pure: times are passed in.
@@ -21,8 +26,15 @@ class TradingState(enum.IntEnum):
     def __str__(self) -> str:
         return self.name.lower()
 
-    def allows(self, *, reduces: bool) -> bool:
-        """May an order go out? Reducing orders pass in REDUCING; nothing but cancels passes in HALTED."""
+    def allows(self, *, reduces: bool, protective: bool = False, roll_pair: bool = False) -> bool:
+        """May an order go out? Reducing orders pass in REDUCING; in HALTED only cancels and protective cuts (a
+        reduction whose purpose is to avoid liquidation) pass. No state forbids a protective cut. Both legs of a
+        roll pair pass in REDUCING: the far leg adds what the near leg takes away, so the pair adds no exposure,
+        and a roll held back would let the near contract expire with the hedge in it."""
+        if reduces and protective:
+            return True
+        if roll_pair and self is TradingState.REDUCING:
+            return True
         return self is TradingState.ACTIVE or (self is TradingState.REDUCING and reduces)
 
 

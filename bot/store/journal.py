@@ -380,6 +380,90 @@ class Journal:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    # ---- the paper account, holdings transfers, liquidations (schema v6) -----------------------
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around the writes inside it (inside another one: part of that one)."""
+        if self._db.in_transaction:
+            yield
+            return
+        with self._transaction():
+            yield
+
+    def save_paper_account(self, state: Mapping[str, Any]) -> None:
+        """The paper venue's whole state (`PaperVenue.state()`), replacing the previous one: write it in the same
+        transaction (`atomic`) as the fills and order updates that changed it."""
+        account = state["account"]
+        self._db.execute(
+            "INSERT OR REPLACE INTO paper_account(id, ts, wallet_balance, equity, trade_seq, order_seq, positions,"
+            " state) VALUES (1,?,?,?,?,?,?,?)",
+            (
+                state["ts"],
+                state["wallet_balance"],
+                state["equity"],
+                account["trade_seq"],
+                state["order_seq"],
+                json.dumps(account["positions"]),
+                json.dumps(dict(state)),
+            ),
+        )
+
+    def paper_account(self) -> dict[str, Any] | None:
+        """The paper venue's last journaled state, or None (a live journal, or none journaled yet)."""
+        row = self._db.execute("SELECT state FROM paper_account WHERE id = 1").fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def record_transfer(
+        self, ts: int, asset: str, qty_before: float, qty_after: float, price: float | None, source: str
+    ) -> float:
+        """A holdings change that was no trade of ours (`set-holding`, a reload): its value at `price` (0 when
+        unpriced) is a transfer in (+) or out (−), never P&L. Returns that value."""
+        value = (qty_after - qty_before) * price if price is not None else 0.0
+        self._db.execute(
+            "INSERT INTO transfers(ts, asset, qty_before, qty_after, price, value, source) VALUES (?,?,?,?,?,?,?)",
+            (ts, asset, qty_before, qty_after, price, value, source),
+        )
+        return value
+
+    def transfers(self, start_ms: int = 0, end_ms: int = 2**62) -> list[dict[str, Any]]:
+        """The holdings transfers in [start, end), oldest first."""
+        cursor = self._db.execute(
+            "SELECT ts, asset, qty_before, qty_after, price, value, source FROM transfers WHERE ts >= ? AND ts < ?"
+            " ORDER BY ts, rowid",
+            (start_ms, end_ms),
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def record_liquidation(self, record: Mapping[str, Any]) -> None:
+        """A liquidation of the (paper) hedge account: `Liquidated.as_record()`."""
+        self._db.execute(
+            "INSERT INTO liquidations(ts, currency, equity_before, equity_after, realized_pnl, closed)"
+            " VALUES (?,?,?,?,?,?)",
+            (record["ts"], record["currency"], record["equity_before"], record["equity_after"],
+             record["realized_pnl"], json.dumps(record["closed"])),
+        )  # fmt: skip
+
+    def liquidations(self, start_ms: int = 0, end_ms: int = 2**62) -> list[dict[str, Any]]:
+        """The liquidations in [start, end), oldest first, each as recorded."""
+        rows = self._db.execute(
+            "SELECT ts, currency, equity_before, equity_after, realized_pnl, closed FROM liquidations"
+            " WHERE ts >= ? AND ts < ? ORDER BY ts, rowid",
+            (start_ms, end_ms),
+        ).fetchall()
+        return [
+            {
+                "ts": ts,
+                "currency": currency,
+                "equity_before": before,
+                "equity_after": after,
+                "realized_pnl": realized,
+                "closed": json.loads(closed),
+            }
+            for ts, currency, before, after, realized, closed in rows
+        ]
+
 
 _TABLES = frozenset(
     {

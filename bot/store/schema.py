@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -53,5 +53,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE commands ADD COLUMN operator TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE commands ADD COLUMN via TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE commands ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+    ),
+    6: (  # the paper account's state (one row, replaced with the fills that change it); transfers; liquidations
+        """CREATE TABLE paper_account (
+            id INTEGER PRIMARY KEY CHECK (id = 1), ts INTEGER NOT NULL, wallet_balance REAL NOT NULL,
+            equity REAL NOT NULL, trade_seq INTEGER NOT NULL, order_seq INTEGER NOT NULL, positions TEXT NOT NULL,
+            state TEXT NOT NULL)""",
+        """CREATE TABLE transfers (
+            ts INTEGER NOT NULL, asset TEXT NOT NULL, qty_before REAL NOT NULL, qty_after REAL NOT NULL,
+            price REAL, value REAL NOT NULL, source TEXT NOT NULL)""",
+        """CREATE TABLE liquidations (
+            ts INTEGER NOT NULL, currency TEXT NOT NULL, equity_before REAL NOT NULL, equity_after REAL NOT NULL,
+            realized_pnl REAL NOT NULL, closed TEXT NOT NULL)""",
     ),
 }

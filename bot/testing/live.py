@@ -29,7 +29,7 @@ from aiohttp import web
 from bot.config import Config, parse_config
 from bot.domain import MS_PER_MINUTE, ClientOrderId, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
-from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
 from bot.live.assembly import LivePlan, LiveTuning, live_daemon, open_live_plan
 from bot.live.daemon import Daemon
 from bot.live.session import Session
@@ -95,9 +95,11 @@ def history(minutes: int, seed: int = 3) -> list[MarketEvent]:
     return [*events, *priced(START, 30_000.0, 2_010.0)]
 
 
-def exchange_with_history(minutes: int = 70) -> AbstractAsyncContextManager[ExchangeSim]:
+def exchange_with_history(
+    minutes: int = 70, settings: SimSettings | None = None
+) -> AbstractAsyncContextManager[ExchangeSim]:
     """The loopback exchange, having played `minutes` of prices up to START (enough to warm the estimators)."""
-    return running_sim(events=history(minutes))
+    return running_sim(settings, events=history(minutes))
 
 
 def _key_file(state_dir: Path, name: str, value: str) -> Path:

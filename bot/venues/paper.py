@@ -14,6 +14,17 @@ that would add, post-only that would take, not enough margin and reused client i
 modelled book, or at the slippage model's price without one); marketable limits take up to their price and
 rest the remainder; other limits rest and fill later as maker. `create_order` returns the order's state;
 fills, later order updates, funding and snapshots after a liquidation or an expiry come out of `drain()`.
+
+A liquidation is an event: the snapshot after it is a `Liquidated` (bot/domain.py) naming the
+positions it closed and the equity before; every one of a run is kept in `liquidations`.
+
+Durable: `state()` is the whole simulated account as plain JSON (balances, positions with their entries, open
+orders with their time priority, the trade-id and order-id counters, the funding settlements paid) and
+`restore(state)` continues from it. With `durable = True` (a realtime or exchange-fed paper run; the assembly
+sets it), `durable_state()` hands the state over each time something changed the account (an order, a fill,
+funding, an expiry, a liquidation; not a price alone), for the daemon to journal in the same transaction as the
+fills and updates that changed it. Only open orders are kept: a restarted venue answers "not found" for one
+that ended before, as an exchange purges them.
 """
 
 from __future__ import annotations
@@ -21,15 +32,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.domain import (
     AccountSnapshot,
     BookObserved,
     ClientOrderId,
+    DecisionId,
     Fill,
     FundingObserved,
     Instrument,
     InstrumentKind,
+    Liquidated,
+    LiquidatedPosition,
     MarketEvent,
     OrderRequest,
     OrderStatus,
@@ -49,7 +64,7 @@ from bot.execution.market_rules import (
     reducible_qty,
 )
 from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
-from bot.venues.simulation.account import SimulatedAccount
+from bot.venues.simulation.account import SimulatedAccount, liquidated
 from bot.venues.simulation.book import (
     BookModel,
     MakerFill,
@@ -133,6 +148,10 @@ class PaperVenue:
         self._fills: list[Fill] = []
         self._outbox: list[VenueEvent] = []
         self._order_seq = 0
+        self._funding_paid: dict[Symbol, int] = {}  # the last settlement time paid per perpetual
+        self.liquidations: list[Liquidated] = []  # every liquidation of this account, oldest first
+        self.durable = False  # hand the state over after each change (`durable_state`)
+        self._changed = False
         for instrument in self._catalogue.values():
             self._admit(instrument)
 
@@ -222,9 +241,12 @@ class PaperVenue:
         return price.price if price is not None else None
 
     def _pay_funding(self, settlements: list[FundingObserved]) -> None:
-        """Settle each on its perpetual's position at the latest mark."""
+        """Settle each on its perpetual's position at the latest mark (never one paid before a restart)."""
         for observed in settlements:
             symbol = observed.symbol
+            if observed.next_funding_ts <= self._funding_paid.get(symbol, -1):
+                continue
+            self._funding_paid[symbol] = observed.next_funding_ts
             instrument, mark = self.account.instruments.get(symbol), self.account.mark_price(symbol)
             if instrument is None or instrument.kind is not InstrumentKind.PERPETUAL or mark is None:
                 continue
@@ -258,15 +280,28 @@ class PaperVenue:
         for order in self._resting:  # the exchange cancels open orders before it closes positions
             self._resting.cancel(order.client_id)
             self._announce(self._finish(order.client_id, OrderStatus.CANCELLED, "liquidation"))
+        held = {position.symbol: position for position in self.account.positions()}
+        equity_before, realized_before = self.account.equity, self.account.realized_pnl
+        closed: list[LiquidatedPosition] = []
         for fill in self.account.liquidate_if_needed(self._now):
             self._record(fill)
-        self._outbox.append(self.account.snapshot(self._now))
+            position = held[fill.symbol]
+            closed.append(LiquidatedPosition(fill.symbol, position.qty, fill.price, position.entry_price))
+        snapshot = self.account.snapshot(self._now)
+        if closed:
+            realized = self.account.realized_pnl - realized_before
+            event = liquidated(snapshot, tuple(closed), equity_before, realized)
+            self.liquidations.append(event)
+            self._outbox.append(event)
+        else:
+            self._outbox.append(snapshot)
 
     # ---- orders -----------------------------------------------------------------------------------
 
     async def create_order(self, request: OrderRequest) -> OrderUpdate:
         instrument, reference = self._market_of(request)
         self._check_terms(request, instrument, reference)  # raises Rejected / InsufficientMargin
+        self._changed = True
         self._order_seq += 1
         order = _Order(request, f"paper-{self._order_seq}", OrderStatus.ACCEPTED, self._now)
         self._orders[request.client_id] = order
@@ -388,6 +423,7 @@ class PaperVenue:
         if order.status.is_final:
             raise Rejected(f"order {client_id} is already {order.status}", code="order_final")
         self._resting.cancel(client_id)
+        self._changed = True
         return self._finish(client_id, OrderStatus.CANCELLED, "").report()
 
     def _finish(self, client_id: ClientOrderId, status: OrderStatus, reason: str) -> _Order:
@@ -423,4 +459,87 @@ class PaperVenue:
 
     def drain(self) -> list[VenueEvent]:
         events, self._outbox = self._outbox, []
+        if events:
+            self._changed = True
         return events
+
+    # ---- durable state ------------------------------------------------------------------------------
+
+    def durable_state(self) -> dict[str, Any] | None:
+        """The state when `durable` and something changed the account since the last call; None otherwise."""
+        if not (self.durable and self._changed):
+            return None
+        self._changed = False
+        return self.state()
+
+    def state(self) -> dict[str, Any]:
+        """The whole simulated account as plain JSON (see the module docstring)."""
+        open_orders = [order for order in self._orders.values() if order.status.is_open]
+        return {
+            "version": 1,
+            "ts": self._now,
+            "account": self.account.state(),
+            "wallet_balance": self.account.wallet_balance,
+            "equity": self.account.equity,
+            "order_seq": self._order_seq,
+            "orders": [_order_record(order) for order in open_orders],
+            "resting": self._resting.state(),
+            "funding_paid": dict(sorted(self._funding_paid.items())),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `state()` of an earlier venue: its account, open orders, ids and funding paid."""
+        version = state.get("version")
+        if version != 1:
+            raise Fatal(f"paper venue: cannot restore a paper account state of version {version!r}")
+        account = state["account"]
+        for symbol, *_ in account["positions"]:  # a position's instrument is known before anything values it
+            if Symbol(symbol) not in self.account.instruments:
+                self._admit(self._catalogue.get(Symbol(symbol)) or default_instrument(Symbol(symbol)))
+        self.account.restore_state(account)
+        self._now = max(self._now, int(state["ts"]))
+        self._order_seq = int(state["order_seq"])
+        self._orders = {order.request.client_id: order for order in map(_order_from_record, state["orders"])}
+        self._resting.restore(state["resting"])
+        self._funding_paid = {Symbol(symbol): int(ts) for symbol, ts in state["funding_paid"].items()}
+        self._refresh_next_expiry()
+
+
+def _order_record(order: _Order) -> dict[str, Any]:
+    r = order.request
+    return {
+        "client_id": r.client_id,
+        "symbol": r.symbol,
+        "side": r.side.value,
+        "qty": r.qty,
+        "order_type": r.order_type.value,
+        "price": r.price,
+        "reduce_only": r.reduce_only,
+        "post_only": r.post_only,
+        "decision_id": r.decision_id,
+        "clip_no": r.clip_no,
+        "exchange_id": order.exchange_id,
+        "status": order.status.value,
+        "ts": order.ts,
+        "filled_qty": order.filled_qty,
+        "filled_value": order.filled_value,
+        "reason": order.reason,
+    }
+
+
+def _order_from_record(record: Mapping[str, Any]) -> _Order:
+    request = OrderRequest(
+        ClientOrderId(record["client_id"]),
+        Symbol(record["symbol"]),
+        Side(record["side"]),
+        float(record["qty"]),
+        OrderType(record["order_type"]),
+        None if record["price"] is None else float(record["price"]),
+        reduce_only=bool(record["reduce_only"]),
+        post_only=bool(record["post_only"]),
+        decision_id=DecisionId(record["decision_id"]),
+        clip_no=int(record["clip_no"]),
+    )
+    status = OrderStatus(record["status"])
+    filled, value = float(record["filled_qty"]), float(record["filled_value"])
+    return _Order(request, str(record["exchange_id"]), status, int(record["ts"]), filled, value, str(record["reason"]))

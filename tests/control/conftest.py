@@ -60,13 +60,21 @@ def paper_config(state_dir: Path, **sections: Mapping[str, Any]) -> dict[str, An
 
 
 def write_config(path: Path, data: Mapping[str, Any]) -> Path:
-    """The config as a TOML file (every value used here is a string, number, bool or list of strings)."""
+    """The config as a TOML file (values: strings, numbers, bools, lists, and tables written inline)."""
     lines: list[str] = []
     for section, values in data.items():
         lines.append(f"[{section}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+        lines.extend(f"{key} = {_toml(value)}" for key, value in values.items())
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return json.dumps(value)  # a JSON string, number or bool is the same in TOML
 
 
 @dataclass

@@ -56,8 +56,22 @@ def test_a_command_answer_is_one_line() -> None:
     assert line == "pause: ok; state reducing, paused, 1 open orders, positions BTC/USDT:USDT -0.512"
 
 
+def test_a_set_ratio_answer_echoes_the_ratio_its_expiry_and_what_follows() -> None:
+    text = command_text("set-ratio", {**STATUS, "config_ratio": 0.4, "allow_overhedge": False})
+    assert text.splitlines()[1] == "ratio 0.5 until 2024-01-01 02:00 UTC, then the config's 0.4"
+
+
+def test_a_set_ratio_above_one_says_it_is_capped_and_why() -> None:
+    override = {"ratio_override": {"ratio": 1.5, "until": 1_704_074_400_000}, "allow_overhedge": False}
+    text = command_text("set-ratio", {**STATUS, **override, "config_ratio": 0.4})
+    assert "ratio 1.5 until 2024-01-01 02:00 UTC, then the config's 0.4; capped:" in text
+    assert "allow_overhedge = false" in text
+    allowed = command_text("set-ratio", {**STATUS, **override, "allow_overhedge": True})
+    assert "capped" not in allowed
+
+
 def test_an_empty_status_still_prints_every_line() -> None:
-    assert len(status_text({}).splitlines()) == 10
+    assert len(status_text({}).splitlines()) == 11
 
 
 def test_the_status_block_shows_every_hold_and_the_margin_ratio_with_the_liquidation_prices() -> None:
@@ -101,3 +115,19 @@ def test_a_roll_in_progress_shows_its_contracts_progress_and_cost_so_far() -> No
     [line] = [line for line in text.splitlines() if line.startswith("roll ")]
     assert "ETH/USDT:USDT-261225 → ETH/USDT:USDT-270326, 4 of 10 moved, cost so far -61.50" in line
     assert "2026-12-25 08:00 UTC" in line
+
+
+def test_the_status_block_shows_the_distance_to_liquidation_first_and_the_steps_it_is_measured_against() -> None:
+    collateral = {
+        "buffer": 0.345,
+        "basket_move": 0.621,
+        "step": "warn",
+        "steps": {"warn": 0.4, "top_up": 0.3, "reduce": 0.2, "floor": 0.1},
+    }
+    text = status_text({**STATUS, "collateral": collateral})
+    assert (
+        "buffer     liquidation 34.5% away (the hedge instruments' prices moving together against the hedge;"
+        " basket +62.1%); step warn (warn 40%, top_up 30%, reduce 20%, floor 10%)"
+    ) in text
+    flat = status_text({**STATUS, "collateral": {**collateral, "buffer": None, "step": "ok"}})
+    assert "buffer     no move liquidates the hedge account; step ok" in flat

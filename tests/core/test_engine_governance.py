@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.config import parse_config
 from bot.core.engine import DecisionMade, Engine, ParentClosed, PlaceOrder, RiskNotice
 from bot.domain import (
@@ -56,28 +58,28 @@ def _states(actions: list[object]) -> list[TradingState]:
     return [a.new for a in actions if isinstance(a, StateChanged)]
 
 
-def test_a_margin_ratio_under_the_halt_step_halts_trading() -> None:
+def test_a_buffer_under_the_floor_halts_trading_for_all_but_the_cut() -> None:
     engine = _engine()
-    _reconciled(engine, _account(1, equity=160.0))  # maintenance 150: ratio 1.07 < 1.2
+    _reconciled(engine, _account(1, equity=160.0))  # 30,000 short: a 0.1 % rally liquidates it
     assert _states(engine.on_time(1)) == [TradingState.HALTED]
-    assert "margin ratio" in engine.governor.reason
+    assert "liquidation 0.1% away, below floor 10%" in engine.governor.reason
 
 
-def test_a_margin_ratio_under_the_warn_step_raises_a_notice_without_changing_the_trading_state() -> None:
+def test_a_buffer_under_the_warn_step_raises_a_notice_without_changing_the_trading_state() -> None:
     engine = _engine()
-    _reconciled(engine, _account(1, equity=375.0))  # maintenance 150: ratio 2.5, under warn 3 and above stop-adding 2
+    _reconciled(engine, _account(1, equity=10_500.0))  # 30,000 short: a 34 % rally liquidates it, under warn 40 %
     actions = engine.on_time(1)
     notices = [a for a in actions if isinstance(a, RiskNotice)]
     assert _states(actions) == []
     assert [(n.kind, n.key) for n in notices] == [("collateral", "warn")]
-    assert "margin ratio 2.50 below 3" in notices[0].message
-    _reconciled(engine, _account(2, equity=375.0))
+    assert "liquidation 34.5% away, below warn 40%" in notices[0].message
+    _reconciled(engine, _account(2, equity=10_500.0))
     assert not any(isinstance(a, RiskNotice) for a in engine.on_time(2))  # said once, not on every snapshot
 
 
 def test_the_reduce_step_cuts_the_hedge_in_reduce_only_clips() -> None:
     engine = _engine()
-    _reconciled(engine, _account(1, equity=210.0))  # ratio 1.4: reduce
+    _reconciled(engine, _account(1, equity=5_000.0))  # a 16 % rally liquidates it: reduce
     actions = engine.on_time(1)
     assert _states(actions) == [TradingState.REDUCING]
     cut = next(a.decision for a in actions if isinstance(a, DecisionMade))
@@ -85,16 +87,57 @@ def test_the_reduce_step_cuts_the_hedge_in_reduce_only_clips() -> None:
     assert -0.5 < cut.targets[0].qty < 0  # smaller short, same side
 
 
-def test_a_loss_from_the_peak_holds_reducing_until_the_operator_resumes() -> None:
+def test_a_portfolio_loss_from_the_peak_takes_the_hedge_to_full_cover_and_alerts_without_holding_trading() -> None:
     engine = _engine()
+    engine.set_ratio(0, 0.5, 10 * MS_PER_HOUR)
     _reconciled(engine, _account(1, equity=50_000.0))
     assert _states(engine.on_time(1)) == []
     _market(engine, MS_PER_HOUR, eth=1_500.0)  # spot halves: the whole portfolio is 15 k down from an 80 k peak
+    _reconciled(engine, _account(MS_PER_HOUR, equity=50_000.0))
+    actions = engine.on_time(MS_PER_HOUR)
+    assert _states(actions) == []  # nothing held: the hedge must be able to grow
+    assert engine.ratio == 1.0  # over the operator's 0.5
+    [notice] = [a for a in actions if isinstance(a, RiskNotice)]
+    assert (notice.kind, notice.key) == ("max_loss", "portfolio")
+    assert "full cover" in notice.message
+    engine.resume(MS_PER_HOUR + 1)  # acknowledged: losses measured from here, the ratio back to the override
+    _reconciled(engine, _account(MS_PER_HOUR + 2, equity=50_000.0))
+    engine.on_time(MS_PER_HOUR + 2)
+    assert engine.ratio == 0.5
+
+
+def test_a_loss_from_the_peak_holds_reducing_until_the_operator_resumes_when_so_configured() -> None:
+    config = parse_config(
+        {
+            "portfolio": {"holdings": {"ETH": 10.0}},
+            "hedge": {"instruments": [BTC], "policy": "fixed"},
+            "risk": {"max_price_age": "2h", "max_account_age": "2h", "on_max_loss": "reducing"},
+        }
+    )
+    engine = Engine(config, INSTRUMENTS, trading_from_ms=0)
+    _market(engine, 0)
+    _reconciled(engine, _account(1, equity=50_000.0))
+    assert _states(engine.on_time(1)) == []
+    _market(engine, MS_PER_HOUR, eth=1_500.0)
     _reconciled(engine, _account(MS_PER_HOUR, equity=50_000.0))
     assert _states(engine.on_time(MS_PER_HOUR)) == [TradingState.REDUCING]
     assert "from" in engine.governor.reason
     resumed = engine.resume(MS_PER_HOUR + 1)
     assert TradingState.ACTIVE in _states(resumed)
+
+
+def test_a_hedge_account_loss_from_the_peak_is_the_collateral_action_not_a_cut() -> None:
+    engine = _engine()
+    _reconciled(engine, _account(1, equity=50_000.0))
+    engine.on_time(1)
+    _market(engine, 2, eth=6_000.0)  # the spot gains 30,000
+    _reconciled(engine, _account(2, equity=20_000.0))  # and the hedge account loses it: 60 % of its peak
+    actions = engine.on_time(2)
+    assert _states(actions) == [TradingState.REDUCING]  # no adding to the hedge
+    assert not [a for a in actions if isinstance(a, PlaceOrder)]  # and nothing cut: the buffer is still wide
+    [notice] = [a for a in actions if isinstance(a, RiskNotice)]
+    assert notice.key == "hedge account"
+    assert "top up" in notice.message
 
 
 def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading() -> None:
@@ -106,7 +149,7 @@ def test_a_stale_account_snapshot_holds_reducing_and_a_fresh_one_reopens_trading
     assert _states(engine.on_time(3 * MS_PER_HOUR + 1)) == [TradingState.ACTIVE]
 
 
-def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_position() -> None:
+def test_status_shows_the_buffer_the_margin_ratio_and_the_move_that_would_liquidate_each_position() -> None:
     from bot.report.run_summary import Totals
     from bot.report.status import engine_status
 
@@ -117,6 +160,9 @@ def test_status_shows_the_margin_ratio_and_the_move_that_would_liquidate_each_po
     [liquidation] = status["liquidation"]
     assert liquidation["symbol"] == BTC
     assert liquidation["move"] > 0  # a short is liquidated by a rise
+    collateral = status["collateral"]
+    assert collateral["buffer"] == pytest.approx((5_000.0 - 120.0) / (30_000.0 * 1.004), abs=1e-4)  # bracket 1
+    assert collateral["step"] == "reduce"
 
 
 def _warmed_up_engine(trading_from: int) -> Engine:
@@ -175,14 +221,14 @@ def test_an_instant_stamped_earlier_than_the_last_never_moves_the_engines_time_b
 
 def test_a_rally_between_two_account_reports_halts_trading_at_once_on_the_marks() -> None:
     engine = _engine()
-    held = (Position(BTC, -0.5, 60_000.0),)  # the venue's snapshot: equity 1,000, maintenance 150, ratio 6.7
-    _reconciled(engine, AccountSnapshot(1, "USDT", 1_000.0, 1_000.0, 6_000.0, 150.0, held))
+    held = (Position(BTC, -0.5, 60_000.0),)  # the venue's snapshot: equity 15,000 on a 30,000 short
+    _reconciled(engine, AccountSnapshot(1, "USDT", 15_000.0, 15_000.0, 6_000.0, 150.0, held))
     assert _states(engine.on_time(1)) == []
-    engine.on_market(PriceObserved(2, BTC, 61_700.0))  # +2.8 %: the short hedge loses 850
+    engine.on_market(PriceObserved(2, BTC, 87_000.0))  # +45 %: the short hedge loses 13,500
     changes = _states(engine.on_time(2))  # no new report needed
     assert changes[-1] is TradingState.HALTED  # (after the hedge account's daily loss held it reducing)
     assert engine.governor.state is TradingState.HALTED
-    assert "margin ratio" in engine.governor.reason
+    assert "below floor 10%" in engine.governor.reason
     assert engine.account_ts == 1  # the report's age is still what the staleness gate sees
 
 

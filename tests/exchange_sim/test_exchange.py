@@ -90,11 +90,15 @@ def test_user_events_report_new_then_each_trade_then_the_account() -> None:
     assert events[2]["a"]["P"][0]["pa"] == "-0.010"
 
 
-def test_a_client_order_id_already_known_is_refused_even_after_its_order_filled() -> None:
+def test_a_client_order_id_is_refused_while_its_order_is_open_and_free_again_once_it_is_final() -> None:
     exchange = make_exchange()
-    order(exchange, "BUY", "0.01", newClientOrderId="once")
-    assert rejection(exchange, "BUY", "0.01", newClientOrderId="once")[0] == -4116
-    assert len(exchange.orders()) == 1
+    resting = order(exchange, "BUY", "0.01", price="29000.0", newClientOrderId="reused")
+    assert rejection(exchange, "BUY", "0.01", newClientOrderId="reused")[0] == -4116
+    exchange.cancel_order({"symbol": "BTCUSDT", "origClientOrderId": "reused"})
+    again = order(exchange, "BUY", "0.01", newClientOrderId="reused")  # Binance: unique among open orders only
+    assert (resting.status, again.status) == ("CANCELED", "FILLED")
+    assert exchange.query_order({"symbol": "BTCUSDT", "origClientOrderId": "reused"}) is again
+    assert order(exchange, "SELL", "0.01", newClientOrderId="reused").status == "FILLED"  # a filled one's id too
 
 
 def test_a_reduce_only_order_that_would_add_to_the_position_is_refused() -> None:
@@ -116,7 +120,8 @@ def test_an_order_beyond_the_margin_is_refused_with_2019_and_nothing_happens() -
 
 def test_order_numbers_breaking_the_filters_are_refused_naming_the_filter() -> None:
     exchange = make_exchange()
-    assert "LOT_SIZE" in rejection(exchange, "BUY", "0.0015")[1]
+    assert rejection(exchange, "BUY", "0.0015") == (-1111, "Precision is over the maximum defined for this asset.")
+    assert "LOT_SIZE" in rejection(exchange, "BUY", "5000")[1]  # above maxQty
     assert "PRICE_FILTER" in rejection(exchange, "BUY", "0.01", price="29000.05")[1]
     assert rejection(exchange, "BUY", "0.001")[0] == -4164  # 30 USDT < the 100 USDT minimum notional
     assert rejection(exchange, "BUY", "0.01", price="30010.0", timeInForce="GTX")[0] == -5022

@@ -131,9 +131,9 @@ async def test_history_endpoints_serve_klines_funding_history_and_income(tape: T
     assert [i["amount"] for i in income] == [pytest.approx(0.1 * 30_500.0 * 0.0002)]
 
 
-async def test_a_duplicate_client_order_id_is_refused_as_invalid_order(sim: ExchangeSim, clients: Any) -> None:
+async def test_the_client_order_id_of_an_open_order_is_refused_as_invalid_order(sim: ExchangeSim, clients: Any) -> None:
     ex = clients(sim)
-    await ex.create_order(PERP, "market", "buy", 0.01, None, {"clientOrderId": "twice"})
+    await ex.create_order(PERP, "limit", "buy", 0.01, 29_000.0, {"clientOrderId": "twice"})
     with pytest.raises(ccxt_async.InvalidOrder, match="-4116"):
         await ex.create_order(PERP, "market", "buy", 0.01, None, {"clientOrderId": "twice"})
     with pytest.raises(ccxt_async.OrderNotFound):

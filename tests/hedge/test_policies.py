@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain import Instrument, InstrumentKind, Rounding, Symbol
-from bot.hedge.policies import CovarianceView, beta_policy, cap_to_exposure, fixed_policy, min_variance_policy
+from bot.hedge.policies import (
+    CovarianceView,
+    PolicyResult,
+    beta_policy,
+    cap_to_exposure,
+    fixed_policy,
+    min_variance_policy,
+)
 from bot.hedge.sizing import size_target
 
 BTC = Symbol("BTC/USDT:USDT")
@@ -66,3 +75,46 @@ def test_the_cap_scales_a_short_above_the_exposure_down_to_it_unless_overhedging
     result = fixed_policy(10_000.0, BTC, 1.5)
     assert cap_to_exposure(result, 10_000.0, allow_overhedge=False).notionals[BTC] == pytest.approx(-10_000.0)
     assert cap_to_exposure(result, 10_000.0, allow_overhedge=True).notionals[BTC] == pytest.approx(-15_000.0)
+
+
+def test_a_long_leg_that_makes_the_hedge_net_long_is_dropped_and_the_short_kept() -> None:
+    # the bad print: min_variance on a wrecked covariance wanted +286 M of ETH against a 30 k basket
+    result = PolicyResult({BTC: -5_000.0, ETH: 286_000_000.0})
+    capped = cap_to_exposure(result, 30_000.0, allow_overhedge=False)
+    assert capped.notionals == {BTC: pytest.approx(-5_000.0), ETH: 0.0}
+    assert capped.numbers["long_legs_dropped"] == 1.0
+
+
+def test_a_long_leg_inside_a_net_short_hedge_counts_towards_the_size_cap() -> None:
+    capped = cap_to_exposure(PolicyResult({BTC: -12_000.0, ETH: 4_000.0}), 10_000.0, allow_overhedge=False)
+    assert capped.notionals == {BTC: pytest.approx(-7_500.0), ETH: pytest.approx(2_500.0)}
+    assert capped.numbers["overhedge_cap_scale"] == pytest.approx(0.625)
+
+
+def test_allowing_overhedge_lifts_the_size_cap_but_never_lets_the_hedge_go_net_long() -> None:
+    capped = cap_to_exposure(PolicyResult({BTC: -5_000.0, ETH: 20_000.0}), 10_000.0, allow_overhedge=True)
+    assert capped.notionals == {BTC: pytest.approx(-5_000.0), ETH: 0.0}
+
+
+_finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    factors=st.lists(st.lists(_finite, min_size=3, max_size=3), min_size=3, max_size=6),
+    noise=st.lists(st.floats(min_value=0.0, max_value=10.0), min_size=3, max_size=3),
+    value=st.floats(min_value=1.0, max_value=1e9),
+    ratio=st.floats(min_value=0.0, max_value=3.0),
+    ridge=st.sampled_from([0.0, 0.1]),
+)
+def test_for_any_covariance_the_capped_target_of_a_long_spot_book_is_net_short_by_at_most_the_exposure(
+    factors: list[list[float]], noise: list[float], value: float, ratio: float, ridge: float
+) -> None:
+    loadings = np.array(factors).T  # 3 series (the book, BTC, ETH) × k factors: any positive semi-definite Σ
+    cov = loadings @ loadings.T + np.diag(noise)
+    view = CovarianceView({ALT: 0, BTC: 1, ETH: 2}, cov, samples=100)
+    raw = min_variance_policy(value, [BTC, ETH], ratio, view, {ALT: 1.0}, ridge)
+    capped = cap_to_exposure(raw, value, allow_overhedge=False)
+    notionals = list(capped.notionals.values())
+    slack = 1e-9 * value
+    assert -value - slack <= sum(notionals) <= slack
+    assert sum(abs(n) for n in notionals) <= value + slack

@@ -121,6 +121,12 @@ def test_a_margin_ratio_without_positions_is_exposed_as_infinity() -> None:
     assert value(samples(metrics.exposition().decode()), "hedgebot_margin_ratio") == math.inf
 
 
+def test_the_collateral_buffer_is_exposed_as_the_move_that_would_liquidate() -> None:
+    metrics = Metrics()
+    metrics.set_collateral_buffer(0.25)
+    assert value(samples(metrics.exposition().decode()), "hedgebot_collateral_buffer") == 0.25
+
+
 def test_two_metrics_objects_in_one_process_do_not_share_values() -> None:
     first, second = Metrics(), Metrics()
     first.fill()

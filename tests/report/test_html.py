@@ -295,7 +295,7 @@ def test_chromium_paints_a_full_page_screenshot(tmp_path: Path, report_file: Pat
 # ---- real output in a real browser: `backtest --html` on ../shared/data, `report --html` on a paper run -----
 
 LINES_PER_PLOT = {"portfolio-value": 2, "drawdown": 2, "hedge-ratio": 1, "correlation-beta": 2, "funding-fees": 2}
-WINDOW = (1200, 3000)
+WINDOW = (1200, 3400)  # the summary table (capture figures included) above five figures
 FIGURE_X = 130  # inside every figure's left padding at this width (main: 1000 px centred, 24 px padding)
 BLUE, ORANGE = (0x1F, 0x5F, 0xBF), (0xC2, 0x57, 0x1A)  # the hedged (first) line of every plot; the dashed third
 HEDGEBOT = Path(sys.executable).parent / "hedgebot"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain import MS_PER_MINUTE, AccountSnapshot, Instrument, InstrumentKind, Position, Symbol
 from bot.risk import collateral, drawdown, staleness
-from bot.risk.collateral import CollateralMonitor, MarginSteps, Step
+from bot.risk.collateral import BufferSteps, CollateralMonitor, Step
 from bot.risk.drawdown import DrawdownMonitor, LossLimits
 from bot.risk.limits import Limits, OrderRateWindow, PreTradeState, check_clip, reduces_position
 from bot.risk.staleness import StalenessLimits, check_staleness
@@ -35,7 +35,8 @@ LIMITS = Limits(
 GATES = StalenessLimits(
     max_price_age_ms=2 * MS_PER_MINUTE, max_funding_age_ms=8 * MS_PER_MINUTE, max_account_age_ms=5 * MS_PER_MINUTE
 )
-MARGIN = MarginSteps(warn=3.0, stop_adding=2.0, reduce=1.5, halt=1.2, hysteresis=0.1)
+# wide steps, so the collateral ladder is reached within a few events
+MARGIN = BufferSteps(warn=0.9, top_up=0.6, reduce=0.4, floor=0.25, hysteresis=0.05)
 LOSSES = LossLimits(0.10, 0.25, 0.30, 0.50, on_breach=TradingState.HALTED)
 MAINTENANCE_RATE = 0.05  # high, so the collateral steps are reached within a few events
 SPOT_BTC = 2.0  # the portfolio: two BTC worth of spot altcoins, tracking BTC
@@ -77,7 +78,7 @@ class World:
         account = AccountSnapshot(
             self.now, "USDT", self.equity, self.equity, 0.0, MAINTENANCE_RATE * self.gross(), positions
         )
-        escalation = self.collateral.update(self.now, account)
+        escalation = self.collateral.update(self.now, account, self.marks, INSTRUMENTS)
         self.step = escalation.step
         self.govern(collateral.SOURCE, escalation.hold_state, escalation.reason)
         breach = self.drawdown.update(self.now, self.equity, SPOT_BTC * self.marks[BTC] + self.equity)
@@ -221,9 +222,9 @@ def _propose(world: World, symbol: Symbol, qty: float, offset_bps: float) -> Non
 
 def _assert_governor_reflects_the_monitors(world: World) -> None:
     state = world.governor.state
-    if world.step is Step.HALT or world.drawdown.breaches:
+    if world.step is Step.FLOOR or world.drawdown.breaches:
         assert state is TradingState.HALTED
-    elif world.step >= Step.STOP_ADDING:
+    elif world.step >= Step.TOP_UP:
         assert state >= TradingState.REDUCING
 
 

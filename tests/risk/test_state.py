@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,6 +36,12 @@ def test_halted_lets_nothing_through_and_reducing_only_reducing_orders() -> None
     assert TradingState.ACTIVE.allows(reduces=False)
 
 
+def test_a_roll_pair_moves_its_exposure_to_the_next_contract_while_reducing_but_not_while_halted() -> None:
+    assert TradingState.REDUCING.allows(reduces=False, roll_pair=True)
+    assert not TradingState.HALTED.allows(reduces=False, roll_pair=True)
+    assert not TradingState.HALTED.allows(reduces=True, roll_pair=True)
+
+
 _sources = st.sampled_from(["operator", "staleness", "max_loss", "collateral", "reconcile"])
 _steps = st.lists(st.tuples(_sources, st.sampled_from(list(TradingState)), st.booleans()), max_size=30)
 
@@ -51,3 +58,9 @@ def test_the_state_always_equals_the_strictest_hold_in_force(steps: list[tuple[s
             governor.hold(source, state, "why", ts)
             expected[source] = state
         assert governor.state == max(expected.values(), default=TradingState.ACTIVE)
+
+
+@pytest.mark.parametrize("state", list(TradingState))
+def test_no_trading_state_forbids_a_protective_cut_and_only_active_allows_adding(state: TradingState) -> None:
+    assert state.allows(reduces=True, protective=True)
+    assert not state.allows(reduces=False, protective=True) or state is TradingState.ACTIVE

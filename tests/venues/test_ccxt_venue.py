@@ -335,7 +335,7 @@ async def test_fetch_account_reports_wallet_equity_margins_and_positions(
     assert account.currency == "USDT"
     assert account.wallet_balance == pytest.approx(100_000.0 - fee)
     assert account.equity == pytest.approx(100_000.0 - fee + 100.0)  # short 0.1 from 30,000 to 29,000
-    assert account.maintenance_margin == pytest.approx(0.1 * 29_000.0 * 0.005)
+    assert account.maintenance_margin == pytest.approx(0.1 * 29_000.0 * 0.004)  # BTCUSDT's first bracket: 0.4 %
     assert [(p.symbol, p.qty) for p in account.positions] == [(PERP, -0.1)]
 
 

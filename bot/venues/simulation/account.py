@@ -39,6 +39,15 @@ isolated symbol (the paper venue) every figure is the cross account's, computed 
   (the symbols a liquidation would close now).
 
 Trade ids come from one counter per account ("1", "2", ...): unique and deterministic.
+
+Durable state: `state() -> dict` (plain JSON: balances, positions with their entries, marks, expiries, margin
+modes and the trade-id counter; not the ledger) and `restore_state(state)` put an account back where it was, so
+a restarted paper daemon continues its account (and its trade ids) rather than starting afresh.
+
+A liquidation is an event: `Liquidated` is the `AccountSnapshot` just after it (the engine reads it as one) that
+also names what it closed (`LiquidatedPosition`: symbol, the quantity held, the mark it closed at, its entry) and
+the equity before and the P&L closing them realised; `liquidated(snapshot, closed, equity_before, realized_pnl)`
+makes one.
 Module function: `apply_to_position(instrument, position, signed_qty, price) -> (Position, realised P&L)`; values
 in the settlement currency come from `Instrument.settlement_value`.
 """
@@ -48,8 +57,9 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
+from typing import Any
 
 from bot.domain import (
     AccountSnapshot,
@@ -58,6 +68,8 @@ from bot.domain import (
     FundingSettled,
     Instrument,
     InstrumentKind,
+    Liquidated,
+    LiquidatedPosition,
     Position,
     Side,
     Symbol,
@@ -66,7 +78,15 @@ from bot.domain import (
 )
 from bot.money import apply_to_position, clean_qty
 
-__all__ = ["LedgerEntry", "LedgerKind", "SimulatedAccount", "apply_to_position"]
+__all__ = [
+    "LedgerEntry",
+    "LedgerKind",
+    "Liquidated",
+    "LiquidatedPosition",
+    "SimulatedAccount",
+    "apply_to_position",
+    "liquidated",
+]
 
 _BPS = 1e4
 
@@ -86,6 +106,14 @@ class LedgerEntry:
     symbol: Symbol
     amount: float
     trade_id: TradeId | None = None
+
+
+def liquidated(
+    snapshot: AccountSnapshot, closed: tuple[LiquidatedPosition, ...], equity_before: float, realized_pnl: float
+) -> Liquidated:
+    """`snapshot` (the account after the liquidation) as the `Liquidated` event."""
+    values = {f.name: getattr(snapshot, f.name) for f in fields(AccountSnapshot)}
+    return Liquidated(**values, closed=closed, equity_before=equity_before, realized_pnl=realized_pnl)
 
 
 class SimulatedAccount:
@@ -426,6 +454,44 @@ class SimulatedAccount:
         if held == 0:
             return None
         return self.apply_fill(ts, client_id, symbol, Side.of(-held), abs(held), price, fee_bps=0.0)
+
+    # ---- durable state ----------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to put this account back where it is (see the module docstring), as plain JSON."""
+        return {
+            "currency": self.currency,
+            "collateral": self.collateral,
+            "realized": self._realized,
+            "fees": self._fees,
+            "funding": self._funding,
+            "trade_seq": self._trade_seq,
+            "positions": [
+                [p.symbol, p.qty, p.entry_price, p.realized_pnl] for _, p in sorted(self._positions.items()) if p.qty
+            ],
+            "marks": dict(sorted(self._marks.items())),
+            "expired": sorted(self._expired),
+            "isolated": sorted(self._isolated),
+            "isolated_wallet": dict(sorted(self._isolated_wallet.items())),
+        }
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Put the account back to `state` (from `state()`); its instruments must already be added. ValueError
+        for a state of another currency."""
+        if state["currency"] != self.currency:
+            raise ValueError(f"a {state['currency']} account's state cannot restore a {self.currency} account")
+        self.collateral = float(state["collateral"])
+        self._realized, self._fees = float(state["realized"]), float(state["fees"])
+        self._funding = float(state["funding"])
+        self._trade_seq = int(state["trade_seq"])
+        self._positions = {
+            Symbol(symbol): Position(Symbol(symbol), float(qty), float(entry), float(realized))
+            for symbol, qty, entry, realized in state["positions"]
+        }
+        self._marks = {Symbol(symbol): float(price) for symbol, price in state["marks"].items()}
+        self._expired = {Symbol(symbol) for symbol in state["expired"]}
+        self._isolated = {Symbol(symbol) for symbol in state["isolated"]}
+        self._isolated_wallet = {Symbol(symbol): float(amount) for symbol, amount in state["isolated_wallet"].items()}
 
     def snapshot(self, ts: TimestampMs) -> AccountSnapshot:
         return AccountSnapshot(

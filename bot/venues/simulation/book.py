@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.domain import BookObserved, ClientOrderId, Instrument, Rounding, Side, Symbol, round_to_step
 
@@ -306,6 +307,22 @@ class RestingOrders:
                 fills.append(self._fill(order, take))
                 left -= take
         return fills
+
+    def state(self) -> dict[str, Any]:
+        """The resting orders (in priority order) and the priority counter, as plain JSON."""
+        orders = sorted(self._orders.values(), key=lambda o: o.seq)
+        return {
+            "seq": self._seq,
+            "orders": [[o.client_id, o.symbol, o.side.value, o.qty, o.price, o.lot_step, o.seq] for o in orders],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Put back what `state()` returned: the same orders, with the same time priority."""
+        self._seq = int(state["seq"])
+        self._orders = {
+            ClientOrderId(cid): RestingOrder(ClientOrderId(cid), Symbol(sym), Side(side), qty, price, lot, seq)
+            for cid, sym, side, qty, price, lot, seq in state["orders"]
+        }
 
     def _fill(self, order: RestingOrder, qty: float) -> MakerFill:
         remaining = _lot_nearest(order.qty - qty, order.lot_step)
