@@ -116,7 +116,7 @@ class HedgeSection(_Section):
         TierSpec(above=1.2, ratio=1.0),
     )
     tier_halflife: PositiveDuration = "3d"
-    tier_hysteresis: Fraction = 0.1
+    tier_hysteresis: Annotated[Float, Field(ge=0, lt=1)] = 0.1  # 1 would never leave a tier
     # triggers besides the band; 0 or "0s" turns one off
     correlation_band: Fraction = 0.0  # |corr(portfolio, proxy) − its trailing mean| above this re-decides
     beta_band: NonNegativeFloat = 0.0  # |beta − its trailing mean| above this re-decides
@@ -133,6 +133,15 @@ class HedgeSection(_Section):
     horizon: PositiveDuration = "30d"  # protective_put: the put's rolling maturity
     multiplier: Annotated[Float, Field(ge=1, le=50)] = 4.0  # cppi: exposure kept = multiplier × cushion
     peak_window: Duration = "0s"  # the peak is the highest value over this trailing window; "0s" = since start
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_rise(cls, tiers: tuple[TierSpec, ...]) -> tuple[TierSpec, ...]:
+        """The tier selector's own preconditions (bot.hedge.tiers), checked here so a run never meets them."""
+        thresholds = [tier.above for tier in tiers]
+        if not tiers or thresholds != sorted(set(thresholds)):
+            raise ValueError(f"need at least one tier, their `above` rising strictly, got {thresholds}")
+        return tiers
 
     @model_validator(mode="after")
     def _proxy_is_an_instrument(self) -> HedgeSection:

@@ -328,3 +328,14 @@ def test_a_long_value_is_quoted_cut_short_in_the_message() -> None:
 def test_a_duration_in_other_than_ascii_digits_is_refused_naming_the_key(text: str) -> None:
     with pytest.raises(ConfigError, match=r"hedge\.window"):
         parse_config({"hedge": {"window": text}})
+
+
+def test_a_tier_hysteresis_of_one_is_refused_at_check_config_not_met_at_run() -> None:
+    with pytest.raises(ConfigError, match=r"hedge\.tier_hysteresis"):
+        parse_config({"hedge": {"tier_hysteresis": 1.0}})
+
+
+@pytest.mark.parametrize("tiers", [[], [{"above": 0.5, "ratio": 0.5}, {"above": 0.5, "ratio": 1.0}]])
+def test_tiers_that_do_not_rise_strictly_are_refused_at_check_config(tiers: list[dict[str, float]]) -> None:
+    with pytest.raises(ConfigError, match=r"hedge\.tiers"):
+        parse_config({"hedge": {"tiers": tiers}})

@@ -8,11 +8,11 @@ import pytest
 
 from bot.domain import PriceObserved, Symbol
 from bot.exchange_sim import account_payloads
-from bot.exchange_sim.brackets import BracketTable
 from bot.exchange_sim.catalog import Contract
 from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.settings import SimSettings
+from bot.risk.brackets import BracketTable
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 BTC, ETH = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT")
