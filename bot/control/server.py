@@ -41,6 +41,7 @@ from bot.control.auth import ControlSetupError
 from bot.control.listen import ConnectionGate, ConnectionLimits, ListenAddress
 from bot.control.operators import RoleRefused
 from bot.control.web import install as install_operators
+from bot.control.web import json_safe
 from bot.logs import get_logger
 from bot.secrets import redact
 
@@ -266,23 +267,12 @@ def _first_refused(value: Any) -> _Refused | None:
 
 
 def _json(payload: Mapping[str, Any], status: int = 200) -> web.Response:
-    text = json.dumps(_finite(payload), allow_nan=False, default=str)
+    text = json.dumps(json_safe(payload), allow_nan=False, default=str)
     return web.Response(text=text, status=status, content_type="application/json")
 
 
 def _error(status: int, message: str) -> web.Response:
     return _json({"ok": False, "error": redact(message)}, status)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: such numbers (a margin ratio with no positions) are sent as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 # ---- serving ----------------------------------------------------------------------------------

@@ -220,16 +220,18 @@ def _journal(target: object) -> Journal | None:
 
 
 def _dumps(payload: Mapping[str, Any]) -> str:
-    return json.dumps(_finite(payload), allow_nan=False, default=str)
+    return json.dumps(json_safe(payload), allow_nan=False, default=str)
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: such numbers (a margin ratio with no positions) are sent as null. The one
+    home for it: the control API's answers and the dashboard's stream both go through it."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

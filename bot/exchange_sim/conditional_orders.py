@@ -23,7 +23,7 @@ from bot.domain import Side
 from bot.exchange_sim import errors
 from bot.exchange_sim.catalog import Catalog, Contract
 from bot.exchange_sim.errors import BinanceError
-from bot.exchange_sim.orders import contract_of, on_step
+from bot.exchange_sim.orders import contract_of, flag_param, on_step
 from bot.exchange_sim.payloads import Json, px, qty
 from bot.exchange_sim.records import SimOrder
 
@@ -60,13 +60,6 @@ class AlgoOrder:
 
     def triggered_at(self, price: float) -> bool:
         return price >= self.trigger_price if self.rising else price <= self.trigger_price
-
-
-def _flag(params: Mapping[str, str], name: str) -> bool:
-    text = params.get(name, "false").lower()
-    if text not in ("true", "false"):
-        raise errors.bad_request(-1130, f"Data sent for parameter '{name}' is not valid.")
-    return text == "true"
 
 
 def _positive(params: Mapping[str, str], name: str) -> float:
@@ -110,7 +103,7 @@ class ConditionalOrders:
         working_type = params.get("workingType", "CONTRACT_PRICE")
         if working_type not in ("MARK_PRICE", "CONTRACT_PRICE"):
             raise errors.bad_request(-1130, "Data sent for parameter 'workingType' is not valid.")
-        close_position, reduce_only = _flag(params, "closePosition"), _flag(params, "reduceOnly")
+        close_position, reduce_only = flag_param(params, "closePosition"), flag_param(params, "reduceOnly")
         if close_position and params.get("quantity"):
             raise errors.bad_request(-1106, "Parameter 'quantity' sent when not required.")
         if close_position and reduce_only:
@@ -128,7 +121,7 @@ class ConditionalOrders:
             raise errors.duplicate_client_order_id()
         side = Side.BUY if side_text == "BUY" else Side.SELL
         order = AlgoOrder(self._next_id, client_id, contract, side, order_type, size, trigger, working_type,
-                          close_position, reduce_only, _flag(params, "priceProtect"), now_ms, now_ms)  # fmt: skip
+                          close_position, reduce_only, flag_param(params, "priceProtect"), now_ms, now_ms)  # fmt: skip
         current = price_now(contract, working_type)
         if current is None:
             raise errors.no_price_yet()

@@ -63,7 +63,8 @@ def _number(params: Mapping[str, str], name: str) -> float:
     return value
 
 
-def _flag(params: Mapping[str, str], name: str) -> bool:
+def flag_param(params: Mapping[str, str], name: str) -> bool:
+    """A boolean parameter as Binance reads it: 'true' or 'false' (any case), else -1130."""
     text = params.get(name, "false").lower()
     if text not in ("true", "false"):
         raise errors.bad_request(-1130, f"Data sent for parameter '{name}' is not valid.")
@@ -100,7 +101,7 @@ def parse_new_order(params: Mapping[str, str], catalog: Catalog) -> OrderSpec:
         if tif not in _TIME_IN_FORCE:
             raise errors.bad_request(-1115, "Invalid timeInForce.")
     side = Side.BUY if side_text == "BUY" else Side.SELL
-    return OrderSpec(contract, side, order_type, tif, qty, price, _flag(params, "reduceOnly"), client_id)
+    return OrderSpec(contract, side, order_type, tif, qty, price, flag_param(params, "reduceOnly"), client_id)
 
 
 def on_step(value: float, step: float) -> bool:
