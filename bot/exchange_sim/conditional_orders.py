@@ -23,7 +23,7 @@ from bot.domain import Side
 from bot.exchange_sim import errors
 from bot.exchange_sim.catalog import Catalog, Contract
 from bot.exchange_sim.errors import BinanceError
-from bot.exchange_sim.orders import contract_of, flag_param, on_step
+from bot.exchange_sim.orders import contract_of, flag_param, number_param, on_step
 from bot.exchange_sim.payloads import Json, px, qty
 from bot.exchange_sim.records import SimOrder
 
@@ -63,13 +63,7 @@ class AlgoOrder:
 
 
 def _positive(params: Mapping[str, str], name: str) -> float:
-    text = params.get(name, "")
-    if not text:
-        raise errors.missing_parameter(name)
-    try:
-        value = float(text)
-    except ValueError:
-        raise errors.bad_parameter(name) from None
+    value = number_param(params, name)
     if not value > 0:
         raise errors.bad_parameter(name)
     return value

@@ -50,7 +50,8 @@ def contract_of(params: Mapping[str, str], catalog: Catalog, *, required: bool =
     return contract
 
 
-def _number(params: Mapping[str, str], name: str) -> float:
+def number_param(params: Mapping[str, str], name: str) -> float:
+    """A required finite number, as Binance reads it: missing is -1102, not a number -1100 naming it."""
     text = params.get(name, "")
     if not text:
         raise errors.missing_parameter(name)
@@ -89,12 +90,12 @@ def parse_new_order(params: Mapping[str, str], catalog: Catalog) -> OrderSpec:
     client_id = params.get("newClientOrderId") or None
     if client_id is not None and not _CLIENT_ID.match(client_id):
         raise errors.bad_parameter("newClientOrderId")
-    qty = _number(params, "quantity")
+    qty = number_param(params, "quantity")
     if not on_step(qty, contract.instrument.lot_step):
         raise errors.precision_over_maximum()  # Binance's -1111, before any filter is looked at
     price, tif = 0.0, "GTC"
     if order_type == "LIMIT":
-        price = _number(params, "price")
+        price = number_param(params, "price")
         tif = params.get("timeInForce", "")
         if not tif:
             raise errors.missing_parameter("timeInForce")
