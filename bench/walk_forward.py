@@ -8,6 +8,7 @@ of hedge notional / basket value over its hourly valuations): the same average c
 from 2020-09-22, when the last of the ten (AVAX) lists. Then the gap risk on the 1-minute crash files: how far the
 basket falls between two hourly samples, which no hourly rebalance can catch.
 Run: .venv/bin/python bench/walk_forward.py   (22 one-year backtests: 10 to 25 minutes, by how busy the cores are)
+     .venv/bin/python bench/walk_forward.py --only cppi:2022   (one row and its fixed reference: 6 backtests)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from bot.config import Config, load_config, with_overrides
 from bot.live.session import run_backtest
 from bot.report.backtest import result_json
+from bot.research.walk_forward import choose
 from bot.store.journal import Journal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +80,8 @@ def row(name: str, year: int, r: dict[str, Any]) -> str:
     )
 
 
-def walk_forward() -> None:
+def walk_forward(only: tuple[str, int] | None = None) -> None:
+    """Every policy and fold, or only the one `only` names (policy, scored year)."""
     print(
         "| policy (parameters chosen on the year before) | year | average hedge ratio | upside capture"
         " | downside capture | capture spread | max drawdown | drawdown reduction | variance reduction | fees"
@@ -88,10 +91,12 @@ def walk_forward() -> None:
     runs: dict[tuple[str, int, int], dict[str, Any]] = {}
     for policy, grid in GRIDS.items():
         for train, test in FOLDS:
+            if only is not None and only != (policy, test):
+                continue
             for i, params in enumerate(grid):
                 if (policy, train, i) not in runs:
                     runs[policy, train, i] = backtest(train, {"policy": policy, **params})
-            best = max(range(len(grid)), key=lambda i: (score(runs[policy, train, i]), -i))  # ties: listed first
+            best = choose([score(runs[policy, train, i]) for i in range(len(grid))])  # the sweep's choice
             if (policy, test, best) not in runs:
                 runs[policy, test, best] = backtest(test, {"policy": policy, **grid[best]})
             chosen = runs[policy, test, best]
@@ -137,13 +142,28 @@ def gap_risk() -> None:
         print(f"| {path.name} | {worst_inside:.2%} | {at} | {worst_hourly:.2%} |", flush=True)
 
 
+def parse_only(argv: list[str]) -> tuple[str, int] | None:
+    """`--only cppi:2022`: one policy's row for one scored year (the bench exits 2 on anything else)."""
+    if "--only" not in argv:
+        return None
+    index = argv.index("--only") + 1
+    policy, _, year = (argv[index] if index < len(argv) else "").partition(":")
+    if policy not in GRIDS or not any(str(test) == year for _, test in FOLDS):
+        folds = ", ".join(f"{p}:{test}" for p in GRIDS for _, test in FOLDS)
+        print(f"--only: expected one of {folds}", file=sys.stderr)
+        sys.exit(2)
+    return policy, int(year)
+
+
 def main() -> int:
     if not (DATA / "prices_1h.csv.gz").exists():
         print(f"skipped: {DATA} is absent (../shared/data beside the repository)")
         return 0
+    only = parse_only(sys.argv)
     if "--gap-only" not in sys.argv:
-        walk_forward()
-    gap_risk()
+        walk_forward(only)
+    if only is None:
+        gap_risk()
     return 0
 
 

@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Config, ConfigError, load_config
-from bot.domain import parse_duration_ms
 from bot.secrets import redact
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 RUN_LOCK = "hedgebot.lock"  # `hedgebot run`, every mode: one daemon per state directory, journal and account
 BACKTEST_LOCK = "backtest.lock"  # `hedgebot backtest` rewrites its own backtest.sqlite: one at a time
@@ -49,8 +50,8 @@ def _parser(*, ctl_only: bool = False) -> argparse.ArgumentParser:
 
     bt = sub.add_parser("backtest", help="run the engine over history on an event-time clock")
     bt.add_argument("--config", type=Path, required=True)
-    bt.add_argument("--prices", type=Path, required=True, help="spot candles CSV (../shared/data format)")
-    bt.add_argument("--funding", type=Path, required=True, help="funding CSV")
+    bt.add_argument("--prices", type=Path, help="spot candles CSV (../shared/data format; else [market] prices)")
+    bt.add_argument("--funding", type=Path, help="funding CSV (else [market] funding)")
     bt.add_argument("--perp", type=Path, help="perpetual candles CSV (else perps are priced from spot)")
     bt.add_argument("--start", type=_date, help="first day traded, YYYY-MM-DD")
     bt.add_argument("--end", type=_date, help="day after the last traded, YYYY-MM-DD")
@@ -60,6 +61,10 @@ def _parser(*, ctl_only: bool = False) -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
 
     bt.add_argument("--html", type=Path, help="also write a self-contained HTML report with plots here")
+
+    from bot.research import command as sweep_command
+
+    sweep_command.add_parser(sub, _date)
 
     add_ctl_parser(sub)
     report_commands.add_parsers(sub)
@@ -96,6 +101,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check_config(args.file)
     if args.command == "backtest":
         return _backtest(args)
+    if args.command == "sweep":
+        from bot.research import command as sweep_command
+
+        return sweep_command.run(args)
     if args.command in ("report", "stress"):
         from bot.report import cli as report_commands
 
@@ -112,10 +121,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _run(args)
 
 
+def _load_config(path: Path | None) -> Config:
+    """The config, imported when a command needs one: `ctl` reads only its `[control]` section."""
+    import os
+
+    from bot.config import load_config as load
+    from bot.config import overlays_from
+
+    return load(path, overlays_from(os.environ))  # HEDGEBOT_OVERLAY: a rehearsal's endpoints over the file's
+
+
 def _one_line_errors() -> tuple[type[Exception], ...]:
     """Bad input of any command: one line, exit 2 (imported here, when one is raised, not at start)."""
     from bot.feeds.replay import ReplayError
     from bot.report.cli import ReportError
+    from bot.settings.values import ConfigError
     from bot.store.journal import JournalError
 
     return (ConfigError, ReplayError, JournalError, UsageError, ReportError)
@@ -126,7 +146,7 @@ def _check_config(path: Path) -> int:
     checked against this shell's and reported as a warning: the daemon's environment may differ."""
     from bot.ops.alerts import AlertsSetupError, sinks_from_config
 
-    config = load_config(path)
+    config = _load_config(path)
     print(json.dumps(config.model_dump(mode="json"), indent=2))
     try:
         sinks_from_config(config.alerts)
@@ -144,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.live.session import FIXED_START_MS, run_paper
     from bot.report.backtest import result_text
 
-    config = load_config(args.config)
+    config = _load_config(args.config)
     if config.market.source == "exchange":
         return _run_on_exchange(args, config)
     if config.market.source != "synthetic":
@@ -212,14 +232,14 @@ def _backtest(args: argparse.Namespace) -> int:
     from bot.live.session import run_backtest
     from bot.report import cli as report_commands
     from bot.report.backtest import result_json, result_text
+    from bot.report.tail_risk import format_tail_risk, tail_risk_json
 
-    base = load_config(args.config)
-    market: dict[str, Any] = {
-        "source": "replay",
-        "prices": args.prices,
-        "funding": args.funding,
-        "perp": args.perp,
-    }
+    base = _load_config(args.config)
+    files = {"prices": args.prices, "funding": args.funding, "perp": args.perp}
+    market: dict[str, Any] = {"source": "replay", **{key: path for key, path in files.items() if path is not None}}
+    for key, what in (("prices", "price"), ("funding", "funding")):  # a flag overrides the config's file
+        if files[key] is None and getattr(base.market, key) is None:
+            raise UsageError(f"backtest: no {what} file: pass --{key} FILE or set [market] {key} in the config")
     if args.start:
         market["start"] = args.start
     if args.end:
@@ -228,7 +248,11 @@ def _backtest(args: argparse.Namespace) -> int:
     with _state_locked(config, BACKTEST_LOCK):  # until its HTML is written from backtest.sqlite
         summary = run_backtest(config)
         result = result_json(summary)
+        tail = report_commands.journal_tail_risk(config.path_in_state("backtest.sqlite"))  # VaR, ES of its days
+        result["tail_risk"] = tail_risk_json(tail)
         print(json.dumps(result, indent=2) if args.json else result_text(summary))
+        if not args.json:
+            print(format_tail_risk(tail, "days of this backtest"))
         if args.html:
             journal = config.path_in_state("backtest.sqlite")
             report_commands.write_html(args.html, journal_path=journal, result=result, title="hedgebot backtest")
@@ -263,6 +287,8 @@ def _alerts_can_be_sent(config: Config) -> None:
 
 def _duration(text: str, flag: str) -> int:
     try:
+        from bot.domain import parse_duration_ms
+
         return parse_duration_ms(text)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None

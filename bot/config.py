@@ -8,25 +8,33 @@ with 0600 permissions is configured here (see `bot.secrets`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
+from bot.settings.accounts import SpotAccount as SpotAccount
+from bot.settings.control import ControlSection as ControlSection
+from bot.settings.control import read_config_text
 from bot.settings.instruments import check_hedge_legs, check_hedge_symbol
 from bot.settings.ops import AlertsSection as AlertsSection
 from bot.settings.ops import MetricsSection as MetricsSection
 from bot.settings.sanity import SanitySection as SanitySection
-from bot.settings.toml import check_shape, one_line, parse_toml, shown
+from bot.settings.settlement import check_inverse_quote, check_posted, inverse_settle, settlement_currency
+from bot.settings.sources import PricesSection as PricesSection
+from bot.settings.sources import check_price_sources, holding_sources
+from bot.settings.toml import parse_toml
+from bot.settings.validate import validated
 from bot.settings.values import ASSET, Asset, Flag, Float, Fraction, Int, PositiveDuration, PositiveFloat
 from bot.settings.values import ConfigError as ConfigError
 from bot.settings.values import Duration as Duration
 from bot.settings.values import Section as _Section
 
-HedgeSymbol = Annotated[str, AfterValidator(check_hedge_symbol)]  # a linear perpetual, dated or @quarterly contract
+HedgeSymbol = Annotated[str, AfterValidator(check_hedge_symbol)]  # linear perpetual, dated, @quarterly; inverse perp
 NonNegativeFloat = Annotated[Float, Field(ge=0)]
 Bps = Annotated[Float, Field(ge=0, le=10_000)]  # basis points: 10,000 = 100 %
 LossFraction = Annotated[Float, Field(gt=0, le=1)]
@@ -61,6 +69,9 @@ class PortfolioSection(_Section):
     holdings_value: dict[str, PositiveFloat] = Field(default_factory=dict)
     locked: dict[str, NonNegativeFloat] = Field(default_factory=dict)  # staked/vesting: counted
     core: tuple[str, ...] = ()  # core holdings, never hedged (only the satellite is)
+    # holdings posted as the coin-margined hedge account's collateral (bot.settings.settlement): counted once
+    posted: tuple[str, ...] = ()
+    accounts: tuple[SpotAccount, ...] = ()  # accounts whose spot balances add to holdings (settings/accounts.py)
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +98,19 @@ class PortfolioSection(_Section):
                     raise ValueError(f"{table}: {base!r} is not a base asset in capitals, like 'ETH'")
                 if base == self.quote:
                     raise ValueError(f"{table}: {base!r} is the quote currency, not a holding to hedge")
+        return self
+
+    @property
+    def account_assets(self) -> tuple[str, ...]:
+        """Every asset some account's balance is read for, once each."""
+        return tuple(dict.fromkeys(asset for account in self.accounts for asset in account.assets))
+
+    @model_validator(mode="after")
+    def _accounts_hold_no_quote(self) -> PortfolioSection:
+        if self.quote in self.account_assets:
+            raise ValueError(
+                f"accounts: {self.quote!r} is the quote: the bot moves it itself (top-ups), it is never a holding"
+            )
         return self
 
 
@@ -133,6 +157,13 @@ class HedgeSection(_Section):
     horizon: PositiveDuration = "30d"  # protective_put: the put's rolling maturity
     multiplier: Annotated[Float, Field(ge=1, le=50)] = 4.0  # cppi: exposure kept = multiplier × cushion
     peak_window: Duration = "0s"  # the peak is the highest value over this trailing window; "0s" = since start
+    # proxy selection (bot.hedge.proxy_select): min_variance on a chosen subset of `proxies` (default instruments)
+    proxy_select: Flag = False  # choose the proxies by stepwise regression instead of using them all
+    max_proxies: Annotated[Int, Field(ge=1, le=20)] = 3  # at most this many chosen
+    proxy_min_gain: Fraction = 0.01  # stop adding proxies when the next one raises R² by less
+    proxy_rank_gap: Fraction = 0.15  # drop a candidate whose |Pearson| − |Spearman| with the basket exceeds this
+    proxy_hysteresis: Fraction = 0.02  # a new set must beat the current set's R² by more than this
+    proxy_reselect: PositiveDuration = "7d"  # re-choose this often (a proxy whose price stopped: at once)
 
     @field_validator("tiers")
     @classmethod
@@ -190,6 +221,17 @@ class CollateralSection(_Section):
         return self
 
 
+class ReserveSection(_Section):
+    """`[risk.reserve]`: stablecoins in the spot or funding wallet of the hedge account's exchange, moved into the
+    hedge account when the buffer falls below the top-up step (bot.risk.topup), before any cut. Paper and backtest
+    model the wallet holding `amount`; live, `amount` caps what the bot may move of what the wallet holds."""
+
+    amount: NonNegativeFloat = 0.0  # quote the bot may move in over the run; 0 = no reserve: the ladder cuts
+    wallet: Literal["spot", "funding"] = "spot"
+    max_transfer: PositiveFloat = 25_000.0  # per transfer
+    max_daily: PositiveFloat = 100_000.0  # per UTC day
+
+
 class RiskSection(_Section):
     # pre-trade limits, checked on every clip against the state after it (bot.risk.limits)
     max_leverage: PositiveFloat = 3.0  # total hedge notional / hedge-account equity
@@ -215,6 +257,7 @@ class RiskSection(_Section):
     on_max_loss: Literal["full_cover", "reducing", "halted"] = "full_cover"
     # the collateral buffer: distance to liquidation, with its steps (bot.risk.collateral)
     collateral: CollateralSection = Field(default_factory=CollateralSection)
+    reserve: ReserveSection = Field(default_factory=ReserveSection)  # top-ups before cuts (bot.risk.topup)
 
 
 class ExecutionSection(_Section):
@@ -245,7 +288,9 @@ class ExecutionSection(_Section):
 
 
 class PaperSection(_Section):
-    collateral: PositiveFloat = 50_000.0  # hedge-account starting equity, in the quote currency
+    # hedge-account starting equity, in its settlement currency: the quote, or the coin of inverse legs (unused
+    # where [portfolio] posted names the holding that is the collateral)
+    collateral: PositiveFloat = 50_000.0
     leverage: PositiveFloat = 5.0
     taker_fee_bps: Bps = 4.0
     maker_fee_bps: Annotated[Float, Field(ge=-10, le=10_000)] = 2.0
@@ -255,7 +300,7 @@ class PaperSection(_Section):
 
 
 class VenueSection(_Section):
-    exchange: Literal["binanceusdm", "bybit", "okx"] = "binanceusdm"
+    exchange: Literal["binanceusdm", "binancecoinm", "bybit", "okx"] = "binanceusdm"  # binancecoinm: inverse legs
     endpoint: str | None = None  # e.g. "http://127.0.0.1:8765" to point REST and websockets at another host
     api_key_env: str = "HEDGEBOT_API_KEY"
     api_secret_env: str = "HEDGEBOT_API_SECRET"  # noqa: S105 -- the name of a variable, not a secret
@@ -270,6 +315,10 @@ class VenueSection(_Section):
     # after it was sent, since until then it could still arrive and be executed
     request_window: Duration = "10s"
     rate_limit: Flag = True  # ccxt's client-side throttle by endpoint weight; off only where a proxy throttles
+    # Binance's dead-man's switch (countdownCancelAll), armed per contract while our orders rest: a daemon that
+    # dies stops renewing it and the exchange cancels them this long after the last renewal; "0s" = off
+    dead_man_countdown: Duration = "60s"
+    dead_man_renew: PositiveDuration = "15s"  # renewed at most this often (Binance asks for a heartbeat)
 
     @field_validator("request_window")
     @classmethod
@@ -278,25 +327,14 @@ class VenueSection(_Section):
             raise ValueError(f"{value!r}: venues accept a request window of more than 0 and at most 60s")
         return value
 
-
-class ControlSection(_Section):
-    listen: str = "127.0.0.1:8686"  # host:port, or unix:/path/to/socket
-    token_env: str = "HEDGEBOT_TOKEN"  # noqa: S105 -- the name of a variable, not a secret
-    token_file: Path | None = None  # 0600 file, used when the environment variable is unset
-    tls_cert: Path | None = None  # PEM certificate (with tls_key): HTTPS, needed to listen beyond loopback
-    tls_key: Path | None = None
-    allow_remote: Flag = False  # explicit override: plain HTTP beyond loopback (behind a TLS proxy, in a pod)
-    # Named operators, one `name:role:token` each (role: viewer, trader or admin), from this variable (entries
-    # separated by commas or newlines) and/or a 0600 file (one a line); re-read when the file changes. The token
-    # above, when set, is one more operator: an admin named `operator`.
-    operators_env: str = "HEDGEBOT_OPERATORS"
-    operators_file: Path | None = None
-    session_ttl: Duration = "12h"  # a dashboard login lasts this long (wall time)
-
     @model_validator(mode="after")
-    def _tls_pair(self) -> ControlSection:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together: give both or neither")
+    def _dead_man_outlives_a_missed_renewal(self) -> VenueSection:
+        countdown, renew = parse_duration_ms(self.dead_man_countdown), parse_duration_ms(self.dead_man_renew)
+        if countdown and countdown < 2 * renew:
+            raise ValueError(
+                f"dead_man_countdown = {self.dead_man_countdown!r} must be at least twice dead_man_renew = "
+                f"{self.dead_man_renew!r} (or '0s', off): one late renewal must not cancel resting orders"
+            )
         return self
 
 
@@ -341,13 +379,32 @@ class Config(_Section):
     control: ControlSection = ControlSection()
     telegram: TelegramSection = TelegramSection()
     sanity: SanitySection = SanitySection()  # market-data sanity layer (bot.core.sanity)
+    prices: PricesSection = PricesSection()  # where holdings are priced on the exchange's market (settings/sources.py)
+
+    def _settles_in_one_currency(self) -> None:
+        """Inverse legs: one coin, a USD quote, live on binancecoinm only; posted holdings in that coin."""
+        settles_in = settlement_currency(self.hedge.instruments, self.portfolio.quote)
+        check_inverse_quote(self.hedge.instruments, self.portfolio.quote)
+        check_posted(self.portfolio.posted, self.portfolio.holdings, settles_in)
+        if settles_in != self.portfolio.quote and self.bot.mode == "live" and self.venue.exchange != "binancecoinm":
+            raise ValueError(
+                f"hedge instruments {list(self.hedge.instruments)} are inverse (coin-margined): they trade live on"
+                f" Binance COIN-M (venue.exchange = 'binancecoinm'); on {self.venue.exchange} live trading of inverse"
+                " contracts is not supported yet"
+            )
+
+    @property
+    def settlement_currency(self) -> str:
+        """The hedge account's currency: the quote, or the coin its inverse legs settle in."""
+        return settlement_currency(self.hedge.instruments, self.portfolio.quote)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
         quote = self.portfolio.quote
         for symbol in self.hedge.instruments:
-            if symbol.split(":")[0].split("/")[1] != quote:
+            if symbol.split(":")[0].split("/")[1] != quote and inverse_settle(symbol) is None:
                 raise ValueError(f"hedge instrument {symbol!r} is not quoted in portfolio.quote {quote!r}")
+        self._settles_in_one_currency()
         if self.bot.mode == "live" and self.market.source != "exchange":
             raise ValueError(
                 f"bot.mode = 'live' needs market.source = 'exchange' (got {self.market.source!r}): live orders"
@@ -358,7 +415,16 @@ class Config(_Section):
             raise ValueError("market.source = 'replay' needs market.prices (a CSV of spot candles)")
         if self.market.start and self.market.end and self.market.end <= self.market.start:
             raise ValueError(f"market.end {self.market.end} is not after market.start {self.market.start}")
+        if self.market.source == "exchange":
+            check_price_sources(self.holding_price_sources(), quote)
         return self
+
+    def holding_price_sources(self) -> dict[str, tuple[Any, ...]]:
+        """Each holding's price sources on the exchange's market, in order (bot.settings.sources)."""
+        p = self.portfolio
+        bases = [*p.holdings, *p.holdings_value, *p.locked, *p.account_assets]
+        hedged = [f"{s.split('/')[0]}/{p.quote}:{p.quote}" for s in self.hedge.instruments]
+        return holding_sources(self.prices, bases, p.quote, hedged)
 
     @property
     def span_ms(self) -> int:
@@ -373,42 +439,37 @@ def day_ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = one_line(".".join(str(part) for part in error["loc"])) or "(top level)"
-    value = error.get("input")
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        return f"{where}: unknown key (value {shown(value)})"
-    if error["type"] == "missing":
-        return f"{where}: required key is missing"
-    if message.startswith("Value error, "):  # our own validators already explain themselves
-        return f"{where}: {message.removeprefix('Value error, ')}"
-    expected = message.removeprefix("Input should be ").removeprefix("input should be ")
-    return f"{where}: got {shown(value)}, expected {expected}"
-
-
 def parse_config(data: Mapping[str, Any], source: str = "config") -> Config:
-    try:
-        check_shape(data)  # integers beyond 64 bits, absurd nesting: refused by key before validation
-        return Config.model_validate(data)
-    except ConfigError as exc:
-        raise ConfigError(one_line(f"{source}: {exc}")) from None
-    except ValidationError as exc:
-        lines = [_describe(error) for error in exc.errors(include_url=False)]
-        raise ConfigError(one_line(f"{source}: " + "; ".join(lines))) from None
+    return validated(Config, data, source)
 
 
-def load_config(path: Path | None) -> Config:
-    """The config in `path`, or the embedded default when `path` is None."""
-    if path is None:
+def load_config(path: Path | None, overlays: Sequence[Path] = ()) -> Config:
+    """The config in `path`, or the embedded default when `path` is None; each overlay file's keys (a TOML file of
+    the same sections) replace the file's, key by key (`hedgebot run --overlay`: a rehearsal's endpoints)."""
+    if path is None and not overlays:
         return Config()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    return parse_config(parse_toml(text, str(path)), str(path))
+    data = parse_toml(read_config_text(path), str(path)) if path is not None else {}
+    for overlay in overlays:
+        data = overlaid(data, parse_toml(read_config_text(overlay), str(overlay)))
+    source = " + ".join(str(p) for p in (*([path] if path is not None else []), *overlays))
+    return parse_config(data, source)
+
+
+OVERLAY_ENV = "HEDGEBOT_OVERLAY"  # config overlays, os.pathsep-separated: `hedgebot run` and `reload` apply them
+
+
+def overlays_from(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The overlay files `HEDGEBOT_OVERLAY` names in `environ` (the process's environment, passed by the shell)."""
+    return tuple(Path(part) for part in environ.get(OVERLAY_ENV, "").split(os.pathsep) if part)
+
+
+def overlaid(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `overlay`'s keys put in, tables merged key by key, any other value replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        below = merged.get(key)
+        merged[key] = overlaid(below, value) if isinstance(below, Mapping) and isinstance(value, Mapping) else value
+    return merged
 
 
 def with_overrides(config: Config, **sections: Mapping[str, Any]) -> Config:

@@ -57,6 +57,15 @@ def utc_time(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / MS_PER_SECOND, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def readable_duration(ms: float) -> str:
+    """A span in an operator's message: '45s', '12m', '9.5h'."""
+    if ms < 2 * MS_PER_MINUTE:
+        return f"{ms / MS_PER_SECOND:.0f}s"
+    if ms < 2 * MS_PER_HOUR:
+        return f"{ms / MS_PER_MINUTE:.0f}m"
+    return f"{ms / MS_PER_HOUR:.1f}h"
+
+
 class BadMarketData(ValueError):
     """A market message that must be dropped (and counted), never acted on."""
 

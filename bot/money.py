@@ -16,12 +16,23 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from bot.domain import Fill, Instrument, Position, Side, Symbol
+from bot.domain import Fill, FundingSettled, Instrument, Position, Side, Symbol
 
 
 def fee_in_quote(fill: Fill, quote: str) -> float:
     """The fill's fee in the quote currency: a fee in the base coin (inverse contracts) is valued at the fill."""
     return fill.fee if fill.fee_currency in (quote, "") else fill.fee * fill.price
+
+
+def funding_in_quote(funding: FundingSettled, quote: str) -> float:
+    """The settlement's amount in the quote currency: funding in the coin (inverse contracts) is valued once, at
+    the settlement's mark."""
+    return funding.amount if funding.currency in (quote, "") else funding.amount * funding.mark_price
+
+
+def coin_in_quote(amount: float, coin_price: float) -> float:
+    """A coin-margined account's figure (wallet, equity, margin: in the coin) in the quote currency."""
+    return amount * coin_price
 
 
 def slippage_bps(side: Side, reference: float, price: float) -> float:
@@ -30,8 +41,10 @@ def slippage_bps(side: Side, reference: float, price: float) -> float:
 
 
 def slippage_cost(instrument: Instrument, fill: Fill, sent_at_mark: float) -> float:
-    """Quote currency paid (+) or earned (−) by `fill` against the mark when its order was sent."""
-    return fill.side.sign * instrument.notional(fill.qty, fill.price - sent_at_mark)
+    """Quote currency paid (+) or earned (−) by `fill` against the mark when its order was sent: what the fill's
+    position would have lost at once marked there (an inverse contract's, in coin, valued at the fill)."""
+    lost = -instrument.pnl(fill.signed_qty, fill.price, sent_at_mark)
+    return lost * fill.price if instrument.inverse else lost
 
 
 def traded_notional(instrument: Instrument, fill: Fill) -> float:

@@ -23,6 +23,8 @@ SHELL = ("bot.feeds", "bot.venues", "bot.store", "bot.control", "bot.ops", "bot.
 LIVE = ("bot.live",)
 TESTING = ("bot.testing",)
 COMMAND_LINE = ("bot.cli",)
+# parameter research (`hedgebot sweep`): above the process, like the command line; it runs backtests through bot.live
+RESEARCH = ("bot.research",)
 
 # (who, may not import, why)
 RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
@@ -30,6 +32,8 @@ RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...] = (
     (SHELL, LIVE + TESTING + COMMAND_LINE, "the shell is wired by the live package, never the other way"),
     (LIVE, TESTING + COMMAND_LINE, "the process never depends on test kits or the command line"),
     (("bot.report",), ("bot.exchange_sim", "bot.venues"), "reports read results, not the simulator or a venue"),
+    (CORE + SHELL + LIVE + TESTING, RESEARCH, "research sits above the process: only the command line imports it"),
+    (RESEARCH, TESTING + COMMAND_LINE, "research never depends on test kits or the command line"),
 )
 
 

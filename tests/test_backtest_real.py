@@ -56,7 +56,7 @@ def test_a_backtest_writes_a_self_contained_html_report_with_its_plots(
     assert code == 0
     assert json.loads(capsys.readouterr().out)["hedged"]["trades"] > 0
     page = html.read_text()
-    assert "<script" not in page  # readable without a server or any network
+    assert "script-src 'sha256-" in page  # its scripts are inlined: readable without a server or any network
     assert page.count("data-plot=") == 5
 
 

@@ -291,9 +291,9 @@ def deep_array(depth: int) -> str:
         f"[bot]\nseed = {'9' * 4000}\n",
         "[risk]\nmax_leverage = inf\n",
         '[hedge]\nratio = "1.0"\n',
-        '[portfolio]\nquote = "USD"\n[hedge]\ninstruments = ["BTC/USD:BTC"]\n',
+        '[portfolio]\nquote = "USD"\n[hedge]\ninstruments = ["BTC/USD:BTC-250328"]\n',
     ],
-    ids=["3000-deep", "600-deep", "5000-digits", "4000-digits", "inf", "string-ratio", "inverse"],
+    ids=["3000-deep", "600-deep", "5000-digits", "4000-digits", "inf", "string-ratio", "dated-inverse"],
 )
 def test_absurd_files_are_refused_in_one_line_with_exit_two_by_check_config_and_run(tmp_path: Path, text: str) -> None:
     path = tmp_path / "absurd.toml"

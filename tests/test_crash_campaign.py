@@ -51,6 +51,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 TOKEN = "crash-campaign-token-0123456789abcdef"
 GUARD_S = 90.0  # the most one run may take to reach its kill point or its target; never a synchronisation delay
+BASIS = 0.01  # the most the synthetic market's perpetual strays from its spot index (a percent)
 MIN_CLIP = min_clip_qty(default_instrument(ETH_PERP), 2_000.0)  # the least ETH order the venue takes, at ~2,000
 AT_REST = "at rest, on target"  # a run that finished its work before its kill point came: killed idle
 
@@ -138,8 +139,13 @@ class Chain:
         elsewhere = [
             qty for symbol, qty in positions.items() if symbol.startswith(ETH_PERP) and symbol != self.contract
         ]
-        on_target = abs(positions.get(self.contract, 0.0) + eth) <= slack + 1e-9
-        return idle and on_target and not elsewhere and positions == self.exchange_positions()
+        # the holding is valued at ETH's spot index and the hedge sized at the contract's price: the target is a
+        # contract short per ETH held, give or take the basis between them at the decision
+        targets = [t["qty"] for symbol, t in status["targets"].items() if symbol.startswith(ETH_PERP)]
+        target = sum(targets) if targets else -eth  # no decision since the restart: what it holds is its target
+        near_holding = abs(target + eth) <= BASIS * eth + slack + 1e-9
+        on_target = abs(positions.get(self.contract, 0.0) - target) <= slack + 1e-9
+        return idle and near_holding and on_target and not elsewhere and positions == self.exchange_positions()
 
     def hedged_eth(self) -> float:
         """ETH the exchange's positions hedge now (beta 1)."""

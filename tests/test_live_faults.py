@@ -99,7 +99,9 @@ async def test_silence_past_the_staleness_limit_stops_new_orders_until_prices_re
     assert stale["state_reason"].startswith("stale:")
     assert ETH_PERP in stale["state_reason"]
     assert live.status()["state"] == "active"
-    assert resumed[ETH_PERP] == pytest.approx(-15.0, abs=0.01)
+    # the holding is valued at ETH's index and the hedge sized at the perpetual's price: when the hold lifts the
+    # re-synced perpetual (2,050) may still trail the index's first print (2,060), a basis of 0.5 % at most here
+    assert resumed[ETH_PERP] == pytest.approx(-15.0, rel=0.005)
     assert len(sim.sent_client_order_ids()) == len(sent) + 1
 
 

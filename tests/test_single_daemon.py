@@ -75,7 +75,9 @@ async def _quiet(control: ControlClient, process: asyncio.subprocess.Process, jo
     nothing it does on its own writes the journal while the test looks."""
     await status_when(control, process, lambda status: True, "the daemon's control API")
     await control.command("pause")
-    await status_when(control, process, lambda s: not s["working_parents"], "no hedge working")
+    await status_when(
+        control, process, lambda s: not s["working_parents"] and not s["closing_parents"], "no hedge working"
+    )
     await eventually(lambda: _journal_rows(journal)["valuations"], "the start-up valuation", process)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.commands import Actor, parse_reason
+from bot.control.auth import CLIENT_HEADER
 from bot.control.operators import Operator, OperatorRegistry, RoleRefused, bearer_token, may
 from bot.logs import get_logger
 
@@ -33,7 +34,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_COOKIE = "hb_session"
 LOGIN_COOKIE = "hb_login"  # the login form's own CSRF nonce (double submit), before any session exists
 CSRF_HEADER = "X-CSRF-Token"
-CLIENT_HEADER = "X-Hedgebot-Client"  # `hedgebot ctl` says so; other bearer callers are "api"
 MAX_SESSIONS = 256
 OPEN_PATHS = frozenset({"/health", "/login"})
 PAGES = frozenset({"/", "/dashboard"})  # a browser without a session is sent to the login from these

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import os
 
-from bot.config import ConfigError, ControlSection
 from bot.secrets import SecretError, read_secret
+from bot.settings.control import ControlSection
+from bot.settings.values import ConfigError
 
+CLIENT_HEADER = "X-Hedgebot-Client"  # `hedgebot ctl` says so; other bearer callers are "api"
 MIN_TOKEN_LENGTH = 16  # shorter tokens are guessable over a network; `openssl rand -hex 32` gives 64
 
 

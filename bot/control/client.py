@@ -1,26 +1,32 @@
 """A client of the control API: finds the daemon from the same `[control]` config and speaks to it.
 
+It speaks HTTP with the standard library (`http.client`): `hedgebot ctl`, what an operator types most, then
+starts without loading an async HTTP stack (`bench/ctl_import.py` measures it). `ControlConnection` is the
+blocking client `ctl` uses; `ControlClient` offers the same calls to async code (test kits, `report`), each
+request run in a worker thread.
+
 Raises `DaemonUnreachable` when nothing answers (not running, wrong address, socket gone), and `ApiRefused`
 when the daemon answers with an error (the token, the arguments, or the engine refused).
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import os
+import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-import aiohttp
-
-from bot.config import ControlSection
-from bot.control.access import CLIENT_HEADER
-from bot.control.auth import ControlSetupError, load_token, token_source
+from bot.control.auth import CLIENT_HEADER, ControlSetupError, load_token, token_source
 from bot.control.listen import ListenAddress, client_ssl_context, parse_listen
 from bot.secrets import redact
+from bot.settings.control import ControlSection
+
+Answer = TypeVar("Answer")
 
 
 class DaemonUnreachable(Exception):
@@ -46,8 +52,34 @@ def connect_host(host: str) -> str:
     return host
 
 
-class ControlClient:
-    """`async with ControlClient.from_config(section) as client: await client.status()`."""
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over a Unix socket: the host name is only the Host header."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _configured(control: ControlSection) -> tuple[ListenAddress, str, ssl.SSLContext | None]:
+    """The address, token and TLS trust `[control]` gives a client."""
+    token = load_token(control)
+    if token is None:
+        raise ControlSetupError(f"no control token in {token_source(control)}; put the daemon's token there")
+    return parse_listen(control.listen), token, client_ssl_context(control)
+
+
+class ControlConnection:
+    """The blocking client: `ControlConnection.from_config(section).status()`; one connection per request."""
 
     def __init__(
         self,
@@ -59,72 +91,95 @@ class ControlClient:
         self.address = address
         self._token = token
         self._ssl = ssl_context
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self._timeout = timeout_s
+
+    def __repr__(self) -> str:  # never the token
+        return f"ControlConnection({self.address})"
+
+    @classmethod
+    def from_config(cls, control: ControlSection, timeout_s: float = 30.0) -> ControlConnection:
+        return cls(*_configured(control), timeout_s=timeout_s)
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.request("GET", "/status")["status"])
+
+    def audit(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The operators' commands, newest first."""
+        return [dict(row) for row in self.request("GET", f"/audit?limit={int(limit)}")["audit"]]
+
+    def command(self, name: str, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return dict(self.request("POST", f"/commands/{name}", dict(args or {}))["status"])
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._token}", CLIENT_HEADER: "ctl"}  # the audit trail's "via"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        connection = self._connection()
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            status, text = response.status, response.read().decode("utf-8", errors="replace")
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, TLS, garbled answer
+            raise DaemonUnreachable(_unreachable(self.address, exc)) from None
+        finally:
+            connection.close()
+        return _answer(status, text)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.address.unix_path is not None:
+            return _UnixConnection(str(self.address.unix_path), self._timeout)
+        host = connect_host(self.address.host)
+        if self._ssl is not None:
+            return http.client.HTTPSConnection(host, self.address.port, timeout=self._timeout, context=self._ssl)
+        return http.client.HTTPConnection(host, self.address.port, timeout=self._timeout)
+
+
+class ControlClient:
+    """`async with ControlClient.from_config(section) as client: await client.status()`."""
+
+    def __init__(
+        self,
+        address: ListenAddress,
+        token: str,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._connection = ControlConnection(address, token, ssl_context, timeout_s)
+        self.address = address
 
     def __repr__(self) -> str:  # never the token
         return f"ControlClient({self.address})"
 
     @classmethod
     def from_config(cls, control: ControlSection, timeout_s: float = 30.0) -> ControlClient:
-        address = parse_listen(control.listen)
-        token = load_token(control)
-        if token is None:
-            where = token_source(control)
-            raise ControlSetupError(f"no control token in {where}; put the daemon's token there")
-        return cls(address, token, client_ssl_context(control), timeout_s)
-
-    @property
-    def base_url(self) -> str:
-        if self.address.unix_path is not None:
-            return "http://localhost"  # the host is not used on a Unix socket
-        host = connect_host(self.address.host)
-        host = f"[{host}]" if ":" in host else host
-        return f"{'https' if self._ssl else 'http'}://{host}:{self.address.port}"
+        return cls(*_configured(control), timeout_s=timeout_s)
 
     async def __aenter__(self) -> ControlClient:
-        connector: aiohttp.BaseConnector
-        if self.address.unix_path is not None:
-            connector = aiohttp.UnixConnector(path=str(self.address.unix_path))
-        else:
-            connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=self._timeout,
-            headers={"Authorization": f"Bearer {self._token}", CLIENT_HEADER: "ctl"},  # the audit trail's "via"
-        )
         return self
 
     async def __aexit__(
         self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        return None
 
     async def status(self) -> dict[str, Any]:
-        answer = await self._request("GET", "/status")
-        return dict(answer["status"])
+        return await _in_thread(self._connection.status)
 
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         """The operators' commands, newest first."""
-        answer = await self._request("GET", f"/audit?limit={int(limit)}")
-        return [dict(row) for row in answer["audit"]]
+        return await _in_thread(lambda: self._connection.audit(limit))
 
     async def command(self, name: str, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        answer = await self._request("POST", f"/commands/{name}", dict(args or {}))
-        return dict(answer["status"])
+        return await _in_thread(lambda: self._connection.command(name, args))
 
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        if self._session is None:
-            raise RuntimeError("use `async with ControlClient(...)`")
-        try:
-            async with self._session.request(method, self.base_url + path, json=body) as response:
-                text = await response.text()
-                status = response.status
-        except (aiohttp.ClientConnectionError, FileNotFoundError, TimeoutError) as exc:
-            raise DaemonUnreachable(_unreachable(self.address, exc)) from None
-        return _answer(status, text)
+
+async def _in_thread(call: Callable[[], Answer]) -> Answer:
+    """A blocking request off the event loop (asyncio imported here: `ctl` never needs it)."""
+    import asyncio
+
+    return await asyncio.to_thread(call)
 
 
 def _answer(status: int, text: str) -> dict[str, Any]:
@@ -142,9 +197,9 @@ def _answer(status: int, text: str) -> dict[str, Any]:
 def _unreachable(address: ListenAddress, exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         why = "no answer before the timeout"
-    elif isinstance(exc, aiohttp.ClientSSLError):
+    elif isinstance(exc, ssl.SSLError):
         why = f"TLS failed: {exc}"
-    elif isinstance(exc, OSError) and exc.errno:  # aiohttp's connector errors are OSErrors too
+    elif isinstance(exc, OSError) and exc.errno:
         why = os.strerror(exc.errno).lower()
     else:
         why = str(exc) or type(exc).__name__

@@ -9,17 +9,17 @@ Exit status: 0 done, 1 the daemon refused (token, arguments, engine), 2 bad usag
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from bot.commands import CommandError, parse_command, parse_reason
-from bot.config import ConfigError, load_config
-from bot.control.client import ApiRefused, ControlClient, DaemonUnreachable
+from bot.control.client import ApiRefused, ControlConnection, DaemonUnreachable
 from bot.control.render import audit_text, command_text, status_text
 from bot.secrets import redact
+from bot.settings.control import load_control_section
+from bot.settings.values import ConfigError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -94,12 +94,11 @@ def run_ctl(args: argparse.Namespace) -> int:
         if name not in _READ_ONLY:
             parse_reason(payload.get("reason"))
             parse_command(name, _arguments(args))  # the daemon checks again; this catches typos before connecting
-        config = load_config(args.config)
-        client = ControlClient.from_config(config.control, timeout_s=args.timeout)
+        client = ControlConnection.from_config(load_control_section(args.config), timeout_s=args.timeout)
     except (CommandError, ConfigError) as exc:
         return _fail(EXIT_USAGE, str(exc))
     try:
-        status = asyncio.run(_call(client, name, payload, getattr(args, "limit", 50)))
+        status = _call(client, name, payload, getattr(args, "limit", 50))
     except DaemonUnreachable as exc:
         return _fail(EXIT_UNREACHABLE, str(exc))
     except ApiRefused as exc:
@@ -116,13 +115,12 @@ def run_ctl(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _call(client: ControlClient, name: str, payload: dict[str, Any], limit: int = 50) -> dict[str, Any]:
-    async with client:
-        if name == "status":
-            return await client.status()
-        if name == "audit":
-            return {"audit": await client.audit(limit)}
-        return await client.command(name, payload)
+def _call(client: ControlConnection, name: str, payload: dict[str, Any], limit: int = 50) -> dict[str, Any]:
+    if name == "status":
+        return client.status()
+    if name == "audit":
+        return {"audit": client.audit(limit)}
+    return client.command(name, payload)
 
 
 def _fail(code: int, message: str) -> int:

@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import ControlSection
 from bot.control.auth import MIN_TOKEN_LENGTH, ControlSetupError, load_token
 from bot.logs import get_logger
 from bot.secrets import SecretError, read_secret, register
+from bot.settings.control import ControlSection
 
 LEGACY_NAME = "operator"  # the single token's operator, as the audit trail names it
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain import readable_duration
 from bot.report.text import utc
 
 _NO_ITEMS: Mapping[str, Any] = {}
@@ -23,6 +24,7 @@ def status_text(status: Mapping[str, Any]) -> str:
         _money_line(status),
         _buffer_line(status),
         _margin_line(status),
+        *_tail_risk_lines(status),
         *_hedge_lines(status),
         *_roll_lines(status),
         _orders_line(status),
@@ -51,12 +53,23 @@ def ratio_text(status: Mapping[str, Any]) -> str:
     text = f"ratio {_num(ratio)}"
     if override:
         text += f" until {_when(override.get('until'))}, then the config's {_num(status.get('config_ratio'))}"
+        text += _market_time(status, override.get("until"))
     if _is_number(ratio) and ratio > 1 and status.get("allow_overhedge") is False:
         text += (
             "; capped: the hedge is held at 100 % of the exposure ([hedge] allow_overhedge = false),"
             " so a ratio above 1 covers no more than 1"
         )
     return text
+
+
+def _market_time(status: Mapping[str, Any], until: Any) -> str:
+    """On a sped-up paper run, durations (`--for`) run in market time: say so, with the span in wall time."""
+    speed: Any = status.get("speed")
+    now: Any = status.get("now")
+    if not (_is_number(speed) and _is_number(until) and _is_number(now)) or speed <= 1:
+        return ""
+    wall = readable_duration(max(until - now, 0) / speed)
+    return f" (market time: this run is sped up {speed:g}×, so that is {wall} of wall time from now)"
 
 
 def audit_text(rows: Any) -> str:
@@ -154,6 +167,26 @@ def _protection_lines(status: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _tail_risk_lines(status: Mapping[str, Any]) -> list[str]:
+    """'VaR 99 %  1 day, 720 samples: historical unhedged 4,100.00 (ES 5,200.00), hedged 1,300.00 (ES 1,700.00)'
+    and the same line filtered; none before the estimator's window holds enough samples."""
+    tail = status.get("tail_risk")
+    if not isinstance(tail, Mapping):
+        return []
+    level: Any = tail.get("level")
+    percent = _num(level * 100 if _is_number(level) else None, ".0f")
+    head = f"VaR {percent} %  1 day, {_num(tail.get('samples'))} samples:"
+    lines = []
+    for method in ("historical", "filtered"):
+        pairs = _mapping(tail.get(method))
+        unhedged, hedged = _mapping(pairs.get("unhedged")), _mapping(pairs.get("hedged"))
+        lines.append(
+            f"{head if method == 'historical' else ' ' * len(head)} {method} unhedged {_money(unhedged.get('var'))}"
+            f" (ES {_money(unhedged.get('es'))}), hedged {_money(hedged.get('var'))} (ES {_money(hedged.get('es'))})"
+        )
+    return lines
+
+
 def _money_line(status: Mapping[str, Any]) -> str:
     headroom = _mapping(status.get("headroom"))
     return (
@@ -212,10 +245,14 @@ def _feeds_line(status: Mapping[str, Any]) -> str:
 def _decision_line(status: Mapping[str, Any]) -> str:
     decision = status.get("last_decision")
     if not isinstance(decision, Mapping):
+        warmup = _mapping(status.get("warmup"))
+        samples, needs = warmup.get("samples"), warmup.get("needs")
+        if isinstance(samples, int) and isinstance(needs, int) and samples < needs:  # why no decision yet
+            return f"decision   none yet: warming up, {samples} of {needs} samples (hedge.min_samples)"
         return "decision   none yet"
     return (
         f"decision   {_when(decision.get('ts'))} {_text(decision.get('trigger'))}:"
-        f" {_text(decision.get('reason'), '')} [{_text(decision.get('id'))}]"
+        f" {_text(decision.get('reason'), '')} [{_text(decision.get('label') or decision.get('id'))}]"
     )
 
 

@@ -38,7 +38,8 @@ from aiohttp import web
 from bot.commands import COMMAND_NAMES, Actor, Command, CommandError, parse_command
 from bot.control.access import command_actor
 from bot.control.auth import ControlSetupError
-from bot.control.listen import ConnectionGate, ConnectionLimits, ListenAddress
+from bot.control.gate import ConnectionGate, ConnectionLimits
+from bot.control.listen import ListenAddress
 from bot.control.operators import RoleRefused
 from bot.control.web import install as install_operators
 from bot.control.web import json_safe

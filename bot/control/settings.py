@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from bot.config import Config
 from bot.control.auth import ControlSetupError, load_token, token_source
-from bot.control.listen import ConnectionLimits, ListenAddress, check_exposure, parse_listen, server_ssl_context
+from bot.control.gate import ConnectionLimits
+from bot.control.listen import ListenAddress, check_exposure, parse_listen, server_ssl_context
 from bot.control.operators import OperatorRegistry
 
 DEFAULT_LIMITS = ConnectionLimits()

@@ -7,8 +7,10 @@ positions and equity. The shell (`bot.live.daemon`) journals and executes the ac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from bot.config import Config
 from bot.core.sanity import PriceSanity, Screened
@@ -30,6 +32,7 @@ from bot.domain import (
     parse_duration_ms,
     round_to_step,
     spot_symbol,
+    utc_time,
 )
 from bot.execution.actions import CancelOrder, ClipHeld, ExecutionAction, ParentClosed, PlaceOrder, RollChanged
 from bot.execution.clips import Parent
@@ -38,16 +41,19 @@ from bot.execution.ids import decision_id
 from bot.execution.legs import HedgeLeg, LegKind, parse_legs
 from bot.execution.order_states import OrderTracker
 from bot.execution.roll_driver import Roller
-from bot.hedge.decider import HedgeDecider
+from bot.hedge.decider import HedgeDecider, TargetCap
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.protective import Protection, basket_volatility, protection_settings
 from bot.hedge.triggers import TriggerFired
 from bot.risk.governance import Governance, StaleNotice
+from bot.risk.inverse import equity_in_quote
 from bot.risk.limits import Limits
 from bot.risk.marking import marked_account
+from bot.risk.staleness import stale_prices
 from bot.risk.state import Governor, StateChanged, TradingState
+from bot.risk.topup import TopUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ class RiskNotice:
     message: str
 
 
-Action = ExecutionAction | DecisionMade | StateChanged | RiskNotice
+Action = ExecutionAction | DecisionMade | StateChanged | RiskNotice | TopUp
 
 
 def _series_by_price_symbol(legs: Iterable[HedgeLeg]) -> dict[Symbol, tuple[Symbol, ...]]:
@@ -105,8 +111,21 @@ def _fixed_while_running(config: Config) -> dict[str, object]:
         "hedge.window": config.hedge.window,
         "hedge.sample": config.hedge.sample,
         "portfolio.quote": config.portfolio.quote,
+        "portfolio.posted": config.portfolio.posted,  # the coin account's collateral: paper starts the account with it
         "portfolio assets": sorted([*config.portfolio.holdings, *config.portfolio.holdings_value]),
+        "portfolio.accounts": config.portfolio.accounts,  # read by the feed from the start (bot/feeds/accounts.py)
+        "prices": config.prices,  # the holdings' price streams
         "bot.mode": config.bot.mode,
+    }
+
+
+def reloaded_holdings(old: Config, new: Config, held: Mapping[str, float]) -> dict[str, float]:
+    """What a reload sets the holdings to: the new static quantities, plus, for an asset read from exchange
+    accounts, what the accounts hold beyond the old static quantity (a reload must not forget a balance)."""
+    read = set(new.portfolio.account_assets)
+    return {
+        base: qty + (held.get(base, 0.0) - old.portfolio.holdings.get(base, 0.0) if base in read else 0.0)
+        for base, qty in new.portfolio.holdings.items()
     }
 
 
@@ -122,6 +141,9 @@ class Engine:
         self.hedge_symbols = tuple(self.legs)  # the legs as configured: what the hedge maths targets
         self._series_of = _series_by_price_symbol(self.legs.values())
         bases = [*self.holdings, *self.pending_value_holdings, *config.portfolio.locked]
+        bases += config.portfolio.account_assets  # holdings read from exchange accounts (bot/live/holdings_sync.py)
+        if config.settlement_currency != self.quote:  # a coin-margined account's coin is held (exposure_quantities)
+            bases.append(config.settlement_currency)
         series = tuple(dict.fromkeys([*(spot_symbol(b, self.quote) for b in bases), *self.hedge_symbols]))
         self.estimator = CovarianceEstimator(
             series,
@@ -218,9 +240,10 @@ class Engine:
         elif isinstance(event, AccountSnapshot):
             # positions follow fills only: a snapshot fetched before a fill it includes reaches us would count
             # that fill twice; the venue's positions are adopted by reconciliation (`adopt_positions`)
-            self.equity = event.equity
+            self.equity = self.in_quote(event)  # a coin-margined account's equity valued in the quote, once here
             self.account_ts = event.ts
             self.account = event
+            self.governance.reserve.account_seen()  # a fresh snapshot: top-ups executed are in its equity
             self._govern_account(event)
 
     def adopt_positions(self, snapshot: AccountSnapshot) -> None:
@@ -232,8 +255,13 @@ class Engine:
         exposure = self.exposure()
         if exposure.missing:
             return
-        portfolio = exposure.total + snapshot.equity  # the whole portfolio
-        verdict = self.governance.on_account(snapshot, portfolio, self.prices, self.instruments)
+        equity = self.in_quote(snapshot)
+        if math.isnan(equity) and not math.isnan(snapshot.equity):  # its coin not priced yet, as a missing price
+            return
+        # the whole portfolio: a coin account's equity is already in the exposure (its coin, held)
+        portfolio = exposure.total + (equity if snapshot.currency in (self.quote, "") else 0.0)
+        trading = self.now >= self.trading_from_ms  # warm-up replays history: no money is moved on its prices
+        verdict = self.governance.on_account(snapshot, portfolio, self.prices, self.instruments, equity, top_up=trading)
         self._pending.extend(verdict.changes)
         if verdict.notice is not None:
             self._pending.append(RiskNotice(snapshot.ts, "collateral", verdict.notice.step, verdict.notice.reason))
@@ -244,8 +272,16 @@ class Engine:
             self.loss_cover = verdict.full_cover
             why = "portfolio loss beyond its limit: full cover" if verdict.full_cover else "portfolio loss recovered"
             self._forced_trigger = ("max_loss_cover", why)
-        if verdict.cut is not None:
-            self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason))
+        if verdict.top_up is not None:
+            self._pending.append(verdict.top_up)
+        if verdict.cut is not None and trading:  # asked again at every evaluation: after warm-up, top-ups first
+            basis = {p.symbol: p.qty for p in snapshot.positions}  # what the fraction was computed on
+            self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason, basis))
+
+    def on_transfer(self, transfer: str, executed: bool, ts: int, *, refused: bool = True) -> TopUp | None:
+        """The shell's word on a top-up it was asked for: executed (the hedge account holds it), refused, or never
+        executed (lost on its way: asked again at once)."""
+        return self.governance.transfer_settled(transfer, executed, ts, refused=refused)
 
     def _govern_marks(self, now: int) -> None:
         """The latest account snapshot revalued at the marks now, governed like a fresh one (a rally that eats the
@@ -258,17 +294,22 @@ class Engine:
         if marked is not account:
             self._govern_account(marked)
 
-    def _cut_hedge(self, now: int, fraction: float, reason: str) -> list[Action]:
-        """Collateral cut (REDUCE step and below): shrink every hedge leg by `fraction`, in reduce-only clips that
-        no trading state blocks (protective). Asked again on every account evaluation while the buffer stays
-        below the reduce step: a leg whose protective parent already cuts as far is left to it, so a cut stopped
-        by a kill switch, a pause or a rejected clip is taken up again, and a deeper fall deepens it."""
+    def _cut_hedge(self, now: int, fraction: float, reason: str, basis: Mapping[Symbol, float]) -> list[Action]:
+        """Collateral cut (REDUCE step and below): shrink every hedge leg by `fraction` of what the account snapshot
+        (`basis`: its positions) held, in reduce-only clips that no trading state blocks (protective). Asked again
+        on every account evaluation while the buffer stays below the reduce step: a leg already at its target (its
+        cut filled before a new snapshot shows it) or whose protective parent already cuts as far is left alone,
+        so a cut stopped by a kill switch, a pause or a rejected clip is taken up again, and a deeper fall deepens
+        it, but a cut is never taken twice."""
         targets: dict[Symbol, HedgeTarget] = {}
         for spec, leg in self.legs.items():
             held = self.leg_position(leg)
             lot = self.instruments[leg.reference].lot_step
-            target = round_to_step(held * (1 - fraction), lot)
-            if held and abs(held - target) >= lot / 2 and not self._cut_under_way(leg, target, lot):
+            snapshot_held = [qty for symbol, qty in basis.items() if leg.holds(symbol)]
+            base = sum(snapshot_held) if snapshot_held else held
+            target = round_to_step(base * (1 - fraction), lot)
+            beyond = held * target >= 0 and abs(held) - abs(target) >= lot / 2  # still more than the target
+            if held and beyond and not self._cut_under_way(leg, target, lot):
                 targets[spec] = HedgeTarget(spec, target, 0.0)
         if not targets:
             return []
@@ -299,7 +340,9 @@ class Engine:
             self._govern_marks(now)  # collateral and max loss at this instant's marks, not the last report's
         actions: list[Action] = self._pending
         self._pending = []
+        dropped = self._drop_stale_proxies(now)  # before sampling: the sampler must not wait for them
         if now >= self.trading_from_ms:  # warm-up trades nothing
+            actions.extend(dropped)
             change, stale = self._gate_on_staleness(now)
             actions.extend([change] if change is not None else [])
             actions.extend(RiskNotice(now, "stale_feed", notice.key, notice.reason) for notice in stale)
@@ -325,15 +368,50 @@ class Engine:
         self._trading_allowed = allowed
 
     def _gate_on_staleness(self, now: int) -> tuple[StateChanged | None, list[StaleNotice]]:
-        """Fail closed on stale prices of the hedge instruments, funding of the perpetuals, or the account."""
-        references = [leg.reference for leg in self.legs.values()]
-        perpetuals = [leg.reference for leg in self.legs.values() if leg.kind is LegKind.PERPETUAL]
+        """Fail closed on stale prices of the hedge instruments or of the holdings, funding of the perpetuals, or the
+        account: a holding valued at an old price is an exposure the hedge cannot be sized on."""
+        legs = [leg for leg in self.legs.values() if leg.spec not in self.decider.proxy_choice.stale]  # dropped
+        references = [leg.reference for leg in legs]
+        references += [spot_symbol(base, self.quote) for base, qty in self.exposure_quantities().items() if qty > 0]
+        perpetuals = [leg.reference for leg in legs if leg.kind is LegKind.PERPETUAL]
         return self.governance.on_time(
             now,
             {s: self.price_ts.get(s) for s in references},
             {s: self.funding[s].ts if s in self.funding else None for s in perpetuals},
             self.account_ts,
         )
+
+    def _drop_stale_proxies(self, now: int) -> list[RiskNotice]:
+        """With proxy selection on, a candidate proxy whose price or funding stopped is done without rather than
+        gated on (`_gate_on_staleness` leaves it out): the selection drops it at once, the return sampler stops
+        waiting for it, and its position is held (bot.hedge.proxy_select). Without proxy selection: nothing."""
+        choice = self.decider.proxy_choice
+        if not choice.on:
+            return []
+        legs = [self.legs[spec] for spec in choice.candidates if spec in self.legs]
+        found = stale_prices(
+            now,
+            self.governance.staleness_limits,
+            {leg.spec: self.price_ts.get(leg.reference) for leg in legs},
+            {leg.spec: self.funding[leg.reference].ts if leg.reference in self.funding else None for leg in legs},
+        )
+        stale = {symbol: item.describe() for symbol, item in found.items()}
+        before = dict(choice.stale)
+        self.estimator.sampler.hold(stale)
+        if not choice.set_stale(stale):
+            return []
+        self._recheck = True  # dropped at once, not at the next sampling step
+        notices = [
+            RiskNotice(now, "stale_feed", f"proxy {symbol}", f"{why}: dropped from the proxies, its position held")
+            for symbol, why in stale.items()
+            if symbol not in before
+        ]
+        notices += [
+            RiskNotice(now, "stale_feed", f"proxy {symbol}", f"{symbol} fresh again: a proxy candidate again")
+            for symbol in before
+            if symbol not in stale
+        ]
+        return notices
 
     # ---- deciding ---------------------------------------------------------------------------------
 
@@ -350,6 +428,10 @@ class Engine:
             self.ratio_override = None
         return self.config.hedge.ratio
 
+    def warm_up_progress(self) -> tuple[int, int]:
+        """The samples the estimator holds in its window, and how many estimates need (`hedge.min_samples`)."""
+        return self.estimator.stats.count, self.estimator.stats.min_periods
+
     def portfolio_estimates(self) -> tuple[float | None, float | None]:
         """Correlation and beta of the hedged portfolio to the proxy over the window (None before estimates)."""
         weights = self.decider.weights(self.exposure())
@@ -359,12 +441,36 @@ class Engine:
         proxy = Symbol(self.config.hedge.proxy_symbol)
         return portfolio_correlation(view, weights, proxy), portfolio_beta(view, weights, proxy)
 
+    def instant_complete(self, ts: int) -> bool:
+        """Every price series the estimator samples, and every book the feed gives, has printed at `ts`: no event
+        of that instant that the decision or a fill reads is still to come, so it can be decided now rather than
+        when the next instant's first event (or a timer) arrives. (Funding is published at its own instants: one
+        that arrives after the close is applied and the instant worked once more, as the timer would.)"""
+        price_ts = self.price_ts
+        held = self.decider.proxy_choice.stale  # proxies whose feed stopped: not waited for
+        if not all(price_ts.get(series) == ts for series in self.estimator.series if series not in held):
+            return False
+        return all(book.ts == ts for book in self.books.values())
+
     def exposure(self) -> Exposure:
         """Spot holdings, locked ones included, at the latest prices."""
+        return value_holdings(self.exposure_quantities(), self.prices, self.quote)
+
+    def exposure_quantities(self) -> dict[str, float]:
+        """Spot holdings with locked ones added, by base: what is valued (and whose prices must be fresh)."""
         held = dict(self.holdings)
         for base, qty in self.config.portfolio.locked.items():
             held[base] = held.get(base, 0.0) + qty
-        return value_holdings(held, self.prices, self.quote)
+        account = self.account
+        if account is not None and account.currency not in (self.quote, ""):  # a coin-margined hedge account
+            coin = account.currency  # its coin is held too (posted: it is the holding), counted once, hedged
+            equity = marked_account(account, self.prices, self.instruments, account.ts).equity
+            held[coin] = equity + (0.0 if coin in self.config.portfolio.posted else held.get(coin, 0.0))
+        return held
+
+    def in_quote(self, snapshot: AccountSnapshot) -> float:
+        """The hedge account's equity in the quote currency (its coin at the coin's price for an inverse one)."""
+        return equity_in_quote(snapshot, self.quote, self.prices, self.instruments)
 
     def _buy_value_holdings(self) -> bool:
         """Turn holdings given as a quote value into quantities at the current prices; False until all are priced."""
@@ -394,7 +500,8 @@ class Engine:
         planned = {spec: self._planned_leg(leg) for spec, leg in self.legs.items()}
         prices = {**self.prices, **{spec: self.prices[leg.reference] for spec, leg in self.legs.items()}}
         cover = self._protect(now, exposure)
-        proposal = self.decider.decide(now, exposure, prices, planned, self.ratio * cover, forced)
+        cap = self._buffer_cap(now, planned, prices)
+        proposal = self.decider.decide(now, exposure, prices, planned, self.ratio * cover, forced, cap)
         if proposal is None:
             return []
         self.targets = proposal.targets
@@ -402,6 +509,20 @@ class Engine:
         if self.protection.state is not None:  # the floor, the cushion and the cover go with the decision
             result = PolicyResult(result.notionals, {**result.numbers, **self.protection.state.numbers()})
         return self._make_decision(now, proposal.fired, result, proposal.targets)
+
+    def _buffer_cap(
+        self, now: int, planned: Mapping[Symbol, float], prices: Mapping[Symbol, float]
+    ) -> TargetCap | None:
+        """The collateral buffer's cap on what a decision adds (`bot.risk.headroom`): the account at the marks now,
+        its positions outside the hedge legs kept. None before the account is seen."""
+        account = self.account
+        if account is None:
+            return None
+        marked = marked_account(account, self.prices, self.instruments, now)
+        others = tuple(p for p in marked.positions if not any(leg.holds(p.symbol) for leg in self.legs.values()))
+        instruments = {**self.instruments, **self._leg_instruments()}
+        snapshot = replace(marked, positions=others)
+        return partial(self.governance.cap_hedge, snapshot, held=planned, marks=prices, instruments=instruments)
 
     def _protect(self, now: int, exposure: Exposure) -> float:
         """A protective policy's cover (1 for the others) from the hedged basket, the hedge account's equity at the
@@ -412,7 +533,7 @@ class Engine:
         view = self.estimator.fast_view() or (self.estimator.view() if self.estimator.ready else None)
         volatility = basket_volatility(view, weights, self.estimator.samples_per_year)
         account = self.account
-        equity = None if account is None else marked_account(account, self.prices, self.instruments, now).equity
+        equity = None if account is None else self.in_quote(marked_account(account, self.prices, self.instruments, now))
         core = self.config.portfolio.core
         basket = sum(value for base, value in exposure.values.items() if base not in core)
         self.protection.update(now, basket, equity, volatility)
@@ -440,7 +561,7 @@ class Engine:
         self.last_decision = decision
         actions: list[Action] = [DecisionMade(decision)]
         for leg_no, target in enumerate(decision.targets):
-            reason = f"{fired.name}: {fired.reason}"
+            reason = fired.leg_reason(target.symbol, target.notional)
             actions.extend(self._drive_leg(now, decision.id, leg_no, target, reason, protective=protective))
         return actions
 
@@ -508,7 +629,7 @@ class Engine:
     def set_ratio(self, now: int, ratio: float, until_ms: int) -> list[Action]:
         """Override the hedge ratio until event time `until_ms`, and re-decide."""
         self.ratio_override = (ratio, until_ms)
-        self._forced_trigger = ("operator_ratio", f"operator set ratio {ratio:g} until {until_ms}")
+        self._forced_trigger = ("operator_ratio", f"operator set ratio {ratio:g} until {utc_time(until_ms)}")
         return []
 
     def set_holding(self, now: int, base: str, qty: float) -> list[Action]:
@@ -542,11 +663,11 @@ class Engine:
         changed = [key for key in before if before[key] != after[key]]
         if changed:
             raise ValueError(f"reload: {', '.join(changed)} cannot change while running; restart to apply")
-        self.config = config
+        old, self.config = self.config, config
         self.executor.configure(config)
         self.roller.configure(config)
         self.governance.configure(config.risk)
-        self._change_holdings(config.portfolio.holdings)
+        self._change_holdings(reloaded_holdings(old, config, self.holdings))
         self.decider.configure(config)
         self.protection.configure(protection_settings(config.hedge))
         self.sanity.configure(config.sanity)

@@ -20,6 +20,7 @@ _REST_SECTIONS = {
     "fapiPrivateV2": "/fapi/v2",
     "fapiPrivateV3": "/fapi/v3",
     "fapiData": "/futures/data",
+    "sapi": "/sapi/v1",  # universal transfers between the spot/funding wallets and the futures wallet
 }
 
 
@@ -52,5 +53,8 @@ def ccxt_config(base_url: str, api_key: str, secret: str, *, timeout_ms: int = 1
 def _futures_exact_errors() -> dict[str, Any]:
     import ccxt  # local import: ccxt is heavy and only the client side needs it
 
-    table: dict[str, Any] = ccxt.binanceusdm().exceptions["linear"]["exact"]  # a sync client opens no socket
-    return dict(table)
+    exceptions = ccxt.binanceusdm().exceptions  # a sync client opens no socket
+    table: dict[str, Any] = dict(exceptions["linear"]["exact"])
+    # sapi (wallet transfers) answers from Binance's spot host, whose table maps -5013 to InsufficientFunds
+    table["-5013"] = exceptions["spot"]["exact"]["-5013"]
+    return table

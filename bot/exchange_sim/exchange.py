@@ -33,6 +33,8 @@ from bot.exchange_sim.orders import (
 from bot.exchange_sim.public_market import PublicMarket
 from bot.exchange_sim.records import SimOrder, SimTrade
 from bot.exchange_sim.settings import SimSettings
+from bot.exchange_sim.transfers import TransferDesk
+from bot.exchange_sim.wallets import Wallets
 from bot.venues.simulation.account import LedgerKind
 from bot.venues.simulation.book import BookModel, RestingOrder, RestingOrders, crosses
 
@@ -59,6 +61,10 @@ class SimExchange:
         self._user_events: list[Json] = []
         self._moved: dict[str, Contract] = {}
         self.liquidations = 0
+        quote = settings.quote
+        reserves = {"MAIN": {quote: settings.spot_reserve}, "FUNDING": {quote: settings.funding_reserve}}
+        self.wallets = Wallets.funded(reserves)  # the spot and funding wallets of the same account
+        self.transfers = TransferDesk(self.wallets)  # universal transfers between them and the futures wallet
 
     @property
     def now_ms(self) -> int:
@@ -178,11 +184,12 @@ class SimExchange:
         check_reduce_only(spec, self.account.position(contract.symbol).qty)
         if spec.post_only and crosses(spec.side, spec.price, top.bid, top.ask):
             raise errors.post_only_rejected()
-        fee = abs(contract.instrument.notional(spec.qty, reference)) * self.settings.taker_fee_bps / 1e4
+        # in the settlement currency (the coin for an inverse contract), as the account and its brackets count
+        fee = abs(contract.instrument.settlement_value(spec.qty, reference)) * self.settings.taker_fee_bps / 1e4
         if not self.account.can_open(contract.symbol, spec.signed_qty, reference, self.reserved_margin(), fee):
             raise errors.margin_insufficient()
         held = self.account.position(contract.symbol).qty
-        after = abs(contract.instrument.notional(held + spec.signed_qty, reference))
+        after = abs(contract.instrument.settlement_value(held + spec.signed_qty, reference))
         if abs(held + spec.signed_qty) > abs(held) and after > self.account.max_notional(contract.symbol):
             raise errors.max_position_exceeded()  # the bracket of the leverage set caps the position
 
@@ -336,6 +343,10 @@ class SimExchange:
     def account_changed(self, reason: str, contract: Contract) -> None:
         """Report an account change made outside trading (a margin transfer) on the user stream."""
         self._account_update(reason, [contract], self.now_ms)
+
+    def report_balance_change(self, reason: str) -> None:
+        """Report a wallet change made by a transfer (reason DEPOSIT / WITHDRAW) on the user stream."""
+        self._account_update(reason, [], self.now_ms)
 
     def query_order(self, params: Mapping[str, str]) -> SimOrder:
         return self._lookup(params, errors.order_does_not_exist)

@@ -1,12 +1,11 @@
-"""The exchange's account: `SimulatedAccount` with Binance's per-symbol leverage and leverage brackets. Pure.
+"""The exchange's account: the simulated account with Binance's per-symbol leverage and leverage brackets. Pure.
 
-`SimulatedAccount` (bot/venues/simulation, shared with the paper venue) has one account-wide leverage and one
-flat maintenance rate. Binance sets leverage per symbol and takes maintenance margin from each symbol's
-brackets, so here every figure that used those two numbers is recomputed per position: initial margin at the
-symbol's leverage, maintenance margin `notional × rate − cum` of the position's bracket, and from them the
-available balance, liquidation test and liquidation prices. The overrides keep the base class's structure
-(cross equity, isolated wallets); `_move_isolated_margin` is overridden because it is where an isolated
-position takes its initial margin, at its own leverage here.
+Maintenance margin, the liquidation test and liquidation prices by the brackets come from `BracketMargin`
+(bot/venues/simulation/bracket_margin.py, shared with the paper venue: one home). Binance also sets leverage per
+symbol, so here the figures that used the account-wide leverage are recomputed per position: initial margin at
+the symbol's leverage, and from it the available balance. The overrides keep the base class's structure (cross
+equity, isolated wallets); `_move_isolated_margin` is overridden because it is where an isolated position takes
+its initial margin, at its own leverage here.
 """
 
 from __future__ import annotations
@@ -14,27 +13,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from bot.domain import Instrument, Position, Symbol
-from bot.risk.brackets import BracketTable
-from bot.venues.simulation.account import SimulatedAccount
+from bot.domain import Instrument, Symbol
+from bot.venues.simulation.bracket_margin import BracketMargin
 
 
-class BracketedAccount(SimulatedAccount):
+class BracketedAccount(BracketMargin):
     def __init__(self, currency: str, collateral: float, instruments: Iterable[Instrument], leverage: int) -> None:
         self.default_leverage = leverage
         self._leverage: dict[Symbol, int] = {}
-        self._tables: dict[str, BracketTable] = {}
         # the base's flat figures stay as the defaults a symbol without a table would use; none is used here
         super().__init__(currency, collateral, list(instruments), leverage=float(leverage))
 
     # ---- per-symbol settings ---------------------------------------------------------------------
-
-    def table(self, symbol: Symbol) -> BracketTable:
-        base = self.instrument(symbol).base
-        table = self._tables.get(base)
-        if table is None:
-            table = self._tables[base] = BracketTable.for_base(base)
-        return table
 
     def leverage_of(self, symbol: Symbol) -> int:
         return min(self._leverage.get(symbol, self.default_leverage), self.table(symbol).max_leverage)
@@ -54,28 +44,11 @@ class BracketedAccount(SimulatedAccount):
     def position_initial_margin(self, symbol: Symbol) -> float:
         return abs(self.position_value(symbol)) / self.leverage_of(symbol)
 
-    def position_maint_margin(self, symbol: Symbol) -> float:
-        return self.table(symbol).maintenance(self.position_value(symbol))
-
-    def maint_rate(self, symbol: Symbol) -> float:
-        return self.table(symbol).at(self.position_value(symbol)).maint_rate
-
-    def _held(self, *, cross_only: bool = False, exclude: Symbol | None = None) -> list[Position]:
-        return [
-            p
-            for p in self.positions()
-            if p.symbol != exclude and not (cross_only and self.margin_mode(p.symbol) == "isolated")
-        ]
-
     # ---- account figures (overrides) -------------------------------------------------------------
 
     @property
     def initial_margin(self) -> float:
         return sum(self.position_initial_margin(p.symbol) for p in self._held())
-
-    @property
-    def maintenance_margin(self) -> float:
-        return sum(self.position_maint_margin(p.symbol) for p in self._held())
 
     @property
     def available_balance(self) -> float:
@@ -107,47 +80,6 @@ class BracketedAccount(SimulatedAccount):
             super()._move_isolated_margin(instrument, held, after, price)
         finally:
             self.leverage = account_wide
-
-    def liquidation_due(self) -> tuple[Symbol, ...]:
-        held = self.positions()
-        due = [
-            p.symbol
-            for p in held
-            if self.margin_mode(p.symbol) == "isolated"
-            and self.isolated_margin(p.symbol) < self.position_maint_margin(p.symbol)
-        ]
-        cross = self._held(cross_only=True)
-        if cross and self._cross_equity() < sum(self.position_maint_margin(p.symbol) for p in cross):
-            due.extend(p.symbol for p in cross)
-        return tuple(sorted(due))
-
-    def liquidation_price(self, symbol: Symbol) -> float | None:
-        """Where the margin behind the position meets its maintenance margin, the bracket taken at that price.
-
-        Linear contracts: free + q(P − entry) = |q|·P·rate − cum, solved per bracket and kept where the
-        notional at P falls in that bracket (Binance's formula). Inverse contracts keep the base estimate.
-        """
-        position = self.position(symbol)
-        instrument = self.instrument(symbol)
-        if position.qty == 0 or instrument.inverse:
-            return super().liquidation_price(symbol) if position.qty else None
-        q = position.qty * instrument.contract_size
-        if self.margin_mode(symbol) == "isolated":
-            free = self.isolated_wallet(symbol)
-        else:
-            others = sum(self.position_maint_margin(p.symbol) for p in self._held(cross_only=True, exclude=symbol))
-            free = self._cross_equity() - self.unrealized_pnl(symbol) - others
-        candidates = []
-        for bracket in self.table(symbol).brackets:
-            denominator = q - abs(q) * bracket.maint_rate
-            if denominator == 0:
-                continue
-            price = (q * position.entry_price - free - bracket.cum) / denominator
-            if price > 0 and bracket.floor <= abs(q) * price <= bracket.cap:
-                candidates.append(price)
-        if not candidates:
-            return None
-        return max(candidates) if q > 0 else min(candidates)  # the first one the mark would reach
 
     # ---- isolated margin top-up (POST /fapi/v1/positionMargin) -------------------------------------
 

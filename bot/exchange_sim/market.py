@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.domain import (
     MS_PER_DAY,
@@ -30,6 +31,9 @@ from bot.domain import (
 from bot.exchange_sim.candles import CandleSeries
 from bot.exchange_sim.catalog import Catalog, Contract
 from bot.exchange_sim.settings import SimSettings
+
+if TYPE_CHECKING:  # the replay's history is handed in by the server; reading files stays out of this module
+    from bot.exchange_sim.kline_history import KlineHistory
 
 _MS_PER_YEAR = 365 * MS_PER_DAY
 DEFAULT_FUNDING_RATE = 0.0001  # Binance's base rate (interest 0.01 % per 8 h) until a rate is observed
@@ -86,6 +90,7 @@ class MarketState:
         self._books: dict[str, tuple[Top, int]] = {}  # by contract id, with the observation seq
         self._funding: dict[str, FundingState] = {}
         self._candles: dict[str, CandleSeries] = {}
+        self.history: KlineHistory | None = None  # klines replayed from the data files (`hedgebot exchange-sim`)
         self.ignored_events = 0  # events for symbols the simulator does not list
 
     # ---- reading ----------------------------------------------------------------------------------
@@ -127,7 +132,8 @@ class MarketState:
         spread = self.settings.spread_ticks * tick
         bid = max(tick, round_to_step(mark - spread / 2, tick, Rounding.DOWN))
         ask = round_to_step(bid + spread, tick, Rounding.NEAREST)
-        size = max(lot, round_to_step(self.settings.level_notional / (mark * contract.instrument.contract_size), lot))
+        contracts = contract.instrument.contracts_for_notional(self.settings.level_notional, mark)  # inverse too
+        size = max(lot, round_to_step(contracts, lot))
         return Top(bid, size, ask, size)
 
     def funding(self, contract: Contract) -> FundingState | None:

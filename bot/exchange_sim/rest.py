@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.exchange_sim import errors, payloads
+from bot.exchange_sim import errors, payloads, spot_rest
 from bot.exchange_sim import rest_account as account
 from bot.exchange_sim import rest_market as market
+from bot.exchange_sim import rest_transfers as transfers
 from bot.exchange_sim.conditional_orders import algo_payload
 from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
@@ -247,4 +248,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/positionSide/dual"): Route(_SIGNED, account.position_mode),
     ("GET", "/fapi/v1/multiAssetsMargin"): Route(_SIGNED, account.multi_assets_margin),
     ("GET", "/fapi/v1/commissionRate"): Route(_SIGNED, account.commission_rate),
+    ("POST", "/sapi/v1/asset/transfer"): Route(_SIGNED, transfers.post_transfer),
+    ("GET", "/sapi/v1/asset/transfer"): Route(_SIGNED, transfers.get_transfers),
+    ("POST", "/sapi/v1/asset/get-funding-asset"): Route(_SIGNED, spot_rest.funding_assets),  # the funding wallet
 }

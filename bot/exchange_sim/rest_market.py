@@ -120,6 +120,9 @@ def _interval(params: Params) -> int:
 def _candles(ex: SimExchange, contract: Contract, params: Params, step: int) -> list[Candle]:
     limit = int_param(params, "limit", 500, 1500) or 500
     start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    history = ex.market.history
+    if history is not None and history.covers(contract.id, step):  # a replay: the files' candles, before it too
+        return history.klines(contract.id, step, start, end, limit, ex.now_ms)
     return ex.market.candles(contract).klines(step, start, end, limit)
 
 

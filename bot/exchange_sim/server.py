@@ -18,12 +18,15 @@ import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.clock import Clock, WallClock
 from bot.domain import MarketEvent
 from bot.exchange_sim import auth, errors, payloads
+from bot.exchange_sim.answers import error_response
+from bot.exchange_sim.coinm_api import CoinmApi
 from bot.exchange_sim.countdown import Countdowns
 from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
@@ -32,8 +35,12 @@ from bot.exchange_sim.market_streams import MarketStreams
 from bot.exchange_sim.orders import contract_of, int_param
 from bot.exchange_sim.rest import ROUTES, Answer, Security
 from bot.exchange_sim.settings import SimSettings
+from bot.exchange_sim.spot_api import SpotApi
 from bot.exchange_sim.streams import Payload, StreamHub
 from bot.logs import get_logger
+
+if TYPE_CHECKING:  # only a replay loads one (pandas): `hedgebot exchange-sim --prices`
+    from bot.exchange_sim.kline_history import KlineHistory
 
 _ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/batchOrders"})
 _LISTEN_KEY_PATH = "/fapi/v1/listenKey"
@@ -57,7 +64,13 @@ class ReceivedOrderRequest:
 
 class ExchangeSim:
     def __init__(
-        self, settings: SimSettings, events: Iterable[MarketEvent], *, auth_clock: Clock | None = None
+        self,
+        settings: SimSettings,
+        events: Iterable[MarketEvent],
+        *,
+        auth_clock: Clock | None = None,
+        countdown_clock: Clock | None = None,
+        kline_history: KlineHistory | None = None,
     ) -> None:
         self.settings = settings
         self._events: Iterator[MarketEvent] = iter(events)
@@ -76,6 +89,13 @@ class ExchangeSim:
         self.events_applied = 0
         self.feed_finished = asyncio.Event()  # set when `run_feed` has played the whole feed
         self._auth_clock = auth_clock or WallClock()
+        self.spot = SpotApi(self.exchange, self.faults, self._auth_clock)  # Binance's spot API (spot_api.py)
+        # Binance's COIN-M API (coinm_api.py): served when `settings.coinm_bases` lists coins
+        self.coinm = CoinmApi(settings, self.exchange.now_ms, self.faults, self._auth_clock)
+        # countdownCancelAll runs on the exchange's time, the request clock unless a test moves it on by itself
+        # (a killed client's countdown runs out without the test waiting a minute or skewing signed requests)
+        self.countdown_clock = countdown_clock or self._auth_clock
+        self.exchange.market.history = kline_history  # a replay's klines, from before its start too
         self._listen_key: str | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -91,6 +111,9 @@ class ExchangeSim:
         app = web.Application()
         app.router.add_route("*", "/fapi/{tail:.*}", self._dispatch)
         app.router.add_route("*", "/futures/{tail:.*}", self._dispatch)
+        app.router.add_route("*", "/sapi/{tail:.*}", self._dispatch)  # wallet transfers (transfers.py)
+        self.spot.add_routes(app, self._dispatch)  # Binance's spot API, and its host's /sapi wallet routes
+        self.coinm.add_routes(app)  # /dapi and the /coinm streams
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/stream", self._combined_websocket)
         app.router.add_get("/{category:public|market}/stream", self._combined_websocket)  # Binance's routed URLs
@@ -115,6 +138,8 @@ class ExchangeSim:
                 await self._countdown_task
             self._countdown_task = None
         await self.hub.drop_all()
+        await self.spot.stop()
+        await self.coinm.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -131,6 +156,8 @@ class ExchangeSim:
     def push(self, event: MarketEvent) -> None:
         """Apply one market event now and publish what it changed."""
         self.exchange.on_event(event)
+        self.spot.on_event(event)
+        self.coinm.on_event(event)
         self.events_applied += 1
         self.expire_countdowns()
         self._publish()
@@ -182,7 +209,7 @@ class ExchangeSim:
             answer = await self._handle(method, path, raw, request.headers)
             self._tapped(Phase.AFTER, method, path)
         except BinanceError as error:
-            return _error_response(error)
+            return error_response(error)
         finally:
             self._publish()
         held = self.faults.take(Phase.AFTER, method, path)
@@ -227,13 +254,13 @@ class ExchangeSim:
             raise errors.missing_parameter("countdownTime")
         if countdown < 0:
             raise errors.bad_parameter("countdownTime")
-        self.countdowns.arm(contract.id, countdown, self._auth_clock.now_ms())
+        self.countdowns.arm(contract.id, countdown, self.countdown_clock.now_ms())
         return {"symbol": contract.id, "countdownTime": str(countdown)}
 
     def expire_countdowns(self) -> list[str]:
-        """Cancel every open order of each symbol whose countdown ran out (by the request clock, as Binance's
+        """Cancel every open order of each symbol whose countdown ran out (by `countdown_clock`, as Binance's
         runs on its own time, not the market's); the symbols cancelled."""
-        expired = self.countdowns.due(self._auth_clock.now_ms())
+        expired = self.countdowns.due(self.countdown_clock.now_ms())
         for symbol_id in expired:
             cancelled = self.exchange.cancel_all({"symbol": symbol_id})
             self.log.info("exchange_sim_countdown_expired", symbol=symbol_id, cancelled=cancelled)
@@ -282,21 +309,21 @@ class ExchangeSim:
     async def _combined_websocket(self, request: web.Request) -> web.StreamResponse:
         rule = self.faults.take(Phase.BEFORE, request.method, request.path)
         if rule is not None:
-            return _error_response(rule.as_error())
+            return error_response(rule.as_error())
         names = [s for s in request.query.get("streams", "").split("/") if s]
         return await self.hub.serve_market(request, names, combined=True)
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         rule = self.faults.take(Phase.BEFORE, request.method, request.path)
         if rule is not None:
-            return _error_response(rule.as_error())
+            return error_response(rule.as_error())
         category = request.match_info.get("category", "")
         tail = request.match_info.get("tail", "")
         legacy_key = category in ("", "private") and bool(tail) and "@" not in tail and not tail.isdigit()
         key = request.query.get("listenKey") or (tail if legacy_key else "")  # /ws/<listenKey> is the old form
         if category == "private" or key:
             if not key or key != self._listen_key:
-                return _error_response(errors.listen_key_does_not_exist())
+                return error_response(errors.listen_key_does_not_exist())
             return await self.hub.serve_user(request, key)
         return await self.hub.serve_market(request, [tail] if "@" in tail else [])
 
@@ -313,6 +340,8 @@ class ExchangeSim:
 
             self.hub.publish_market(for_stream)
         self.hub.publish_user(self.exchange.drain_user_events())
+        self.spot.publish()
+        self.coinm.publish()
 
     # ---- stream faults (StreamControl) ------------------------------------------------------------------
 
@@ -328,24 +357,18 @@ class ExchangeSim:
         return await self.hub.close_user(key, lambda k: {"e": "listenKeyExpired", "E": now, "listenKey": k})
 
 
-def _error_response(error: BinanceError) -> web.Response:
-    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
-    if error.plain_text:
-        return web.Response(status=error.status, text=error.msg, headers=headers, content_type=error.content_type)
-    return web.json_response(error.body(), status=error.status, headers=headers)
-
-
 async def serve(
     settings: SimSettings,
     events: Iterable[MarketEvent],
     *,
     on_start: Callable[[ExchangeSim], None] | None = None,
+    kline_history: KlineHistory | None = None,
 ) -> None:
     """Run a simulator until cancelled: listen, play the feed at the configured pace, then keep serving.
 
     `on_start` is called with the started simulator (its port, faults, ...) before the feed plays.
     """
-    sim = ExchangeSim(settings, events)
+    sim = ExchangeSim(settings, events, kline_history=kline_history)
     await sim.start()
     if on_start is not None:
         on_start(sim)

@@ -22,8 +22,17 @@ class SimSettings:
     api_secret: str = DEFAULT_API_SECRET
     quote: str = "USDT"
     bases: tuple[str, ...] = ("BTC", "ETH")  # one perpetual each, plus two quarterlies when `quarterlies`
+    spot_only: tuple[str, ...] = ()  # coins listed on the spot market only (no perpetual): bot/exchange_sim/spot.py
     quarterlies: bool = True  # list CURRENT_QUARTER and NEXT_QUARTER contracts
     collateral: float = 100_000.0  # starting USDT wallet balance
+    # Binance COIN-M (/dapi, bot/exchange_sim/coinm.py): one inverse perpetual per coin listed here (BTCUSD_PERP),
+    # each margined by its own wallet in that coin, starting at `coinm_collateral` coins; () serves no COIN-M
+    coinm_bases: tuple[str, ...] = ()
+    coinm_collateral: float = 10.0
+    # starting quote-asset balances of the spot ('MAIN') and funding wallets: a reserve the account can move into
+    # the futures wallet through POST /sapi/v1/asset/transfer (wallets.py, transfers.py)
+    spot_reserve: float = 0.0
+    funding_reserve: float = 0.0
     leverage: int = 20  # every symbol's leverage until POST /fapi/v1/leverage sets its own (capped by its brackets)
     taker_fee_bps: float = 4.0
     maker_fee_bps: float = 2.0

@@ -250,6 +250,11 @@ class Executor:
     def working(self) -> list[Parent]:
         return [p for p in self.parents.values() if p.status is ParentStatus.WORKING]
 
+    def closing(self) -> list[Symbol]:
+        """Contracts whose parent ended and whose execution record waits for the next work step (or for its
+        clips' last outcomes): until then the journal has not heard of the end."""
+        return sorted({symbol for _decision, symbol in self._ended})
+
     def work(self, now: int) -> list[ExecutionAction]:
         """Escalate resting clips that waited too long, send the clips that are due, close ended parents."""
         actions: list[ExecutionAction] = []

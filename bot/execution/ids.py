@@ -7,14 +7,24 @@ from __future__ import annotations
 
 import re
 
-from bot.domain import ClientOrderId, DecisionId
+from bot.domain import ClientOrderId, DecisionId, utc_time
 
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+_DECISION = re.compile(r"^([0-9a-f]{11})-(\d+)$")  # event time in hex (from 2004 to 2527), then the sequence
 
 
 def decision_id(ts_ms: int, seq: int) -> DecisionId:
     """The `seq`-th decision made at event time `ts_ms`."""
     return DecisionId(f"{ts_ms:x}-{seq}")
+
+
+def decision_label(decision: str) -> str:
+    """'1a255f43f00-6' → 'decision #6 of 2026-12-08 14:00:00 UTC': the id as an operator reads it (the id itself
+    stays as it is: it is a journal key and part of every client order id). Anything else is shown unchanged."""
+    match = _DECISION.match(decision)
+    if match is None:  # not one of ours: show it as it is
+        return decision
+    return f"decision #{int(match.group(2))} of {utc_time(int(match.group(1), 16))}"
 
 
 def client_order_id(decision: DecisionId, leg: int, clip_no: int) -> ClientOrderId:

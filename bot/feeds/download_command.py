@@ -47,13 +47,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_download(args.exchange, args.endpoint, spec, args.out))
     except (DownloadError, VenueError) as exc:
-        print(f"hedgebot data download: {redact(str(exc))}", file=sys.stderr)
+        print(f"hedgebot data download: {redact(with_cause(exc))}", file=sys.stderr)
         return 2
     for name, rows in result.files.items():
         print(f"{args.out / name}: {rows:,} rows")
     if result.dropped:
         print(f"dropped {result.dropped:,} rows with a missing or non-finite price or rate")
     return 0
+
+
+def with_cause(exc: BaseException) -> str:
+    """The error and, when it says no more than the request (ccxt: 'binanceusdm GET <url>'), the root cause it
+    wraps: the refused connection, the failed name resolution, the timeout."""
+    text, root, seen = str(exc), exc, {id(exc)}
+    while (nested := root.__cause__ or root.__context__) is not None and id(nested) not in seen:
+        seen.add(id(nested))
+        root = nested
+    if root is exc:
+        return text
+    detail = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+    return f"{text}: {type(root).__name__}: {detail}" if detail not in text else text
 
 
 async def _download(exchange: str, endpoint: str | None, spec: DownloadSpec, out: Path) -> Downloaded:

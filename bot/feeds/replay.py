@@ -128,10 +128,15 @@ def load_replay(spec: ReplaySpec) -> Replay:
 
 
 def _file_symbol(symbol: str, quote: str, field_name: str) -> str:
-    """'ETH/USDT' or 'ETH/USDT:USDT' → 'ETHUSDT' (the files' Binance naming), checking the ccxt shape."""
+    """'ETH/USDT' or 'ETH/USDT:USDT' → 'ETHUSDT' (the files' Binance naming), checking the ccxt shape.
+
+    An inverse perpetual 'ETH/USD:ETH' reads the quote's perpetual 'ETHUSDT': the files hold USDⓈ-M prices and
+    funding only, a stand-in for COIN-M's own (close, not equal)."""
     perpetual = field_name == "perpetuals"
     base, _, rest = symbol.partition("/")
     pair_quote, colon, settle = rest.partition(":")
+    if perpetual and settle == base and pair_quote == "USD":  # inverse: priced and funded as the USD(T) one
+        return base + quote
     well_formed = bool(base and pair_quote) and (bool(colon and settle and "-" not in settle) == perpetual)
     if not well_formed:
         kind, example = ("perpetual", f"BTC/{quote}:{quote}") if perpetual else ("spot", f"ETH/{quote}")

@@ -35,6 +35,8 @@ from bot.domain import (
     base_of,
     spot_symbol,
 )
+from bot.execution.market_rules import default_instrument
+from bot.settings.settlement import inverse_settle
 
 __all__ = ["AssetProfile", "Regime", "SyntheticMarket", "SyntheticSpec", "profile_for"]
 
@@ -144,7 +146,8 @@ class SyntheticSpec:
                 raise ValueError(f"assets: {base!r} is not a base asset name like 'ETH'")
         for perp in self.perpetuals:
             base = base_of(perp)
-            if perp != f"{base}/{self.quote}:{self.quote}" or not base:
+            inverse = perp == f"{base}/USD:{base}"  # coin-margined: marked at the spot's USD(T) price
+            if (perp != f"{base}/{self.quote}:{self.quote}" and not inverse) or not base:
                 example = f"BTC/{self.quote}:{self.quote}"
                 raise ValueError(f"perpetuals: {perp!r} is not a {self.quote} perpetual like {example!r}")
 
@@ -180,6 +183,9 @@ class SyntheticMarket:
         self._perp_column = np.array([self._bases.index(base_of(p)) for p in self._perps], dtype=np.intp)
         self._half_spread = np.array([p.spread_bps / 2e4 for p in perp_profiles])
         self._top_notional = np.array([p.top_notional for p in perp_profiles])
+        # book sizes in contracts: a linear contract is one coin (notional / mark), an inverse one its USD face
+        faces = [default_instrument(p).contract_size if inverse_settle(p) else math.nan for p in self._perps]
+        self._face = np.array(faces)
         self._switches = self._regime_switches()
 
     def regime_at(self, ts: int) -> Regime:
@@ -276,7 +282,8 @@ class SyntheticMarket:
         widen = np.where(stressed, _STRESS_SPREAD_WIDENING, 1.0)[:, None]
         thin = np.where(stressed, _STRESS_DEPTH_SHRINK, 1.0)[:, None]
         half = self._half_spread[None, :] * widen
-        depth = self._top_notional[None, :] / thin / marks
+        per_contract = np.where(np.isnan(self._face)[None, :], marks, self._face[None, :])
+        depth = self._top_notional[None, :] / thin / per_contract
         # Lognormal jitter with mean 1 on each side's size, from each perp's own stream.
         jitter = np.stack(
             [walk.streams[p].lognormal(-0.125, 0.5, size=(marks.shape[0], 2)) for p in self._perps], axis=1

@@ -12,7 +12,7 @@ next decision must jump too to confirm it; one that does not clears it. Operator
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.config import Config
@@ -21,10 +21,15 @@ from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure
 from bot.hedge.pacing import RebalancePacer
 from bot.hedge.policies import CovarianceView, PolicyResult, portfolio_beta, portfolio_correlation
+from bot.hedge.proxy_select import ProxyChoice
 from bot.hedge.sizing import size_target
 from bot.hedge.targeting import hedge_notionals
 from bot.hedge.tiers import Tier, TierSelector
 from bot.hedge.triggers import TrailingShift, TriggerFired, drift_outside_band
+from bot.risk.headroom import HedgeCap
+
+# What the collateral buffer allows of a decision's targets (`bot.risk.headroom`): None when they fit
+TargetCap = Callable[[dict[Symbol, HedgeTarget]], HedgeCap | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class HedgeDecider:
         self.beta = TrailingShift("beta_shift", hedge.beta_band, trailing)
         self.pacer = RebalancePacer(parse_duration_ms(hedge.cooldown), hedge.max_rebalances_per_hour)
         self.schedule_ms = parse_duration_ms(hedge.schedule)
+        self.proxy_choice = ProxyChoice(hedge, config.portfolio.quote)  # proxy_select: the chosen proxies
 
     @property
     def tier_ratio(self) -> float:
@@ -69,14 +75,19 @@ class HedgeDecider:
         planned: Mapping[Symbol, float],
         ratio: float,
         forced: tuple[str, str] | None,
+        cap: TargetCap | None = None,
     ) -> Proposal | None:
-        """A proposal when some trigger fires (and the pacer allows it); None otherwise or before estimates."""
+        """A proposal when some trigger fires (and the pacer allows it); None otherwise or before estimates.
+        `cap` holds the targets to what the collateral buffer allows before the band is checked, so a capped
+        hedge is not re-proposed at every sample (a cut is not followed by the hedge added straight back)."""
         hedge = self.config.hedge
         view = self.estimator.view() if self.estimator.ready else None
         regime = self._regime(now, exposure)
         shift = self._shift(now, exposure, view)
         core = self.config.portfolio.core
-        result = hedge_notionals(hedge, self.config.portfolio.quote, exposure, ratio * self.tier_ratio, view, core)
+        proxies, reselected = self.proxy_choice.update(now, self.estimator, self.weights(exposure))
+        quote = self.config.portfolio.quote
+        result = hedge_notionals(hedge, quote, exposure, ratio * self.tier_ratio, view, core, proxies)
         if result is None:
             return None
         targets = {
@@ -85,6 +96,11 @@ class HedgeDecider:
             )
             for symbol in self.instruments
         }
+        for symbol in self.proxy_choice.stale.keys() & targets.keys():  # a proxy whose price stopped: position held
+            qty = planned.get(symbol, 0.0)
+            targets[symbol] = HedgeTarget(symbol, qty, self.instruments[symbol].notional(qty, prices[symbol]))
+        capped = cap(targets) if cap is not None else None
+        targets = capped.targets if capped is not None else targets
         self.targets = targets
         band = drift_outside_band(
             {s: t.notional for s, t in targets.items()},
@@ -92,7 +108,7 @@ class HedgeDecider:
             hedge.rebalance_band,
             hedge.min_trade_notional,
         )
-        fired = self._first(now, forced, band, regime, shift)
+        fired = self._first(now, forced, reselected, band, regime, shift)
         jump = self._jump(targets) if forced is None else None
         held, self._jump_held = self._jump_held, False
         if fired is None:
@@ -106,10 +122,14 @@ class HedgeDecider:
             return self._hold_jump(fired, numbers, jump, result, prices, planned)
         if jump is not None:
             numbers["jump_confirmed"] = jump
+        reason = fired.reason if capped is None else f"{fired.reason}; {capped.reason}"
+        if capped is not None:
+            numbers["buffer_cap"] = capped.share
         self.pacer.record(now)
+        self.proxy_choice.pending = None  # the proxy change, if any, is journaled with this decision
         self._last_rebalance = now
         self._traded_gross = sum(abs(t.notional) for t in targets.values())
-        return Proposal(TriggerFired(fired.name, fired.reason, numbers), result, targets)
+        return Proposal(TriggerFired(fired.name, reason, numbers, fired.symbol), result, targets)
 
     def _jump(self, targets: Mapping[Symbol, HedgeTarget]) -> float | None:
         """How many times the last traded target this one is (or its inverse, for a fall), when beyond the limit."""

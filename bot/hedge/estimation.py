@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from bot.domain import Symbol
 from bot.hedge.ewm import EwmStats
+from bot.hedge.moments import FloatArray
 from bot.hedge.policies import CovarianceView
 from bot.hedge.rolling import RollingStats
 from bot.hedge.sampling import ReturnKind, ReturnSampler
@@ -25,6 +26,7 @@ class CovarianceEstimator:
         self.stats = RollingStats(len(self.series), window_ms, min_periods=min_samples)
         self.fast = EwmStats(len(self.series), fast_halflife_ms, min_periods=min_samples)  # regime: reacts sooner
         self._next_sample_ts: int | None = None
+        self._views: dict[str, CovarianceView | None] = {}  # the estimates change only per sample: kept until then
 
     def on_price(self, ts: int, symbol: Symbol, price: float) -> None:
         if symbol in self.index:
@@ -39,6 +41,7 @@ class CovarianceEstimator:
         return False
 
     def sample(self, now: int) -> bool:
+        self._views.clear()
         self.stats.advance(now)  # an outage longer than the window empties it rather than freezing old estimates
         returns = self.sampler.sample(now)
         if returns is None:
@@ -51,14 +54,31 @@ class CovarianceEstimator:
     def ready(self) -> bool:
         return bool(self.stats.ready)
 
+    def returns(self) -> FloatArray:
+        """The sampled returns in the window, oldest first, one column per series (`index`)."""
+        return self.stats.rows()
+
     def view(self) -> CovarianceView:
-        return CovarianceView(self.index, self.stats.cov(), self.stats.count)
+        """The window's covariances, computed once per sample however many readers ask (read-only)."""
+        if "window" not in self._views:
+            self._views["window"] = CovarianceView(self.index, read_only(self.stats.cov()), self.stats.count)
+        view = self._views["window"]
+        assert view is not None
+        return view
 
     def fast_view(self) -> CovarianceView | None:
-        if not self.fast.ready:
-            return None
-        return CovarianceView(self.index, self.fast.cov(), self.fast.count)
+        if "fast" not in self._views:
+            ready = self.fast.ready
+            fast = CovarianceView(self.index, read_only(self.fast.cov()), self.fast.count) if ready else None
+            self._views["fast"] = fast
+        return self._views["fast"]
 
     @property
     def samples_per_year(self) -> float:
         return 365 * 86_400_000 / self.step_ms
+
+
+def read_only(matrix: FloatArray) -> FloatArray:
+    """A shared estimate no reader may change in place (numpy raises if one tries)."""
+    matrix.flags.writeable = False
+    return matrix

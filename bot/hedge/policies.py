@@ -39,19 +39,31 @@ class CovarianceView:
     index: Mapping[Symbol, int]
     cov: FloatArray
     samples: int
+    # the same weights are asked about several times an instant (policy, triggers, valuation): each answered once
+    _covs: dict[tuple[object, ...], FloatArray] = field(default_factory=dict, compare=False, repr=False)
+    _vars: dict[tuple[object, ...], float] = field(default_factory=dict, compare=False, repr=False)
 
     def portfolio_covariances(self, weights: Mapping[Symbol, float], instruments: Sequence[Symbol]) -> FloatArray:
         """Cov(r_portfolio, r_instrument) for each instrument, with the portfolio's current value weights."""
-        rows = [self.index[name] for name in weights]
-        w = np.array(list(weights.values()))
-        cols = [self.index[name] for name in instruments]
-        result: FloatArray = w @ self.cov[np.ix_(rows, cols)]
-        return result
+        key = (tuple(weights.items()), tuple(instruments))
+        known = self._covs.get(key)
+        if known is None:
+            rows = [self.index[name] for name in weights]
+            w = np.array(list(weights.values()))
+            cols = [self.index[name] for name in instruments]
+            result: FloatArray = w @ self.cov[np.ix_(rows, cols)]
+            result.flags.writeable = False  # shared by every reader of this view
+            self._covs[key] = known = result
+        return known
 
     def portfolio_variance(self, weights: Mapping[Symbol, float]) -> float:
-        rows = [self.index[name] for name in weights]
-        w = np.array(list(weights.values()))
-        return float(w @ self.cov[np.ix_(rows, rows)] @ w)
+        key = tuple(weights.items())
+        known = self._vars.get(key)
+        if known is None:
+            rows = [self.index[name] for name in weights]
+            w = np.array(list(weights.values()))
+            self._vars[key] = known = float(w @ self.cov[np.ix_(rows, rows)] @ w)
+        return known
 
 
 def portfolio_correlation(view: CovarianceView, weights: Mapping[Symbol, float], instrument: Symbol) -> float:

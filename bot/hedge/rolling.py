@@ -129,6 +129,10 @@ class RollingStats:
         var[self._constant()] = 0.0
         return var
 
+    def rows(self) -> FloatArray:
+        """The samples in the window, oldest first, as a (count, n) array (a copy): for proxy selection."""
+        return self._window.rows()
+
     def cov(self) -> FloatArray:
         if not self._has_spread():
             return nan_matrix(self.n)

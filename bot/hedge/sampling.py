@@ -9,14 +9,17 @@ Robustness, because one bad number would poison every estimate that follows:
   series' latest is rejected and counted in `rejected`; it never replaces a good price;
 - a missing sample is not a zero return: when some series has not updated since the previous sample, or
   steps were skipped, there is no return for that step (counted in `gaps`) and the next return starts afresh
-  from the following step, so no return ever spans more than one step.
+  from the following step, so no return ever spans more than one step;
+- a series the caller holds (`hold`: its feed stopped, and the caller can do without it) does not hold up the
+  others: its return is zero while it is held and at the first sample after it is released (so no return spans
+  the outage), and the other series are sampled as before.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -41,6 +44,8 @@ class ReturnSampler:
         "_base",
         "_base_step",
         "_fresh",
+        "_held",
+        "_held_base",
         "_index",
         "_last_step",
         "_price",
@@ -71,6 +76,8 @@ class ReturnSampler:
         self._price: FloatArray = np.full(n, np.nan)  # latest good price per series
         self._tick_ts: IntArray = np.full(n, _NO_TICK_YET, dtype=np.int64)
         self._fresh = np.zeros(n, dtype=bool)  # updated since the previous call to sample()
+        self._held = np.zeros(n, dtype=bool)  # series sampled as unmoved: their feed stopped (`hold`)
+        self._held_base = np.zeros(n, dtype=bool)  # held at the previous sample: its base is from before the outage
         self._base: FloatArray | None = None  # prices at the previous step, when it is a valid base
         self._base_step = 0
         self._last_step: int | None = None  # the step of the previous call to sample()
@@ -86,6 +93,13 @@ class ReturnSampler:
         self._fresh[i] = True
         return True
 
+    def hold(self, series: Iterable[str]) -> None:
+        """Sample these series (and only these) as unmoved until the next call: the others do not wait for them."""
+        self._held[:] = False
+        for name in series:
+            if name in self._index:
+                self._held[self._index[name]] = True
+
     def sample(self, ts: int) -> FloatArray | None:
         """The returns since the previous sample, taken at `ts`; None when there is none for this step.
 
@@ -98,8 +112,9 @@ class ReturnSampler:
         if self._last_step is not None and step <= self._last_step:
             return None
         self._last_step = step
-        complete = bool(self._fresh.all())
+        complete = bool((self._fresh | self._held).all())
         self._fresh[:] = False
+        unmoved, self._held_base = self._held | self._held_base, self._held.copy()
         if not complete:
             self._drop_base()
             return None
@@ -108,6 +123,7 @@ class ReturnSampler:
         if base is None:
             return None
         returns = self._returns(self._base, base)
+        returns[unmoved] = 0.0
         if step - base_step > 1 or not np.isfinite(returns).all():
             self.gaps += 1  # steps were skipped, or prices so extreme that their ratio overflows
             return None

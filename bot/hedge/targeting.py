@@ -10,7 +10,7 @@ over-hedging is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from bot.config import HedgeSection
 from bot.domain import Symbol, perp_symbol, spot_symbol
@@ -32,14 +32,17 @@ def hedge_notionals(
     ratio: float,
     view: CovarianceView | None,
     core: Collection[str] = (),
+    proxies: Sequence[Symbol] | None = None,
 ) -> PolicyResult | None:
     """Target notionals, or None when the policy needs estimates that are not ready yet.
+
+    `proxies`, when given, replaces the configured proxy instruments of min_variance (proxy selection's choice).
 
     The ratio scales the policy's full hedge after that is capped at the exposure: ratio 0.5 is half of the
     capped full hedge. (Capping after scaling made 0.5 of a policy whose full hedge is 130 % of the exposure a
     65 % hedge.) A ratio above 1 is capped again unless over-hedging is allowed; `ratio_capped_at` says so.
     """
-    full = _full_hedge(hedge, quote, exposure, view, core)
+    full = _full_hedge(hedge, quote, exposure, view, core, proxies)
     if full is None:
         return None
     hedged_value = sum(value for base, value in exposure.values.items() if base not in core)
@@ -59,6 +62,7 @@ def _full_hedge(
     exposure: Exposure,
     view: CovarianceView | None,
     core: Collection[str],
+    proxies: Sequence[Symbol] | None = None,
 ) -> PolicyResult | None:
     """The policy at ratio 1, capped at the hedged exposure (unless over-hedging is allowed)."""
     ratio = 1.0
@@ -75,7 +79,7 @@ def _full_hedge(
     proxy_value = sum(proxy_values.values())
     if proxy_value > 0:
         weights = {spot_symbol(base, quote): value / proxy_value for base, value in proxy_values.items()}
-        result = _proxy_policy(hedge, proxy_value, ratio, view, weights)
+        result = _proxy_policy(hedge, proxy_value, ratio, view, weights, proxies)
         if result is None:
             return None
         for symbol, notional in result.notionals.items():
@@ -85,7 +89,12 @@ def _full_hedge(
 
 
 def _proxy_policy(
-    hedge: HedgeSection, value: float, ratio: float, view: CovarianceView | None, weights: dict[Symbol, float]
+    hedge: HedgeSection,
+    value: float,
+    ratio: float,
+    view: CovarianceView | None,
+    weights: dict[Symbol, float],
+    proxies: Sequence[Symbol] | None = None,
 ) -> PolicyResult | None:
     proxy = Symbol(hedge.proxy_symbol)
     # protective_put and cppi scale their base hedge (`protect_base`) by their cover, folded into `ratio` by the caller
@@ -97,5 +106,5 @@ def _proxy_policy(
     if policy == "beta":
         return beta_policy(value, proxy, ratio, view, weights)
     # min_variance, and tiered (min_variance with the tier's ratio folded into `ratio` by the caller)
-    instruments = [Symbol(s) for s in (hedge.proxies or hedge.instruments)]
+    instruments = list(proxies) if proxies else [Symbol(s) for s in (hedge.proxies or hedge.instruments)]
     return min_variance_policy(value, instruments, ratio, view, weights, hedge.ridge)

@@ -16,6 +16,14 @@ class TriggerFired:
     name: str
     reason: str
     numbers: dict[str, float]
+    symbol: Symbol | None = None  # the one instrument the reason is about (the band's worst drift); None: all
+
+    def leg_reason(self, symbol: Symbol, target_notional: float) -> str:
+        """Why a leg's clips trade: the reason itself when it is about this leg or about every leg; for another
+        leg of the same decision, that leg's own target first and the decision's cause only in brackets."""
+        if self.symbol is None or self.symbol == symbol:
+            return f"{self.name}: {self.reason}"
+        return f"{self.name}: {symbol} to target {target_notional:,.0f} in the same decision ({self.reason})"
 
 
 def drift_outside_band(
@@ -39,6 +47,7 @@ def drift_outside_band(
         name="rebalance_band",
         reason=f"{symbol} hedge {actuals.get(symbol, 0.0):,.0f} is {drift:,.0f} off target {target:,.0f}",
         numbers={"drift": drift, "target": target, "actual": actuals.get(symbol, 0.0), "band": band},
+        symbol=symbol,
     )
 
 

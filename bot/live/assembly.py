@@ -8,15 +8,18 @@ estimators up before trading starts.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clock import Clock, EventClock, WallClock
 from bot.config import Config, ConfigError, day_ms
 from bot.domain import (
+    MS_PER_DAY,
+    MS_PER_HOUR,
     MS_PER_MINUTE,
     BadMarketData,
     MarketEvent,
@@ -26,7 +29,6 @@ from bot.domain import (
     Symbol,
     base_of,
     parse_duration_ms,
-    perp_symbol,
     spot_symbol,
 )
 from bot.execution.legs import contracts_for, reference_symbols
@@ -34,15 +36,20 @@ from bot.execution.venue import Venue
 from bot.execution.venue_errors import Fatal, RateLimited, VenueError
 from bot.feeds.dated_prices import with_dated_prices
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
-from bot.feeds.replay import ReplaySpec, load_replay
+from bot.feeds.replay import Replay, ReplaySpec, load_replay
+from bot.feeds.spot import PricedFeed, index_priced, spot_clients, warmup_series, with_spot_sources
 from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
+from bot.feeds.synthetic_history import synthetic_history
+from bot.feeds.warmup import split_history
 from bot.live.daemon import Daemon
+from bot.live.holdings_sync import HoldingsSync
 from bot.live.ports import HumanLine
 from bot.logs import get_logger
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, with_markets_loaded
+from bot.venues.dead_man import DeadManSettings
 from bot.venues.paper import PaperSettings, PaperVenue
 
 
@@ -53,11 +60,14 @@ class Plan:
     events: Iterable[MarketEvent]
     trading_from_ms: int
     clock: Clock
+    warmup: tuple[MarketEvent, ...] = ()  # history fed to the engine before `events` (realtime synthetic)
 
 
 def spot_symbols(config: Config) -> tuple[Symbol, ...]:
     quote = config.portfolio.quote
     bases = [*config.portfolio.holdings, *config.portfolio.holdings_value, *config.portfolio.locked]
+    if config.settlement_currency != quote:  # a coin-margined hedge account: its coin is held, and valued
+        bases.append(config.settlement_currency)
     return tuple(dict.fromkeys(spot_symbol(base, quote) for base in bases))
 
 
@@ -71,6 +81,11 @@ def _dated(config: Config, events: Iterable[MarketEvent]) -> Iterable[MarketEven
     return with_dated_prices(events, config.hedge.instruments, config.execution.dated_basis_annual)
 
 
+# Where a fast run's synthetic market begins before its start, whatever the window: the default window and sample
+# (so the default run's market is the one it always was); history further back is walked backwards from there.
+SYNTHETIC_LEAD_MS = 30 * MS_PER_DAY + MS_PER_HOUR
+
+
 def warmup_ms(config: Config) -> int:
     """History read before trading starts, so estimators are ready on the first tradable step."""
     return parse_duration_ms(config.hedge.window) + parse_duration_ms(config.hedge.sample)
@@ -78,22 +93,33 @@ def warmup_ms(config: Config) -> int:
 
 def synthetic_plan(config: Config, start_ms: int, span_ms: int, realtime: bool, speed: float = 1.0) -> Plan:
     bases = {base_of(s) for s in (*spot_symbols(config), *perpetuals(config))}
-    warmup = 0 if realtime else warmup_ms(config)
+    warmup = warmup_ms(config)  # realtime too: its history warms the estimators up at once (bot.feeds.warmup)
+    # not the window's: a date's price is the same whatever the window (a realtime market begins at its start,
+    # as it always has, and its warm-up is all history walked backwards: quick to make, at one step per sample)
+    origin = start_ms if realtime else start_ms - SYNTHETIC_LEAD_MS
     spec = SyntheticSpec(
         assets=tuple(sorted(bases)),
         perpetuals=perpetuals(config),
-        start_ms=start_ms - warmup,
+        start_ms=origin,
         end_ms=start_ms + span_ms,
         quote=config.portfolio.quote,
         step_ms=parse_duration_ms(config.market.step),
         seed=config.bot.seed,
     )
+    first, sample_ms = start_ms - warmup, parse_duration_ms(config.hedge.sample)
+    older = synthetic_history(spec, origin - first, sample_ms)  # a window reaching before the origin
+    market = itertools.dropwhile(lambda event: event.ts < first, SyntheticMarket(spec).events())
     # an accelerated run lives in event time (ahead of the wall clock); only a run at speed 1 is wall time
-    clock: Clock = WallClock() if realtime and speed == 1.0 else EventClock(spec.start_ms)
-    return Plan(_dated(config, SyntheticMarket(spec).events()), start_ms, clock)
+    clock: Clock = WallClock() if realtime and speed == 1.0 else EventClock(first)
+    events = _dated(config, itertools.chain(older, market))
+    if realtime:  # the history is not paced: it is fed before the first paced event
+        past, rest = split_history(events, start_ms, sample_ms)
+        return Plan(rest, start_ms, clock, warmup=past)
+    return Plan(events, start_ms, clock)
 
 
-def replay_plan(config: Config) -> Plan:
+def replay_plan(config: Config, load: Callable[[ReplaySpec], Replay] = load_replay) -> Plan:
+    """`load` reads the files (a sweep passes one that keeps what its process already read)."""
     market = config.market
     if market.prices is None:
         raise ConfigError("market.prices: a replay needs a CSV of spot candles")
@@ -108,24 +134,30 @@ def replay_plan(config: Config) -> Plan:
         end_ms=day_ms(market.end) if market.end else None,
         quote=config.portfolio.quote,
     )
-    replay = load_replay(spec)
+    replay = load(spec)
     trading_from = start if start is not None else replay.first_ts + warmup_ms(config)
     if trading_from >= replay.last_ts:
         raise ConfigError(f"the replay ends before trading would start ({market.start or 'after warm-up'})")
     return Plan(_dated(config, replay.events()), trading_from, EventClock(replay.first_ts))
 
 
+def posted_collateral(config: Config) -> float:
+    """The coin of the holdings posted as the coin-margined account's collateral (0.0 when none is)."""
+    return sum(config.portfolio.holdings.get(base, 0.0) for base in config.portfolio.posted)
+
+
 def paper_venue(config: Config) -> PaperVenue:
     paper = config.paper
     settings = PaperSettings(
-        collateral=paper.collateral,
-        currency=config.portfolio.quote,
+        collateral=posted_collateral(config) or paper.collateral,
+        currency=config.settlement_currency,  # the quote, or the coin of inverse legs
         leverage=paper.leverage,
         taker_fee_bps=paper.taker_fee_bps,
         maker_fee_bps=paper.maker_fee_bps,
         slippage_bps=paper.slippage_bps,
         impact_bps_per_10k=paper.impact_bps_per_10k,
         maintenance_margin_rate=paper.maintenance_margin_rate,
+        reserve=config.risk.reserve.amount,  # the wallet top-ups draw on (bot.venues.paper_reserve)
     )
     return PaperVenue(settings)
 
@@ -216,7 +248,7 @@ class LivePlan:
     """A run on the exchange's streams: history to warm up on, the feed (which never ends by itself), the venue."""
 
     warmup: tuple[PriceObserved, ...]
-    feed: ExchangeFeed
+    feed: ExchangeFeed | PricedFeed  # PricedFeed: holdings priced from spot markets too (bot/feeds/spot.py)
     venue: Venue
     trading_from_ms: int
     clock: Clock
@@ -257,13 +289,22 @@ class LiveCcxtVenue(CcxtVenue):
                 await asyncio.sleep(delay)
 
 
+def dead_man_settings(config: Config) -> DeadManSettings:
+    """`[venue] dead_man_countdown` and `dead_man_renew`: the countdownCancelAll a live venue keeps armed."""
+    venue = config.venue
+    return DeadManSettings(parse_duration_ms(venue.dead_man_countdown), parse_duration_ms(venue.dead_man_renew))
+
+
 async def open_live_venue(config: Config, clock: Clock, tuning: LiveTuning) -> LiveCcxtVenue:
     """The ccxt venue of `[venue]` with its markets loaded (`start()` next); Fatal without keys."""
     key, secret = read_api_keys(config.venue)
     password = read_api_password(config.venue)
     client = make_client(config.venue, api_key=key, secret=secret, password=password, overrides=tuning.ccxt_overrides)
     settings = CcxtVenueSettings(
-        margin_mode=config.venue.margin_mode, leverage=config.venue.leverage, backoff=tuning.backoff
+        margin_mode=config.venue.margin_mode,
+        leverage=config.venue.leverage,
+        backoff=tuning.backoff,
+        dead_man=dead_man_settings(config),
     )
     venue = LiveCcxtVenue(
         client,
@@ -298,10 +339,12 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
     settings = FeedSettings(backoff=tuning.backoff, stall_timeout_s=tuning.stall_timeout_s)
     # dated legs: the contracts listed now (a quarterly listed later is priced after a restart)
     contracts = contracts_for(config.hedge.instruments, clock.now_ms())
-    feed = ExchangeFeed(client, (*spot_symbols(config), *contracts), settings, owns_client=owns_client)
-    plan = LivePlan((), feed, venue, clock.now_ms(), clock)
+    derivatives = ExchangeFeed(client, (*index_priced(config), *contracts), settings, owns_client=owns_client)
+    plan = LivePlan((), derivatives, venue, clock.now_ms(), clock)
     try:
-        warmup = await warmup_history(client, config, plan.trading_from_ms, tuning.backoff)
+        feed = with_spot_sources(config, derivatives, settings, tuning.ccxt_overrides, clock)  # Fatal: no account key
+        plan = LivePlan((), feed, venue, clock.now_ms(), clock)
+        warmup = await warmup_history(client, config, plan.trading_from_ms, tuning.backoff, spot_clients(feed))
     except BaseException:
         await plan.close()
         raise
@@ -316,6 +359,10 @@ def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLi
     plan.feed.on_reconnect = lambda stream: daemon.observer.reconnect(f"market.{stream}")
     if isinstance(plan.venue, CcxtVenue):
         plan.venue.on_reconnect = lambda stream: daemon.observer.reconnect(f"user.{stream}")
+    if isinstance(plan.feed, PricedFeed) and plan.feed.accounts:  # holdings read from exchange accounts
+        sync = HoldingsSync(daemon, config, plan.trading_from_ms)
+        for reader in plan.feed.accounts:
+            reader.on_read = sync.on_read
     return daemon
 
 
@@ -332,7 +379,9 @@ def candle_timeframe(timeframes: Iterable[str], sample_ms: int) -> tuple[str, in
     return best
 
 
-async def warmup_history(client: Any, config: Config, until_ms: int, backoff: Backoff) -> tuple[PriceObserved, ...]:
+async def warmup_history(
+    client: Any, config: Config, until_ms: int, backoff: Backoff, spot: Mapping[str, Any] | None = None
+) -> tuple[PriceObserved, ...]:
     """Mark-price candles of the window before `until_ms`, so the estimators are ready at the first decision.
 
     Each hedge instrument is read by its own mark price, as the feed prices it; a spot holding by its
@@ -358,8 +407,11 @@ async def warmup_history(client: Any, config: Config, until_ms: int, backoff: Ba
     rest = CcxtRest(client, backoff, 3, random.Random())  # noqa: S311 -- jitter, not cryptography
     events: list[PriceObserved] = []
     try:
-        for series, source in _warmup_sources(config):
-            candles = await _candles(rest, client, source, timeframe, length, since, until_ms)
+        for series, exchange, source in _warmup_sources(config):
+            spot_client = (spot or {}).get(exchange)  # a holding priced by a spot market: that market's candles
+            reader = rest if spot_client is None else CcxtRest(spot_client, backoff, 3, random.Random())  # noqa: S311
+            params = dict(_MARK_CANDLES) if spot_client is None else {}
+            candles = await _candles(reader, spot_client or client, source, timeframe, length, since, until_ms, params)
             events.extend(_closes(series, candles, length, until_ms))
     except Fatal:
         raise
@@ -371,20 +423,25 @@ async def warmup_history(client: Any, config: Config, until_ms: int, backoff: Ba
     return tuple(events)
 
 
-def _warmup_sources(config: Config) -> list[tuple[Symbol, Symbol]]:
-    """(series the engine follows, contract whose mark candles stand for it)."""
-    quote = config.portfolio.quote
-    spots = [(spot, perp_symbol(base_of(spot), quote)) for spot in spot_symbols(config)]
-    return [*spots, *((symbol, symbol) for symbol in perpetuals(config))]
+def _warmup_sources(config: Config) -> list[tuple[Symbol, str, Symbol]]:
+    """(series the engine follows, spot exchange or "" for the hedge venue, market whose candles stand for it)."""
+    return [*warmup_series(config), *((symbol, "", symbol) for symbol in perpetuals(config))]
 
 
 async def _candles(
-    rest: CcxtRest, client: Any, symbol: Symbol, timeframe: str, length: int, since: int, until_ms: int
+    rest: CcxtRest,
+    client: Any,
+    symbol: Symbol,
+    timeframe: str,
+    length: int,
+    since: int,
+    until_ms: int,
+    params: Mapping[str, str],
 ) -> list[Any]:
     rows: list[Any] = []
     cursor = since
     while cursor < until_ms:
-        page = await rest.read(client.fetch_ohlcv, symbol, timeframe, cursor, _CANDLES_PAGE, dict(_MARK_CANDLES))
+        page = await rest.read(client.fetch_ohlcv, symbol, timeframe, cursor, _CANDLES_PAGE, dict(params))
         fresh = [row for row in page or () if isinstance(row, list | tuple) and row and _int(row[0]) >= cursor]
         if not fresh:
             break

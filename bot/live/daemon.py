@@ -9,7 +9,6 @@ reach back only through the `EventPath` port the daemon implements (`bot.live.po
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -30,8 +29,6 @@ from bot.core.engine import (
 )
 from bot.core.sanity import Note, PriceConfirmed, PriceQuarantined
 from bot.domain import (
-    MS_PER_HOUR,
-    AccountSnapshot,
     Fill,
     FundingSettled,
     Liquidated,
@@ -52,16 +49,19 @@ from bot.execution.venue_errors import Retryable, VenueError
 from bot.live.order_desk import OrderDesk
 from bot.live.ports import HumanLine
 from bot.live.reconciler import Reconciler, ReconcileSettings
+from bot.live.topup_desk import TopUpDesk
+from bot.live.valuation import Valuer
 from bot.logs import get_logger
-from bot.money import book_notional
+from bot.money import funding_in_quote
 from bot.ops.observer import Observer
-from bot.report.performance import ValueRecorder
+from bot.report.coin_account import coin_account_status
 from bot.report.run_summary import RunSummary, Totals
 from bot.report.status import engine_status
 from bot.risk import rate_limit
 from bot.risk.limits import breached_limit
 from bot.risk.state import StateChanged, TradingState
-from bot.store.journal import Journal, Valuation
+from bot.risk.topup import TopUp
+from bot.store.journal import Journal
 
 USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
 USER_STREAM_GRACE_MS = 15_000  # a reconnect (a dropped socket, a new listen key) takes far less; longer is an outage
@@ -86,21 +86,32 @@ class Daemon:
         self.human = human or (lambda _line: None)
         self.log = get_logger(component="daemon", mode=config.bot.mode)
         self.totals = Totals()
-        self.recorder = ValueRecorder(config.hedge.floor, config.hedge.floor_value)  # floor: the breach measure
+        self.valuer = Valuer(config, venue, journal, self.totals)  # the hourly valuation, its baselines and gauges
         self.engine: Engine | None = None
         self._lock = asyncio.Lock()
         self._instant: int | None = None
-        self._next_record_ts = 0
         self._first_ts: int | None = None
         self.reloader: Callable[[], Config] | None = None  # re-reads the config file for `reload` and SIGHUP
+        self.speed = 1.0  # market time per wall time (a sped-up paper run): durations like set-ratio's are market time
         self.observer = Observer()  # metrics and alerts; the silent one unless the run wires OpsObserver
-        self._peak_value = -math.inf
-        self._drawdown = 0.0
-        self._margin_ratio = math.inf
+        # A fast run's journal writes of this many instants share one commit (0: each write commits on its own,
+        # the per-event path). Never live: there an order intent must be durable before its request is sent.
+        self.batch_instants = 0
+        self._instants_done = 0
+        # realtime and live: an instant is decided on the event that completes it (every sampled series has printed
+        # at its time), not when the next instant's first event or the 1-second timer comes; off in event time
+        self.close_instants = False
+        self._undecided = False  # events of the current instant arrived since it was last decided
         self.reconciler = Reconciler(
-            ReconcileSettings.from_config(config), journal, venue, self, clock, get_logger(component="reconcile")
+            ReconcileSettings.from_config(config, in_process=venue.name == "paper"),
+            journal,
+            venue,
+            self,
+            clock,
+            get_logger(component="reconcile"),
         )
         self.desk = OrderDesk(journal, venue, self, self.log, self.reconciler.settle_later)
+        self.topups = TopUpDesk(journal, venue, self, self.totals, self.log, lambda line: self.human(line))
         self._action_handlers: dict[type, Callable[[int, Any], Awaitable[None]]] = {
             DecisionMade: self._decision_made,
             StateChanged: self._state_changed,
@@ -110,6 +121,7 @@ class Daemon:
             RollChanged: self._roll_changed,
             PlaceOrder: self.desk.place,
             CancelOrder: self.desk.cancel,
+            TopUp: self.topups.send,
         }
         self._venue_handlers: dict[type, Callable[[Any], bool]] = {
             Fill: self._fill_arrived,
@@ -143,6 +155,8 @@ class Daemon:
         self.engine = Engine(self.config, instruments, self.trading_from_ms)
         self._resume_rolls(self.engine)
         await self.reconcile()  # before any order; adopts the account. On failure: halted, retried by reconcile_job
+        self.topups.restore()  # top-ups journaled by an earlier run: counted, and any left unresolved resolved
+        await self.topups.resolve(self.clock.now_ms(), at_start=True)
         self.log.info("daemon_started", instruments=list(instruments), trading_from=self.trading_from_ms)
         return self.engine
 
@@ -160,11 +174,14 @@ class Daemon:
     async def run(self, events: AsyncIterator[MarketEvent]) -> RunSummary:
         """Consume the feed to its end (or until cancelled), then flush, value the book once more, summarise."""
         engine = self.engine or await self.start()
+        batching = self._batching()
+        if batching:
+            self.journal.open_batch()
         try:
             async for event in events:
                 async with self._lock:
                     await self._on_market(event)
-            if self._instant is not None:
+            if self._instant is not None and self._undecided:
                 async with self._lock:
                     await self._on_time(self._instant)
             await self._close_books()
@@ -172,8 +189,20 @@ class Daemon:
             await self._close_books()
             raise
         finally:
+            if batching:
+                self.journal.commit_batch()  # what the run journaled up to its end (or its failure) is kept
             await self.venue.close()
         return self.summary(engine)
+
+    def _batching(self) -> bool:
+        return self.batch_instants > 0 and self.config.bot.mode != "live"
+
+    def _instant_done(self) -> None:
+        """A batched run commits after every `batch_instants` instants, the journal then whole up to an instant."""
+        self._instants_done += 1
+        if self._instants_done % self.batch_instants == 0 and self._batching():
+            self.journal.commit_batch()
+            self.journal.open_batch()
 
     async def _close_books(self) -> None:
         """A last valuation at the final instant: what was traded since the hourly one is in the run's P&L, and
@@ -254,7 +283,7 @@ class Daemon:
             price = engine.prices.get(spot_symbol(asset, self.config.portfolio.quote))
             value = self.journal.record_transfer(now, asset, old, new, price, source)
             self.totals.add_transfer(value)
-            self.recorder.transfer(value)
+            self.valuer.transfer(value)
             self.log.info("holding_transferred", asset=asset, qty_before=old, qty_after=new, price=price,
                           value=value, source=source)  # fmt: skip
 
@@ -267,13 +296,15 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         assert self.engine is not None
-        return engine_status(self.engine, self.clock.now_ms(), self.totals)
+        account_now = getattr(self.venue, "account_now", None)  # paper: as it stands, not as last read (hourly)
+        account = account_now() if account_now is not None else None
+        return {**engine_status(self.engine, self.clock.now_ms(), self.totals, account), "speed": self.speed}
 
     # ---- the event path ---------------------------------------------------------------------------
 
     async def _on_market(self, event: MarketEvent) -> None:
         assert self.engine is not None
-        if self._instant is not None and event.ts > self._instant:
+        if self._instant is not None and event.ts > self._instant and self._undecided:
             await self._on_time(self._instant)
         if self._first_ts is None:
             self._first_ts = event.ts
@@ -285,6 +316,10 @@ class Daemon:
             self.venue.on_market(passed)
         self._price_screened(screened.notes)
         await self.drain()
+        self._undecided = True
+        if self.close_instants and self.engine.instant_complete(event.ts):
+            self._undecided = False
+            await self._on_time(event.ts)
 
     def _price_screened(self, notes: Iterable[Note]) -> None:
         """Log, count and alert the prints the market-data sanity layer held back, confirmed or discarded."""
@@ -300,7 +335,8 @@ class Daemon:
 
     async def _on_time(self, now: int) -> None:
         assert self.engine is not None
-        record = now >= self.trading_from_ms and now >= self._next_record_ts
+        record = now >= self.trading_from_ms and self.valuer.due(now)
+        await self.topups.resolve(now)  # a top-up whose answer was lost, from the transfer history (once known)
         if record:  # a fresh account before the engine's staleness gate and limits look at it
             try:
                 await self._load_contracts(now)
@@ -313,8 +349,10 @@ class Daemon:
         for action in actions:
             await self.execute(now, action)
         if record:
-            self._next_record_ts = now - now % MS_PER_HOUR + MS_PER_HOUR
+            self.valuer.recorded(now)
             await self._record_value(now)
+        if self.batch_instants:
+            self._instant_done()
 
     async def _load_contracts(self, now: int) -> None:
         """Dated contracts listed since the start (the next quarterly to roll into) are loaded before use."""
@@ -325,34 +363,13 @@ class Daemon:
             self.log.info("contracts_loaded", instruments=wanted)
 
     async def _record_value(self, now: int) -> None:
-        assert self.engine is not None
-        account = await self._account_to_value()
-        exposure = self.engine.exposure()
-        if exposure.missing or not exposure.values:
-            return
-        initial = self._value_baseline(account)  # paper: the collateral; live: the equity at start
-        self.recorder.record(now, exposure.total, account.equity - initial)
-        self.journal.record_valuation(self._valuation(now, exposure.total, account.equity, initial))
-        value = exposure.total + account.equity - initial - self.totals.transfers  # transfers are not P&L
-        self._peak_value = max(self._peak_value, value)
-        self._drawdown = self._peak_value - value
-        self._margin_ratio = account.margin_ratio
-        self.publish_gauges()
-
-    def _valuation(self, now: int, spot_value: float, equity: float, collateral: float) -> Valuation:
-        assert self.engine is not None
-        engine = self.engine
-        hedge = book_notional(engine.positions, engine.instruments, engine.prices).net
-        target = sum(t.notional for t in engine.targets.values())
-        correlation, beta = engine.portfolio_estimates()
-        totals = self.totals
-        rolls = totals.roll_cost + engine.roller.in_progress_cost
-        return Valuation(now, spot_value, equity, collateral, hedge, target, totals.fees, totals.funding,
-                         totals.slippage_cost, rolls, correlation, beta)  # fmt: skip
+        if await self.valuer.record(self.running_engine(), now):
+            self.publish_gauges()
 
     def publish_gauges(self) -> None:
-        """Refresh the observer's gauges from the engine (hourly in replay, every tick live)."""
-        self.observer.gauges(self.status(), self._drawdown, self._margin_ratio)
+        """Refresh the observer's gauges from the engine (hourly in replay, every tick live): the observer the
+        daemon has now (the session replaces the silent one after construction), only if it listens."""
+        self.valuer.publish(self.observer, self.status)
 
     async def execute(self, now: int, action: Action) -> None:
         await self._action_handlers[type(action)](now, action)
@@ -442,6 +459,20 @@ class Daemon:
         if change is not None:
             await self.execute(now, change)
 
+    async def hold_input(self, source: str, key: str, reason: str | None) -> None:
+        """An input the shell reads besides the feed (an account's balances) is stale: hold trading `reducing`
+        for `reason` (alert `stale_feed`, `key` naming the input) or, `reason` None, lift that source's hold."""
+        assert self.engine is not None
+        async with self._lock:
+            now = self.clock.now_ms()
+            if reason is None:
+                await self._release(source, now, f"{key} fresh again")
+            elif source not in self._holding():
+                change = self.engine.governor.hold(source, TradingState.REDUCING, reason, now)
+                if change is not None:
+                    await self.execute(now, change)
+                    await self.execute(now, RiskNotice(now, "stale_feed", key, reason))
+
     async def drain(self) -> None:
         if self._venue_state is None:
             for event in self.venue.drain():
@@ -514,7 +545,7 @@ class Daemon:
     def _funding_settled(self, funding: FundingSettled) -> bool:
         if not self.journal.record_funding(funding):
             return False
-        self.totals.funding += funding.amount
+        self.totals.funding += funding_in_quote(funding, self.config.portfolio.quote)  # coin funding: once
         self.observer.funding(funding)
         self.log.info("funding_settled", instrument=funding.symbol, rate=funding.rate, amount=funding.amount)
         return True
@@ -529,12 +560,14 @@ class Daemon:
             clips=engine.executor.stats.clips,
             rejected=engine.executor.stats.rejected,
             totals=self.totals,
-            effectiveness=self.recorder.effectiveness(),
+            effectiveness=self.valuer.effectiveness(),
             positions={s: q for s, q in engine.positions.items() if q},
             equity=engine.equity or 0.0,
             triggers=dict(engine.stats.triggers),
             execution=self.totals.execution(engine.executor.stats.clips, engine.roller.in_progress_cost),
             rolls=(*self.totals.finished_rolls, *engine.roller.states.values()),
+            warmup=engine.warm_up_progress(),
+            coin_account=coin_account_status(engine),
         )
 
     # ---- reconciliation (bot.live.reconciler.Reconciler does it) --------------------------
@@ -553,8 +586,6 @@ class Daemon:
     # A live venue reports fills, order updates and account snapshots on its user stream whenever they happen;
     # they reach the engine at once (`follow_venue`), not only with the next market event or tick. Live P&L is
     # measured from the hedge account's equity at start, not from the paper collateral.
-
-    equity_baseline: float | None = None  # live: the hedge-account equity that hedge P&L is measured from
 
     async def follow_venue(self) -> None:
         """Hand the venue's events to the engine as they arrive, until cancelled; a Fatal stream error (a revoked
@@ -579,34 +610,12 @@ class Daemon:
                 await self._on_market(event)
                 if count % 1024 == 0:
                     await asyncio.sleep(0)  # let the venue's streams breathe during a long history
-            if self._instant is not None:
+            if self._instant is not None and self._undecided:
                 await self._on_time(self._instant)
         self.log.info("warmed_up", events=count, until=self._instant)
         return count
 
-    async def _account_to_value(self) -> AccountSnapshot:
-        """The account an hourly valuation uses. A venue whose events arrive on their own (a live user stream) is
-        not asked again right after this instant's orders: its answer can already include a fill the stream has
-        not delivered, and the engine would count that fill twice (once in the snapshot's positions, once when
-        it arrives). The snapshot taken at the start of the instant, kept fresh by the stream's own snapshots,
-        is used instead. A venue that reports synchronously (paper) is asked."""
-        assert self.engine is not None
-        if self.engine.account is not None and getattr(self.venue, "wait_for_events", None) is not None:
-            return self.engine.account
-        account = await self.venue.fetch_account()
-        self.engine.on_venue(account)
-        return account
-
     def set_equity_baseline(self) -> None:
         """Live: measure hedge P&L from the account's equity now (called once the account is loaded at start)."""
-        if self.engine is not None and self.engine.account is not None:
-            self.equity_baseline = self.engine.account.equity
-
-    def _value_baseline(self, account: AccountSnapshot) -> float:
-        """What hedge-account P&L is measured from: the paper collateral, or live the account's equity at start
-        (the first valuation's when no start snapshot was taken)."""
-        if self.config.bot.mode != "live":
-            return self.config.paper.collateral
-        if self.equity_baseline is None:
-            self.equity_baseline = account.equity
-        return self.equity_baseline
+        if self.engine is not None:
+            self.valuer.set_equity_baseline(self.engine)

@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.domain import (
     MS_PER_DAY,
+    MS_PER_HOUR,
     MS_PER_MINUTE,
     AccountSnapshot,
     ClientOrderId,
@@ -120,6 +121,9 @@ async def survey_and_plan(
     return plan_reconciliation(journal_view, venue_view, foreign)
 
 
+UNCHANGED_LOG_EVERY_MS = MS_PER_HOUR  # an unchanged reconciliation is logged this often (each is journaled)
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcileSettings:
     interval_ms: int  # a reconciliation this often while all is well
@@ -128,13 +132,16 @@ class ReconcileSettings:
     sent_grace_ms: int  # how long an order only sent may still reach the venue
 
     @staticmethod
-    def from_config(config: Config) -> ReconcileSettings:
+    def from_config(config: Config, *, in_process: bool = False) -> ReconcileSettings:
+        """`in_process`: the venue executes orders inside this process (paper), so an order it does not know
+        after a restart never reached it; no request can still be on its way, and none is waited for."""
         execution = config.execution
+        grace = 0 if in_process else sent_grace_ms(parse_duration_ms(config.venue.request_window))
         return ReconcileSettings(
             interval_ms=parse_duration_ms(execution.reconcile_interval),
             retry_ms=parse_duration_ms(execution.reconcile_retry),
             foreign=ForeignOrders(execution.foreign_orders),
-            sent_grace_ms=sent_grace_ms(parse_duration_ms(config.venue.request_window)),
+            sent_grace_ms=grace,
         )
 
 
@@ -155,6 +162,7 @@ class Reconciler:
         self.log = log
         self.last_try: int | None = None
         self.failed = False
+        self._last_logged: tuple[int, dict[str, int]] | None = None  # when the last one was logged, and what
 
     def due(self, now: int) -> bool:
         settings = self.settings
@@ -182,6 +190,14 @@ class Reconciler:
         await self._apply(now, plan)
         return plan
 
+    def _log_done(self, now: int, summary: dict[str, int]) -> None:
+        """Logged when its summary differs from the last logged one, else once an hour of the clock: a sped-up
+        run reconciles every simulated minute, and most of its log was these lines (every one is journaled)."""
+        last = self._last_logged
+        if last is None or summary != last[1] or now - last[0] >= UNCHANGED_LOG_EVERY_MS:
+            self.log.info("reconciliation_done", **summary)
+            self._last_logged = (now, summary)
+
     async def _apply(self, now: int, plan: ReconcilePlan) -> None:
         engine = self.events.running_engine()
         for adoption in plan.adopt:
@@ -206,7 +222,7 @@ class Reconciler:
         self.failed = False
         self.journal.record_reconciliation(now, "ok", "", plan.summary())
         differences = plan.differences
-        self.log.info("reconciliation_done", **plan.summary())
+        self._log_done(now, plan.summary())
         if differences:
             self.log.warning("reconciliation_differences", differences=differences)
             self.events.alert("reconciliation_differences", "reconcile", "; ".join(differences))
@@ -226,6 +242,7 @@ class Reconciler:
 
     async def _failed(self, now: int, reason: str) -> None:
         self.failed = True
+        self._last_logged = None  # the one that succeeds next is logged, changed or not
         self.journal.record_reconciliation(now, "failed", reason, {})
         self.log.error("reconciliation_failed", reason=reason)
         self.events.alert("reconciliation_failed", "reconcile", f"trading halted: {reason}", "critical")

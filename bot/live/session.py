@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,12 +28,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import logs
 from bot.clock import Clock
 from bot.commands import CommandError, Pause, Reload
-from bot.config import Config, load_config
+from bot.config import Config, load_config, overlays_from
 from bot.control.listen import ListenAddress
 from bot.control.server import ControlServer
 from bot.control.settings import ControlSettings, control_settings, no_token_warning
-from bot.domain import MarketEvent, PriceObserved, parse_duration_ms
+from bot.domain import MarketEvent, parse_duration_ms
 from bot.execution.clips import ParentStatus
+from bot.feeds.replay import Replay, ReplaySpec, load_replay
 from bot.live.assembly import (
     LiveTuning,
     Plan,
@@ -51,16 +53,29 @@ from bot.ops.runtime import OpsRuntime
 from bot.report.run_summary import RunSummary
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import read_api_keys
+from bot.venues.ccxt_venue import CcxtVenue
 
+FAST_BATCH_INSTANTS = 256  # a fast run's journal commits once per this many instants (bot/live/daemon.py)
 FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def run_backtest(config: Config) -> RunSummary:
-    """The engine on an event-time clock over the replay files in config.market, journal in state_dir."""
-    plan = replay_plan(config)
+def run_backtest(
+    config: Config, *, load: Callable[[ReplaySpec], Replay] = load_replay, handle_signals: bool = True
+) -> RunSummary:
+    """The engine on an event-time clock over the replay files in config.market, journal in state_dir.
+
+    A sweep's trial passes `load` (its process keeps the files it read) and no signal handling (a Dask
+    worker runs it outside the main thread, where signal handlers cannot be installed)."""
+    plan = replay_plan(config, load)
     journal = journal_for(config, durable=False, name="backtest.sqlite")
-    return _execute(config, plan, journal, realtime=False, speed=1.0, human=None)
+    return _execute(config, plan, journal, realtime=False, speed=1.0, human=None, handle_signals=handle_signals)
+
+
+def config_reloader(config_path: Path | None) -> Callable[[], Config]:
+    """What `reload` and SIGHUP re-read: the same source the daemon started from, the file or, without
+    `--config`, the embedded default (so a reload undoes a `set-holding` and takes no new settings)."""
+    return lambda: load_config(config_path, overlays_from(os.environ))  # and the overlays it started with
 
 
 def run_paper(
@@ -73,7 +88,7 @@ def run_paper(
     human: HumanLine | None,
     config_path: Path | None = None,
 ) -> RunSummary:
-    """A paper session; realtime ones serve the control API, and `config_path` makes `reload` possible."""
+    """A paper session; realtime ones serve the control API; `reload` re-reads `config_path`, or the default."""
     control = control_settings(config) if realtime else None  # a bad token or address: stop before starting
     if realtime and control is None:
         print(no_token_warning(config), file=sys.stderr, flush=True)
@@ -158,8 +173,7 @@ async def live_session(
         raise
     try:
         daemon = live_daemon(config, plan, journal, human)
-        if config_path is not None:
-            daemon.reloader = lambda: load_config(config_path)
+        daemon.reloader = config_reloader(config_path)
         session = Session(
             daemon,
             plan.feed,
@@ -187,18 +201,21 @@ def _execute(
     config_path: Path | None = None,
     ops: OpsRuntime | None = None,
     durable_account: bool = False,
+    handle_signals: bool = True,
 ) -> RunSummary:
     logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
     daemon = build_daemon(config, plan, journal, human, durable_account=durable_account)
-    if config_path is not None:
-        daemon.reloader = lambda: load_config(config_path)
+    daemon.reloader = config_reloader(config_path)
+    if not realtime:  # a fast run or a backtest: nothing outside the process acts on its journal while it runs
+        daemon.batch_instants = FAST_BATCH_INSTANTS
     session = Session(
         daemon,
         plan.events,
         realtime=realtime,
         speed=speed,
         control=control,
-        handle_signals=True,
+        handle_signals=handle_signals,
+        warmup=plan.warmup,
         ops=ops,
     )
     try:
@@ -227,16 +244,18 @@ class Session:
         speed: float = 1.0,
         control: ControlSettings | None = None,
         handle_signals: bool = False,
-        warmup: Sequence[PriceObserved] = (),
+        warmup: Sequence[MarketEvent] = (),
         ops: OpsRuntime | None = None,
     ) -> None:
         self.daemon = daemon
+        daemon.close_instants = realtime  # wall time: an instant complete is decided at once, not at the next tick
         self.control_address: ListenAddress | None = None  # where the API is bound, once `ready` is set
         self.ops = ops  # metrics, alerts and systemd notification of a realtime run
         self.ready = asyncio.Event()
         self._events = events
         self._realtime = realtime
         self._speed = speed
+        daemon.speed = speed if realtime else 1.0  # shown with durations: they run in market time
         self._control = control
         self._handle_signals = handle_signals
         self._warmup = warmup
@@ -405,6 +424,9 @@ class Session:
             self.daemon.human(f"stopping: cancelled {open_orders} open order(s) (on_shutdown = cancel)")
         elif open_orders:
             self.daemon.human(f"stopping: left {open_orders} open order(s) (on_shutdown = leave)")
+        if choice == "leave" and isinstance(self.daemon.venue, CcxtVenue):
+            # orders left on purpose must outlive the daemon: the exchange's countdown would cancel them
+            await self.daemon.venue.dead_man.disarm()
 
     def _install_signals(self) -> None:
         if not self._handle_signals:

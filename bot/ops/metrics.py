@@ -74,6 +74,12 @@ class Metrics:
             registry=r,
         )
         self._feed_age = Gauge("hedgebot_feed_age_seconds", "Age of the newest message", ["feed"], registry=r)
+        self._tail_risk = Gauge(
+            "hedgebot_tail_risk_quote",
+            "One-day 99 % value at risk (var) and expected shortfall (es) of the book, from the rolling returns",
+            ["method", "book", "measure"],
+            registry=r,
+        )
         self._orders = Counter("hedgebot_orders", "Orders by final outcome", ["outcome"], registry=r)
         self._fills = Counter("hedgebot_fills", "Executions received", registry=r)
         self._funding_received = Counter("hedgebot_funding_received_quote", "Funding received", registry=r)
@@ -135,6 +141,10 @@ class Metrics:
 
     def set_feed_age(self, feed: str, seconds: float) -> None:
         self._feed_age.labels(feed=feed).set(seconds)
+
+    def set_tail_risk(self, method: str, book: str, measure: str, value: float) -> None:
+        """`method` historical or filtered, `book` hedged or unhedged, `measure` var or es (a loss, in quote)."""
+        self._tail_risk.labels(method=method, book=book, measure=measure).set(value)
 
     # ---- things that happened -----------------------------------------------------------------------
 

@@ -91,6 +91,11 @@ class OpsObserver(Observer):
             metrics.set_hedge_ratio(symbol, -target["notional"] / exposure, -actual / exposure)
         for feed, age in status["feed_age_s"].items():
             metrics.set_feed_age(feed, age)
+        tail = status.get("tail_risk") or {}  # None until the estimator's window holds enough samples
+        for method in ("historical", "filtered"):
+            for book, figures in tail.get(method, {}).items():
+                for measure, value in figures.items():
+                    metrics.set_tail_risk(method, book, measure, value)
 
     def alert(self, kind: str, key: str, message: str, severity: str = "warning") -> None:
         if self.alerter:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.execution.roll_plan import RollState
 from bot.report.capture import capture_json, capture_text
+from bot.report.coin_account import describe as describe_coin_account
 from bot.report.collateral import cuts_json, governance_lines, state_changes_json, top_ups_json
 from bot.report.run_summary import RunSummary
 from bot.report.text import utc
@@ -39,6 +40,7 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "collateral_cuts": cuts_json(summary.totals.collateral_cuts),
         "top_ups": top_ups_json(summary.totals.top_ups),
         "quarantined": summary.totals.quarantined,
+        **({"coin_account": summary.coin_account} if summary.coin_account is not None else {}),
     }
 
 
@@ -109,9 +111,10 @@ def result_text(summary: RunSummary) -> str:
         [
             f"period          {utc(summary.first_ts)} → {utc(summary.last_ts)} UTC ({e.days} days traded,"
             f" {t.events:,} events)",
-            f"decisions       {summary.decisions} ({_triggers(summary.triggers)}), clips {summary.clips},"
+            f"decisions       {summary.decisions} ({_triggers(summary)}), clips {summary.clips},"
             f" fills {t.fills}, rejected {summary.rejected}",
             f"hedge positions {positions}",
+            *([f"coin account    {line}"] if (line := describe_coin_account(summary.coin_account)) else []),
             f"                {'hedged':>14} {'unhedged':>14}",
             f"P&L             {e.hedged_pnl:>14,.2f} {e.unhedged_pnl:>14,.2f}",
             f"max drawdown    {e.hedged_max_drawdown:>14,.2f} {e.unhedged_max_drawdown:>14,.2f}",
@@ -157,5 +160,10 @@ def _rolls_table(rolls: tuple[RollState, ...]) -> list[str]:
     return lines
 
 
-def _triggers(triggers: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(triggers.items())) or "none fired"
+def _triggers(summary: RunSummary) -> str:
+    """The triggers that fired; when none did because the estimates never had enough samples, that reason."""
+    fired = ", ".join(f"{name} {count}" for name, count in sorted(summary.triggers.items()))
+    samples, needs = summary.warmup
+    if fired or samples >= needs:
+        return fired or "none fired"
+    return f"none fired: the estimates were never ready, {samples} of {needs} samples (hedge.min_samples)"

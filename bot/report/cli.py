@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from bot.config import Config, day_ms, load_config
 from bot.domain import Symbol
 from bot.execution.market_rules import default_instrument
 from bot.report.capture import last_protection, protection_text
-from bot.report.daily import Period, html_data, mark_of, period, report_text, summary
+from bot.report.daily import Period, daily_closes, html_data, mark_of, period, report_text, summary
+from bot.report.governance_journal import read_governance
+from bot.report.history import History, HistoryError
 from bot.report.html import render_html
 from bot.report.pnl import fills_from_rows, splits
 from bot.report.stress import (
@@ -24,8 +27,10 @@ from bot.report.stress import (
     ShockSizes,
     default_scenarios,
     format_stress,
+    historical_scenario,
     run_stress,
 )
+from bot.report.tail_risk import TailRiskReport, format_tail_risk, pnl_tail_risk, tail_risk, tail_risk_json
 from bot.store.journal import Journal, Valuation
 
 
@@ -59,6 +64,12 @@ def add_parsers(sub: Any) -> None:
     )
     shocks.add_argument("--settlements", metavar="N", help="how many settlements of that funding [9]")
     shocks.add_argument("--haircut", metavar="PCT", help="collateral valued PCT %% lower [20]")
+    stress.add_argument(
+        "--history",
+        type=Path,
+        metavar="DIR",
+        help="a market-data folder like ../shared/data: add its crashes replayed on the book, and VaR / ES",
+    )
 
 
 def _date_arg(text: str) -> int:
@@ -92,12 +103,33 @@ def run_report(args: argparse.Namespace) -> int:
     totals = summary(chosen)
     protection = _protection(path, end)  # protective_put, cppi: floor and cushion at the last decision
     totals["protection"] = protection
+    tail = _realised_tail_risk(chosen)  # VaR and ES of the period's own daily P&L, unhedged and hedged
+    totals["tail_risk"] = tail_risk_json(tail)
+    governance = read_governance(path, start, end)  # state changes, collateral cuts and top-ups, as a backtest lists
+    totals.update(governance.as_json())
     print(json.dumps(totals, indent=2) if args.json else report_text(chosen, args.last))
+    if not args.json:
+        print("\n".join(governance.lines()))
     if protection is not None and not args.json:
         print(protection_text(protection))
+    if not args.json:
+        print(format_tail_risk(tail, "days of this journal"))
     if args.html:
         write_html(args.html, journal_path=path, result=totals, title="hedgebot report", start_ms=start, end_ms=end)
     return 0
+
+
+def journal_tail_risk(path: Path) -> TailRiskReport:
+    """VaR and ES of a journal's own daily P&L (a backtest's, after the run); zeros with no valuations."""
+    chosen = load_period(path)
+    return _realised_tail_risk(chosen) if chosen is not None else pnl_tail_risk([], [])
+
+
+def _realised_tail_risk(chosen: Period) -> TailRiskReport:
+    closes = daily_closes(chosen)
+    unhedged = [b.spot_net - a.spot_net for a, b in itertools.pairwise(closes)]
+    hedged = [b.hedged_net - a.hedged_net for a, b in itertools.pairwise(closes)]
+    return pnl_tail_risk(unhedged, hedged)
 
 
 def _protection(path: Path, end_ms: int) -> dict[str, float] | None:
@@ -143,15 +175,33 @@ def write_html(
         valuations = journal.valuations(start_ms, end_ms)
     finally:
         journal.close()
-    target.write_text(render_html(html_data(valuations, result, title)), encoding="utf-8")
+    # VaR and ES stay in the JSON and the text: ten more summary rows would push the plots below the first screen
+    shown = {key: value for key, value in result.items() if key != "tail_risk"}
+    marks = read_governance(journal_path, start_ms, end_ms).marks()  # every governance event, on every plot
+    target.write_text(render_html(html_data(valuations, shown, title, marks)), encoding="utf-8")
 
 
 def run_stress_command(args: argparse.Namespace) -> int:
     sizes = shock_sizes(args)  # bad sizes are refused before the daemon is asked
     config = load_config(args.config)
+    history = _history(args.history, config) if args.history else None  # a bad folder: refused before asking
     status = _status_from_file(args.status) if args.status else _status_from_daemon(config)
-    print(format_stress(run_stress(book_from_status(status, config), default_scenarios(sizes))))
+    book = book_from_status(status, config)
+    scenarios = default_scenarios(sizes)
+    if history is not None:
+        scenarios = (*scenarios, *(historical_scenario(name, path, book) for name, path in history.paths()))
+    print(format_stress(run_stress(book, scenarios)))
+    if history is not None:
+        print()
+        print(format_tail_risk(tail_risk(book, history.daily_returns())))
     return 0
+
+
+def _history(folder: Path, config: Config) -> History:
+    try:
+        return History(folder, config.portfolio.quote)
+    except HistoryError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def shock_sizes(args: argparse.Namespace) -> ShockSizes:

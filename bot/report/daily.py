@@ -22,10 +22,10 @@ up to it, and spot P&L, hedged and unhedged P&L, drawdowns and effectiveness are
 them (a flow-adjusted series, as the run summary's `ValueRecorder`), so a day's spot P&L is Σ qty × price change.
 The daily values shown are the marks as they were; the `transfers` column says what moved. Liquidations of the
 hedge account in the period are listed (count and events), as in the backtest JSON.
-Effectiveness over the period: variance reduction, drawdown reduction, and tracking error (the
-annualised standard deviation of daily hedged-value returns: the risk the hedge leaves), and upside and
-downside capture with the breaches of a floor at 85 % of the hedged value's peak, on every valuation (hourly:
-bot/report/capture.py).
+Effectiveness over the period: variance reduction and drawdown reduction on every valuation (the data's
+resolution: hourly, or each `hedge.sample` when shorter), tracking error (the annualised standard deviation of
+daily hedged-value returns: the risk the hedge leaves), and upside and downside capture with the breaches of a
+floor at 85 % of the hedged value's peak, on every valuation too (bot/report/capture.py).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import numpy as np
 from bot.domain import MS_PER_DAY
 from bot.report.backtest import liquidation_lines, liquidations_json
 from bot.report.capture import Capture, capture, capture_json, capture_text
+from bot.report.html import Mark as PlotMark
 from bot.report.html import ReportData
 from bot.report.performance import max_drawdown
 from bot.report.pnl import Split
@@ -190,9 +191,11 @@ def summary(chosen: Period) -> dict[str, Any]:
     unhedged = np.array([m.spot_net for m in closes])  # net of transfers: they are not P&L
     hedged = np.array([m.hedged_net for m in closes])
     rows = daily_rows(chosen)
-    var_u = float(np.var(np.diff(unhedged), ddof=1)) if len(closes) > 2 else 0.0
-    var_h = float(np.var(np.diff(hedged), ddof=1)) if len(closes) > 2 else 0.0
-    dd_u, dd_h = max_drawdown(list(unhedged)), max_drawdown(list(hedged))
+    points = [chosen.opening, *chosen.marks]  # variance and drawdowns on every valuation, not daily closes
+    every_u, every_h = np.array([m.spot_net for m in points]), np.array([m.hedged_net for m in points])
+    var_u = float(np.var(np.diff(every_u), ddof=1)) if len(points) > 2 else 0.0
+    var_h = float(np.var(np.diff(every_h), ddof=1)) if len(points) > 2 else 0.0
+    dd_u, dd_h = max_drawdown(list(every_u)), max_drawdown(list(every_h))
     returns = np.diff(hedged) / np.array([m.hedged for m in closes[:-1]])  # flow-adjusted: Δ net / value before
     deviations = [abs(r.hedge_ratio - r.target_ratio) for r in rows if math.isfinite(r.target_ratio)]
     change = _change(last.split, first.split)
@@ -326,8 +329,10 @@ def report_text(chosen: Period, last_days: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def html_data(valuations: Sequence[Valuation], result: dict[str, Any], title: str) -> ReportData:
-    """The series of the HTML report, hourly, from the journal's valuations."""
+def html_data(
+    valuations: Sequence[Valuation], result: dict[str, Any], title: str, marks: Sequence[PlotMark] = ()
+) -> ReportData:
+    """The series of the HTML report, hourly, from the journal's valuations; `marks` drawn on every plot."""
     nan = math.nan
     return ReportData(
         timestamps_ms=[v.ts for v in valuations],
@@ -340,4 +345,5 @@ def html_data(valuations: Sequence[Valuation], result: dict[str, Any], title: st
         beta=[nan if v.beta is None else v.beta for v in valuations],
         summary={key: value for key, value in result.items() if key != "daily"},  # the rows are the plots
         title=title,
+        marks=marks,
     )

@@ -1,10 +1,12 @@
 """Hedge effectiveness from a value series: variance and drawdown reduction, P&L. Pure.
 
 hedged value = spot holdings at market + hedge-account P&L (price, funding, fees);
-variance_reduction = 1 − Var(daily Δ hedged) / Var(daily Δ unhedged);
+variance_reduction = 1 − Var(Δ hedged) / Var(Δ unhedged);
 drawdown_reduction = 1 − max drawdown hedged / max drawdown unhedged (drawdowns from the running peak);
-upside / downside capture, their spread and the realised floor breach on every recorded point (the data's
-resolution, hourly): bot/report/capture.py.
+upside / downside capture, their spread and the realised floor breach: bot/report/capture.py.
+All on every recorded value, at the data's resolution (hourly on hourly data, each minute on 1-minute data:
+the daemon values the book every `hedge.sample`, at most an hour apart), never on daily closes alone: a crash
+and its rebound inside one day is a drawdown, not a flat day.
 
 A holdings change that is no trade (an operator's `set-holding`, a reload) is a transfer, not P&L: both value
 series are flow-adjusted, every value after it less the transfers' value at their prices then, so a period's
@@ -43,7 +45,7 @@ class Effectiveness:
 
 
 class ValueRecorder:
-    """Keeps the last (spot value, hedged value) of each UTC day, after the opening.
+    """Keeps every recorded (spot value, hedged value), after the opening, and the UTC days they fall on.
 
     The opening is the state before the first trade: the first record's spot value with the hedge account at
     its baseline (hedge P&L 0). The daemon trades at an instant before it records it, so the first record
@@ -52,8 +54,8 @@ class ValueRecorder:
     """
 
     def __init__(self, floor: float = 0.85, floor_value: float | None = None) -> None:
-        self._days: dict[int, tuple[float, float]] = {}
-        self._points: list[tuple[float, float]] = []  # every record, net of transfers: capture's resolution
+        self._days: set[int] = set()  # the UTC days recorded: the run's length
+        self._points: list[tuple[float, float]] = []  # every record, net of transfers: the data's resolution
         self._floor = (floor, floor_value)  # the realised floor breach is measured against it
         self._first: tuple[float, float] | None = None
         self._moved = 0.0  # Σ transfers since the opening (quote, at their prices): taken out of every value
@@ -68,14 +70,14 @@ class ValueRecorder:
         if self._first is None:
             self._first = (spot_value, spot_value)
         moved = self._moved
-        self._days[ts // MS_PER_DAY] = (spot_value - moved, spot_value + hedge_pnl - moved)
-        self._points.append(self._days[ts // MS_PER_DAY])
+        self._days.add(ts // MS_PER_DAY)
+        self._points.append((spot_value - moved, spot_value + hedge_pnl - moved))
 
     def series(self) -> tuple[list[float], list[float]]:
-        """Daily closes of (unhedged, hedged) values net of transfers, starting with the opening."""
+        """Every recorded (unhedged, hedged) value net of transfers, starting with the opening."""
         if self._first is None:
             return [], []
-        points = [self._first, *(self._days[day] for day in sorted(self._days))]
+        points = [self._first, *self._points]
         return [p[0] for p in points], [p[1] for p in points]
 
     def effectiveness(self) -> Effectiveness:
@@ -90,7 +92,7 @@ class ValueRecorder:
             unhedged_pnl=unhedged[-1] - unhedged[0] if unhedged else 0.0,
             hedged_max_drawdown=dd_h,
             unhedged_max_drawdown=dd_u,
-            days=max(len(unhedged) - 1, 0),
+            days=len(self._days),
             capture=self.capture(),
         )
 

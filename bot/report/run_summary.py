@@ -85,3 +85,5 @@ class RunSummary:
     triggers: dict[str, int] = field(default_factory=dict)
     execution: dict[str, float | int] = field(default_factory=dict)
     rolls: tuple[RollState, ...] = ()  # the rolls this run made: those it ended, then any still in progress
+    warmup: tuple[int, int] = (0, 0)  # samples the estimates had at the end, and needed (hedge.min_samples)
+    coin_account: dict[str, Any] | None = None  # a coin-margined hedge account at the end (bot.report.coin_account)

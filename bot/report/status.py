@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import Symbol
+from bot.domain import AccountSnapshot, Symbol
+from bot.execution.ids import decision_label
 from bot.money import book_notional
+from bot.report.coin_account import coin_account_status
+from bot.report.live_tail import live_tail_risk
 from bot.report.run_summary import Totals
 from bot.risk.collateral import liquidation_moves
 from bot.risk.state import TradingState
@@ -15,7 +18,10 @@ if TYPE_CHECKING:  # the engine is only read here; the type is enough
     from bot.core.engine import Engine
 
 
-def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
+def engine_status(engine: Engine, now: int, totals: Totals, account: AccountSnapshot | None = None) -> dict[str, Any]:
+    """What `ctl status` shows; `account`, when given, is the account as it stands now (the margin and
+    liquidation line then describe the positions shown, not the engine's last read of the account)."""
+    account = account or engine.account
     exposure = engine.exposure()
     equity = engine.equity or 0.0
     book = book_notional(engine.positions, engine.instruments, engine.prices)  # what the leverage limit reads
@@ -58,6 +64,7 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         },
         "open_orders": len(engine.orders.open_orders()),
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
+        "closing_parents": engine.executor.closing(),
         "equity": round(equity, 2),
         "headroom": {
             # as the limit: a position that cannot be valued leaves the leverage unknown, not smaller
@@ -69,20 +76,24 @@ def engine_status(engine: Engine, now: int, totals: Totals) -> dict[str, Any]:
         },
         "prices": dict(sorted(engine.prices.items())),
         "collateral": collateral_status(engine),  # the buffer: distance to liquidation, its step and the steps
-        "margin_ratio": None if engine.account is None else _finite(engine.account.margin_ratio),
+        "coin_account": coin_account_status(engine),  # a coin-margined hedge account in its coin and in quote
+        "margin_ratio": None if account is None else _finite(account.margin_ratio),
         "liquidation": []
-        if engine.account is None
+        if account is None
         else [
             {"symbol": e.symbol, "move": e.move, "price": e.price, "text": e.describe()}
-            for e in liquidation_moves(engine.account, engine.prices, engine.instruments)
+            for e in liquidation_moves(account, engine.prices, engine.instruments)
         ],
         "feed_age_s": {
             s: round((now - ts) / 1000, 1) for s, ts in sorted(engine.price_ts.items()) if _live(engine, s, now)
         },
+        "warmup": dict(zip(("samples", "needs"), engine.warm_up_progress(), strict=True)),
+        "tail_risk": live_tail_risk(engine),  # one-day VaR and ES, hedged and unhedged, from the rolling returns
         "last_decision": None
         if decision is None
         else {
             "id": decision.id,
+            "label": decision_label(decision.id),  # what operators read; the id stays the journal's key
             "ts": decision.ts,
             "trigger": decision.trigger,
             "reason": decision.reason,
@@ -111,6 +122,18 @@ def collateral_status(engine: Engine) -> dict[str, Any]:
         "basket_move": None if buffer is None or not beta or beta <= 0 else round(buffer * beta, 4),
         "step": "ok" if escalation is None else str(escalation.step),
         "steps": {"warn": steps.warn, "top_up": steps.top_up, "reduce": steps.reduce, "floor": steps.floor},
+        "reserve": reserve_status(engine),
+    }
+
+
+def reserve_status(engine: Engine) -> dict[str, Any]:
+    """The reserve top-ups draw on (bot.risk.topup): configured, moved in so far, the transfer in flight."""
+    planner = engine.governance.reserve
+    in_flight = planner.in_flight
+    return {
+        "amount": planner.limits.amount,
+        "moved": round(planner.used, 2),
+        "in_flight": None if in_flight is None else {"id": in_flight.transfer_id, "amount": in_flight.amount},
     }
 
 

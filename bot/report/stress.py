@@ -147,6 +147,31 @@ def default_scenarios(sizes: ShockSizes | None = None) -> tuple[Scenario, ...]:
     )
 
 
+def historical_scenario(name: str, path: Sequence[tuple[str, Mapping[str, float]]], book: Book) -> Scenario:
+    """A real price path replayed on this book, at its worst point: each asset's move from the path's first
+    prices to the instant (label) the book's holdings were worth least. An asset the path does not price there
+    (listed later, or not in the data) takes the mean move of the book's assets it does price."""
+    if not path:
+        raise ValueError(f"scenario {name!r}: the price path is empty")
+    first = path[0][1]
+    values = {h.asset: h.qty * h.price for h in book.holdings}
+
+    def moves_at(prices: Mapping[str, float]) -> dict[str, float]:
+        return {a: prices[a] / first[a] - 1 for a in prices if a in first and first[a] > 0 and prices[a] > 0}
+
+    def book_move(prices: Mapping[str, float]) -> float:
+        moves = moves_at(prices)
+        return sum(value * moves.get(asset, 0.0) for asset, value in values.items())
+
+    label, worst = min(path, key=lambda point: book_move(point[1]))
+    moves = moves_at(worst)
+    priced = [moves[a] for a in values if a in moves]
+    default = sum(priced) / len(priced) if priced else 0.0
+    missing = sorted(a for a in values if a not in moves)
+    note = f"; {', '.join(missing)} unpriced: mean move" if missing else ""
+    return Scenario(f"{name} (to {label}{note})", default_move=default, moves=moves)
+
+
 # ---- results ----------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.domain import OrderRequest, OrderUpdate
+from bot.execution.ids import decision_label
 
 
 def utc(ts_ms: int) -> str:
@@ -17,5 +18,5 @@ def order_line(ts_ms: int, request: OrderRequest, update: OrderUpdate, reason: s
         outcome += f" ({update.reason})"
     return (
         f"{utc(ts_ms)}  {request.side.value.upper():4} {request.qty:g} {request.symbol}  {outcome}"
-        f"  [clip {request.clip_no} of {request.decision_id}; {reason}]"
+        f"  [clip {request.clip_no} of {decision_label(request.decision_id)}; {reason}]"
     )

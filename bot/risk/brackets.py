@@ -13,9 +13,10 @@ Tables: BTC's is Binance's BTCUSDT table as its leverageBracket endpoint answere
 response, ten brackets from 125x to 1x). ETH's is Binance's published ETHUSDT table of the same period (the
 ten brackets from 100x at 10,000 USDT to 1x); we found no stored copy of it to check against, so it is
 written from Binance's published tier page and its `cum` values are derived, not copied. Every other base
-lists ETHUSDT's table: we could not find its exact tiers, and an altcoin's real table is stricter (lower
-caps), so margin figures for those symbols are on the kind side. Dated contracts use their perpetual's table
-(Binance's quarterlies have stricter tables of their own).
+(the altcoins) lists a typical altcoin table, Binance's own for a 20x USDⓈ-M perpetual (see `_ALTCOIN_TIERS`):
+caps from 5,000 USDT, far stricter than ETH's, so an altcoin hedge's margin and liquidation distance are no
+longer measured on the kind side. Dated contracts use their perpetual's table: Binance's USDT quarterlies
+have tables of their own, but we found no published copy of them to take the figures from.
 """
 
 from __future__ import annotations
@@ -61,6 +62,21 @@ _ETH_TIERS = (
     (50_000_000, 2, 0.25),
     (100_000_000, 1, 0.5),
 )
+# A typical altcoin's table: CVCUSDT's (a 20x USDⓈ-M perpetual) before its 2024 delisting update, as Binance's
+# announcement lists it ("Binance Futures Will Delist and Update the Leverage & Margin Tiers of CVCUSDT
+# Perpetual Futures Contract", https://www.binance.com/en/support/announcement/binance-futures-will-delist-and-
+# update-the-leverage-margin-tiers-of-cvcusdt-perpetual-futures-contract-3188e26f14a1464b91487abad452c04f):
+# 11-20x to 5,000 at 1.00 %, 9-10x to 25,000 at 2.50 %, 6-8x to 100,000 at 5.00 %, 3-5x to 250,000 at 10.00 %,
+# 2x to 1,000,000 at 12.50 %, 1x to 2,000,000 at 50.00 %. The same shape as Binance's 2021 tables for its 50x
+# altcoins (XEM, COTI, CHR, MANA, HBAR, ALICE: 1 %, 2.5 %, 5 %, 10 %, 12.5 %, 50 % from 5,000 USDT).
+_ALTCOIN_TIERS = (
+    (5_000, 20, 0.01),
+    (25_000, 10, 0.025),
+    (100_000, 8, 0.05),
+    (250_000, 5, 0.1),
+    (1_000_000, 2, 0.125),
+    (2_000_000, 1, 0.5),
+)
 _TIERS_BY_BASE = {"BTC": _BTC_TIERS, "ETH": _ETH_TIERS}
 
 
@@ -81,7 +97,7 @@ class BracketTable:
 
     @classmethod
     def for_base(cls, base: str) -> BracketTable:
-        return cls(build_table(_TIERS_BY_BASE.get(base, _ETH_TIERS)))
+        return cls(build_table(_TIERS_BY_BASE.get(base, _ALTCOIN_TIERS)))
 
     @property
     def max_leverage(self) -> int:
@@ -105,8 +121,9 @@ class BracketTable:
 
 
 def table_for(base: str) -> BracketTable:
-    """The bracket table of a contract on `base` (BTC, ETH; other bases get ETH's, see above)."""
-    return _TABLES.get(base) or _TABLES["ETH"]
+    """The bracket table of a contract on `base` (BTC, ETH; any other base: the altcoin table, see above)."""
+    return _TABLES.get(base) or ALTCOIN_TABLE
 
 
 _TABLES = {base: BracketTable(build_table(tiers)) for base, tiers in _TIERS_BY_BASE.items()}
+ALTCOIN_TABLE = BracketTable(build_table(_ALTCOIN_TIERS))

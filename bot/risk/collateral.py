@@ -24,12 +24,15 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.domain import AccountSnapshot, Instrument, Symbol
 from bot.risk import buffer as buffers
+from bot.risk import inverse
 from bot.risk.state import TradingState
 
 SOURCE = "collateral"
+_Instruments = Mapping[Symbol, Instrument]
 
 # The hedge is cut to 1 % beyond the buffer that lifts the top-up step: fees and float rounding must not leave
 # the buffer a hair short of it, with the step stuck where it was.
@@ -73,13 +76,8 @@ class BufferSteps:
             raise ValueError(f"buffer steps must satisfy warn ≥ top_up ≥ reduce ≥ floor ≥ 0: {self}")
 
     def threshold(self, step: Step) -> float:
-        return {
-            Step.OK: math.inf,
-            Step.WARN: self.warn,
-            Step.TOP_UP: self.top_up,
-            Step.REDUCE: self.reduce,
-            Step.FLOOR: self.floor,
-        }[step]
+        # a tuple indexed by the step, not a dict built per call: asked ten times per account evaluation
+        return (math.inf, self.warn, self.top_up, self.reduce, self.floor)[step]
 
     def step_for(self, buffer: float) -> Step:
         """The step a buffer falls in, without hysteresis. An unreadable (NaN) buffer is the floor: fail closed."""
@@ -152,28 +150,73 @@ class CollateralMonitor:
         instruments: Mapping[Symbol, Instrument],
     ) -> Escalation:
         """The step after this snapshot of the hedge account, its positions valued at `marks`."""
-        legs = buffers.legs_of(snapshot.positions, marks, instruments)
+        book = book_of(snapshot, marks, instruments)
         equity = snapshot.equity
         if math.isnan(equity):
             distance: float | None = math.nan
         else:
-            distance = buffers.account_buffer(equity, legs)
+            distance = book.buffer(equity)
         buffer = math.inf if distance is None else distance
         previous = self._step
         self._step = self._steps.next_step(previous, buffer)
         cut = 0.0
         if self._step >= Step.REDUCE and not math.isnan(equity):  # unreadable equity: no figure to cut by
-            cut = buffers.cut_fraction(equity, legs, self._steps.cut_target)
+            cut = book.cut(equity, self._steps.cut_target)
         return Escalation(
             ts=ts,
             step=self._step,
             previous=previous,
             buffer=buffer,
             equity=equity,
-            maintenance_margin=buffers.maintenance(legs),
+            maintenance_margin=book.maintenance(),
             threshold=self._steps.threshold(self._step),
             reduce_fraction=cut,
         )
+
+
+def book_of(snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: _Instruments) -> _Book:
+    """The snapshot's positions as the buffer sees them: linear, or in the coin for a coin-margined book."""
+    if inverse.is_inverse_book(snapshot.positions, instruments):  # in the coin, not linear in price
+        return _InverseBook(snapshot, marks, instruments)
+    return _LinearBook(snapshot, marks, instruments)
+
+
+class _Book(Protocol):
+    def buffer(self, equity: float) -> float | None: ...
+    def cut(self, equity: float, target: float) -> float: ...
+    def maintenance(self) -> float: ...
+
+
+class _LinearBook:
+    """USDT-margined positions: the buffer by `bot.risk.buffer`."""
+
+    def __init__(self, snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: _Instruments):
+        self._legs = buffers.legs_of(snapshot.positions, marks, instruments)
+
+    def buffer(self, equity: float) -> float | None:
+        return buffers.account_buffer(equity, self._legs)
+
+    def cut(self, equity: float, target: float) -> float:
+        return buffers.cut_fraction(equity, self._legs, target)
+
+    def maintenance(self) -> float:
+        return buffers.maintenance(self._legs)
+
+
+class _InverseBook:
+    """Coin-margined positions: the buffer in the coin by `bot.risk.inverse` (equity in the coin too)."""
+
+    def __init__(self, snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: _Instruments):
+        self._legs = inverse.legs_of(snapshot.positions, marks, instruments)
+
+    def buffer(self, equity: float) -> float | None:
+        return inverse.account_buffer(equity, self._legs)
+
+    def cut(self, equity: float, target: float) -> float:
+        return inverse.cut_fraction(equity, self._legs, target)
+
+    def maintenance(self) -> float:
+        return inverse.maintenance(self._legs)
 
 
 # ---- the price move that would liquidate ---------------------------------------------------------

@@ -7,15 +7,17 @@ effective state is the strictest hold in force. Pure: times and values are passe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import RiskSection
-from bot.domain import AccountSnapshot, Instrument, Symbol, parse_duration_ms
-from bot.risk import collateral, drawdown, staleness
+from bot.domain import AccountSnapshot, HedgeTarget, Instrument, Symbol, parse_duration_ms
+from bot.risk import buffer as buffers
+from bot.risk import collateral, drawdown, headroom, staleness
 from bot.risk.collateral import BufferSteps, CollateralMonitor, Escalation, Step
 from bot.risk.drawdown import DrawdownMonitor, LossLimits
 from bot.risk.staleness import StalenessLimits, check_staleness
 from bot.risk.state import Governor, StateChanged, TradingState
+from bot.risk.topup import ReserveLimits, ReservePlanner, TopUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class AccountVerdict:
     notice: CollateralNotice | None
     full_cover: bool = False  # a portfolio loss beyond its limit: the hedge goes to ratio 1 (on_max_loss full_cover)
     loss_notice: LossNotice | None = None
+    top_up: TopUp | None = None  # move this much of the reserve into the hedge account (bot.risk.topup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,11 @@ class Governance:
             self.drawdown = DrawdownMonitor(self.loss_limits)
         if self.buffer_steps != old_steps:
             self.collateral = CollateralMonitor(self.buffer_steps)
+        reserve = risk.reserve
+        limits = ReserveLimits(reserve.amount, reserve.wallet, reserve.max_transfer, reserve.max_daily)
+        if getattr(self, "reserve", None) is None:
+            self.reserve = ReservePlanner(limits)
+        self.reserve.limits = limits  # a reload keeps what was moved today and so far
 
     def on_time(
         self,
@@ -112,12 +120,20 @@ class Governance:
         portfolio_value: float,
         marks: Mapping[Symbol, float],
         instruments: Mapping[Symbol, Instrument],
+        hedge_equity: float | None = None,
+        *,
+        top_up: bool = True,
     ) -> AccountVerdict:
         """Max loss and collateral from a fresh account snapshot (positions valued at `marks`): state changes, a
         protective cut of the hedge at the REDUCE step and below, and a notice whenever the collateral step
-        changes."""
+        changes. Below the top-up step, a transfer from the reserve comes first (`top_up`: allowed now)."""
         changes: list[StateChanged] = []
-        breach = self.drawdown.update(snapshot.ts, snapshot.equity, portfolio_value)
+        planned = self._plan_top_up(snapshot, marks, instruments) if top_up else None
+        credit = self.reserve.credit  # the reserve on its way is equity already: asked once, never cut for
+        snapshot = replace(snapshot, equity=snapshot.equity + credit) if credit else snapshot
+        # the hedge account's equity in the quote: a coin-margined one's as the caller valued it (`hedge_equity`)
+        equity = snapshot.equity if hedge_equity is None else hedge_equity + credit
+        breach = self.drawdown.update(snapshot.ts, equity, portfolio_value + credit)
         full_cover, loss_notice, held = self._loss_action(breach)
         change = self._apply(drawdown.SOURCE, held.state if held else None, held.reason if held else "", snapshot.ts)
         changes.extend([change] if change else [])
@@ -129,7 +145,50 @@ class Governance:
         if escalation.step >= Step.REDUCE and escalation.reduce_fraction > 0:  # the engine skips a cut under way
             cut = CutHedge(escalation.reduce_fraction, escalation.reason)
         notice = CollateralNotice(str(escalation.step), escalation.reason) if escalation.changed else None
-        return AccountVerdict(changes, cut, notice, full_cover, loss_notice)
+        return AccountVerdict(changes, cut, notice, full_cover, loss_notice, planned)
+
+    def _plan_top_up(
+        self, snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: Mapping[Symbol, Instrument]
+    ) -> TopUp | None:
+        """Below the top-up step, a transfer from the reserve lifting the buffer to where a cut would take it."""
+        if not self.reserve.limits.enabled:
+            return None
+        legs = buffers.legs_of(snapshot.positions, marks, instruments)
+        buffer = buffers.account_buffer(snapshot.equity + self.reserve.credit, legs)
+        if buffer is None or buffer >= self.buffer_steps.top_up:
+            return None
+        reason = f"liquidation {buffer:.1%} away, below top_up {self.buffer_steps.top_up:.0%}"
+        top_up = self.reserve.plan(snapshot.ts, snapshot.equity, legs, self.buffer_steps.cut_target, reason)
+        if top_up is not None:  # value moved in, not gained: the loss limits' peaks move with it
+            self.drawdown.transfer(drawdown.Account.HEDGE, top_up.amount)
+            self.drawdown.transfer(drawdown.Account.PORTFOLIO, top_up.amount)
+        return top_up
+
+    def cap_hedge(
+        self,
+        snapshot: AccountSnapshot,
+        targets: dict[Symbol, HedgeTarget],
+        *,
+        held: Mapping[Symbol, float],
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+    ) -> headroom.HedgeCap | None:
+        """What of a decision's `targets` the buffer allows: no more hedge than keeps it where a cut would restore
+        it (`bot.risk.headroom`), counting as equity the reserve on its way and what top-ups could still bring in
+        today (a buffer taken below `top_up` is topped up first). None with the ladder off."""
+        if self.buffer_steps.top_up <= 0:
+            return None
+        reserve = self.reserve.credit + self.reserve.available(snapshot.ts)
+        snapshot = replace(snapshot, equity=snapshot.equity + reserve)
+        return headroom.cap_targets(snapshot, targets, held, marks, instruments, self.buffer_steps.cut_target)
+
+    def transfer_settled(self, transfer: str, executed: bool, ts: int, *, refused: bool = True) -> TopUp | None:
+        """The shell's word on a top-up; one not executed stops counting as equity (and as moved-in value)."""
+        top_up = self.reserve.settled(transfer, executed, ts, refused=refused)
+        if top_up is not None and not executed:
+            self.drawdown.transfer(drawdown.Account.HEDGE, -top_up.amount)
+            self.drawdown.transfer(drawdown.Account.PORTFOLIO, -top_up.amount)
+        return top_up
 
     def _loss_action(self, worst: drawdown.Breach | None) -> tuple[bool, LossNotice | None, drawdown.Breach | None]:
         """What the breaches in force do: (hedge to full cover?, a notice for a breach that began, the breach whose

@@ -16,7 +16,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, Symbol
+from bot.domain import Symbol, readable_duration
 from bot.risk.state import TradingState
 
 SOURCE = "staleness"
@@ -50,10 +50,10 @@ class StaleInput:
     limit_ms: int
 
     def describe(self) -> str:
-        limit = f"limit {_duration(self.limit_ms)}"
+        limit = f"limit {readable_duration(self.limit_ms)}"
         if self.age_ms is None:
             return f"{self.kind} of {self.name} never seen ({limit})"
-        return f"{self.kind} of {self.name} {_duration(self.age_ms)} old ({limit})"
+        return f"{self.kind} of {self.name} {readable_duration(self.age_ms)} old ({limit})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +99,14 @@ def check_staleness(
     return Gate(now, tuple(stale))
 
 
-def _duration(ms: int) -> str:
-    """Readable in an alert: '45s', '12m', '9.5h'."""
-    if ms < 2 * MS_PER_MINUTE:
-        return f"{ms / MS_PER_SECOND:.0f}s"
-    if ms < 2 * MS_PER_HOUR:
-        return f"{ms / MS_PER_MINUTE:.0f}m"
-    return f"{ms / MS_PER_HOUR:.1f}h"
+def stale_prices(
+    now: int, limits: StalenessLimits, price_ts: Mapping[Symbol, int | None], funding_ts: Mapping[Symbol, int | None]
+) -> dict[Symbol, StaleInput]:
+    """The symbols among these whose price (first) or funding is too old, each with the input found stale: for
+    inputs the caller can do without (a proxy among several) rather than gate on."""
+    gate = check_staleness(now, limits, price_ts, funding_ts, account_ts=now)
+    found: dict[Symbol, StaleInput] = {}
+    for item in gate.stale:
+        if item.kind is not Input.ACCOUNT:
+            found.setdefault(Symbol(item.name), item)
+    return found

@@ -2,9 +2,11 @@
 
 A hedge instrument is a linear contract settled in its quote currency, written three ways:
 "BTC/USDT:USDT" (perpetual), "BTC/USDT:USDT-240329" (dated, expiring 2024-03-29) or "BTC/USDT:USDT@quarterly"
-(the front quarterly, rolled). A spot pair ("BTC/USDT") cannot hold a short hedge; an inverse (coin-margined)
-contract ("BTC/USD:BTC") is not supported yet. A @quarterly leg holds every dated contract of its pair, so no
-other leg may trade that pair (`bot.execution.legs` works the legs; this module only says which are valid).
+(the front quarterly, rolled). A spot pair ("BTC/USDT") cannot hold a short hedge. An inverse (coin-margined)
+perpetual ("BTC/USD:BTC", USD face value, settled in the coin) is one too; dated inverse contracts are not
+supported yet, and the legs' settlement rules (one coin) are in `bot.settings.settlement`. A @quarterly leg
+holds every dated contract of its pair, so no other leg may trade that pair (`bot.execution.legs` works the
+legs; this module only says which are valid).
 """
 
 from __future__ import annotations
@@ -38,11 +40,15 @@ def check_hedge_symbol(spec: str) -> str:
         )
     if base == quote:
         raise ValueError(f"{spec!r} prices {base} in itself")
-    if settle == base:
-        raise ValueError(
-            f"{spec!r} is an inverse (coin-margined) contract, settled in {base}: inverse contracts are not yet"
-            f" supported; hedge with a linear one settled in the quote currency, like '{base}/USDT:USDT'"
-        )
+    if settle == base:  # inverse (coin-margined): perpetuals only (bot.settings.settlement: one coin, USD face)
+        if day is not None or match.group("quarterly"):
+            raise ValueError(
+                f"{spec!r} is a dated inverse (coin-margined) contract: only inverse perpetuals are supported"
+                f" ('{base}/{quote}:{base}'), or a linear dated one like '{base}/USDT:USDT-{day or '250328'}'"
+            )
+        if quote != "USD":
+            raise ValueError(f"{spec!r}: an inverse contract is quoted in USD, like '{base}/USD:{base}'")
+        return spec
     if settle != quote:
         raise ValueError(f"{spec!r} settles in {settle}, not in its quote {quote}: only linear contracts are supported")
     if day is not None:

@@ -391,6 +391,22 @@ class Journal:
         with self._transaction():
             yield
 
+    def open_batch(self) -> None:
+        """Begin a transaction that every later write joins (`atomic` inside it too) until `commit_batch`: one
+        commit for many instants of a fast run. Never while an order can reach a real venue: journal before act
+        needs each intent committed before its request is sent."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def commit_batch(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
+    def rollback_batch(self) -> None:
+        """Drop the writes since the last `commit_batch`: the journal ends at a whole batch of instants."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
     def save_paper_account(self, state: Mapping[str, Any]) -> None:
         """The paper venue's whole state (`PaperVenue.state()`), replacing the previous one: write it in the same
         transaction (`atomic`) as the fills and order updates that changed it."""

@@ -28,7 +28,8 @@ from pathlib import Path
 from bot.exchange_sim.faults import ORDER_PATH, Phase
 from bot.exchange_sim.server import ExchangeSim
 
-_REST_PREFIX = "/fapi/"
+_REST_PREFIXES = ("/fapi/", "/sapi/")  # futures requests, and the wallet transfers of top-ups
+TRANSFER_PATH = "/sapi/v1/asset/transfer"
 
 
 def _daemon_main(argv: Sequence[str], env: Mapping[str, str], output: str) -> None:
@@ -130,7 +131,7 @@ class KillPoint:
     delay_s: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
-        if not path.startswith(_REST_PREFIX):
+        if not path.startswith(_REST_PREFIXES):
             return False
         return (self.method is None or self.method == method) and (self.path is None or self.path == path)
 
@@ -138,6 +139,11 @@ class KillPoint:
 def order_point(label: str, phase: Phase, nth: int, *, cancel: bool = False, delay_s: float = 0.0) -> KillPoint:
     """A point on the n-th order create (or cancel)."""
     return KillPoint(label, phase, nth, "DELETE" if cancel else "POST", ORDER_PATH, delay_s)
+
+
+def transfer_point(label: str, phase: Phase, nth: int = 1) -> KillPoint:
+    """A point on the n-th wallet transfer request (a top-up: POST /sapi/v1/asset/transfer)."""
+    return KillPoint(label, phase, nth, "POST", TRANSFER_PATH)
 
 
 @dataclass

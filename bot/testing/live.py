@@ -183,9 +183,12 @@ class Live:
         return {s: round(q, 3) for s, q in self.status()["positions"].items()}
 
     async def at(self, minutes: float, eth: float, btc: float = 30_000.0, *, delivered: bool = True) -> None:
-        """Prices at START + minutes reach the exchange (and, unless its streams are silent, the daemon: awaited by
-        value and time); then the clock moves there and the daemon's timer ticks."""
+        """The clock moves to START + minutes, prices of that time reach the exchange (and, unless its streams are
+        silent, the daemon: awaited by value and time), then the daemon's timer ticks. The clock moves first, as
+        a wall clock is never behind the exchange's event times: the daemon decides an instant on the print that
+        completes it, and what it fetches then (the account) is stamped at that time, not at the last minute's."""
         ts = START + int(minutes * MS_PER_MINUTE)
+        self.clock.now = max(self.clock.now, ts)
         for event in priced(ts, btc, eth):
             self.sim.push(event)
         if delivered:
@@ -196,7 +199,6 @@ class Live:
                 lambda: all(engine.prices.get(s) == p and engine.price_ts.get(s, 0) >= ts for s, p in wanted.items()),
                 f"prices at {ts}",
             )
-        self.clock.now = ts
         await self.daemon.tick()
 
     async def hedged(self, what: str) -> dict[str, float]:

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.clock import WallClock
+from bot.clock import Clock, WallClock
 from bot.control.client import ControlClient, DaemonUnreachable
 from bot.domain import MS_PER_MINUTE, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
@@ -94,14 +94,23 @@ def walk(start_ms: int, end_ms: int, step_ms: int, seed: int, calm: float = 1.0)
 
 @asynccontextmanager
 async def exchange_in_real_time(
-    settings: SimSettings | None = None, *, live_minutes: int = 10, seed: int = 5, calm: float = 1.0
+    settings: SimSettings | None = None,
+    *,
+    live_minutes: int = 10,
+    seed: int = 5,
+    calm: float = 1.0,
+    countdown_clock: Clock | None = None,
 ) -> AsyncIterator[ExchangeSim]:
     """The loopback exchange (`settings`: its keys, say) with 70 minutes of history up to now, then a price a
-    second for `live_minutes`, played in real time."""
+    second for `live_minutes`, played in real time; `countdown_clock`: the time its countdownCancelAll runs on."""
     now = WallClock().now_ms()
     past = walk(now - 70 * MS_PER_MINUTE, now, MS_PER_MINUTE, seed, calm)
     live = walk(now + 1_000, now + live_minutes * MS_PER_MINUTE, 1_000, seed + 1, calm)
-    sim = ExchangeSim(dataclasses.replace(settings or SimSettings(), time_multiplier=1.0), [*past, *live])
+    sim = ExchangeSim(
+        dataclasses.replace(settings or SimSettings(), time_multiplier=1.0),
+        [*past, *live],
+        countdown_clock=countdown_clock,
+    )
     await sim.start()
     await sim.advance(len(past))
     player = asyncio.create_task(sim.run_feed())
@@ -223,7 +232,7 @@ async def hedged_status(
 
     def hedged(status: dict[str, Any]) -> bool:
         exchange = lots(sim)
-        idle = not status["working_parents"] and status["open_orders"] == 0
+        idle = not status["working_parents"] and not status["closing_parents"] and status["open_orders"] == 0
         return idle and bool(exchange) and lots_of(status["positions"]) == exchange
 
     return await status_when(control, process, hedged, "a finished hedge")

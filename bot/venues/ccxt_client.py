@@ -29,6 +29,7 @@ __all__ = [
     "CcxtRest",
     "FreshEntries",
     "make_client",
+    "make_spot_client",
     "point_at",
     "read_api_keys",
     "read_api_password",
@@ -100,6 +101,29 @@ def make_client(
     exchange = _tolerant(getattr(ccxt_pro, venue.exchange))(config)
     if venue.endpoint:
         point_at(exchange, venue.endpoint)
+    return exchange
+
+
+def make_spot_client(
+    exchange_id: str,
+    endpoint: str | None = None,
+    *,
+    api_key: str | None = None,
+    secret: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Any:
+    """A ccxt.pro client of `exchange_id`'s spot markets (prices of holdings, spot balances); close it when done.
+
+    Only spot markets are loaded (Binance would also read its futures, options and margin hosts)."""
+    options: dict[str, Any] = {"defaultType": "spot", "fetchCurrencies": False}
+    if exchange_id == "binance":
+        options |= {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False}
+    config: dict[str, Any] = {"timeout": 10_000, "enableRateLimit": True, "options": options, **(overrides or {})}
+    if api_key and secret:
+        config |= {"apiKey": api_key, "secret": secret}
+    exchange = _tolerant(getattr(ccxt_pro, exchange_id))(config)
+    if endpoint:
+        point_at(exchange, endpoint)
     return exchange
 
 

@@ -233,6 +233,15 @@ def position_from(position: Payload) -> Position | None:
 
 
 _BINANCE_TOTALS = ("totalWalletBalance", "totalMarginBalance", "totalInitialMargin", "totalMaintMargin")
+_COINM_ASSET = ("walletBalance", "marginBalance", "initialMargin", "maintMargin")
+
+
+def _coinm_asset(info: Payload, currency: str) -> Payload | None:
+    """The settlement coin's row of a Binance COIN-M account answer (`assets`), when that is what it is."""
+    assets = info.get("assets")
+    if not isinstance(assets, list):
+        return None
+    return next((a for a in assets if isinstance(a, Mapping) and a.get("asset") == currency), None)
 
 
 def account_from(balance: Payload, positions: Sequence[Payload], currency: str, now_ms: int) -> AccountSnapshot:
@@ -240,8 +249,11 @@ def account_from(balance: Payload, positions: Sequence[Payload], currency: str, 
     (Binance), else the settlement currency's wallet plus the positions' unrealised P&L and margins."""
     held = [p for p in (position_from(raw) for raw in positions) if p is not None]
     info = _info(balance)
+    coin_row = _coinm_asset(info, currency)
     if all(info.get(key) is not None for key in _BINANCE_TOTALS):
         wallet, equity, initial, maintenance = (number(info, key, signed=True) for key in _BINANCE_TOTALS)
+    elif coin_row is not None:  # Binance COIN-M: no totals, one asset row per coin wallet
+        wallet, equity, initial, maintenance = (number(coin_row, key, signed=True) for key in _COINM_ASSET)
     else:
         wallet = number(_mapping(balance.get(currency)), "total", signed=True)
         active = [raw for raw in positions if (optional_number(raw, "contracts") or 0.0) != 0]

@@ -41,8 +41,11 @@ from bot.domain import (
     round_to_step,
 )
 from bot.execution.legs import contracts_for
+from bot.execution.transfers import VenueTransfer
 from bot.execution.venue_errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome
 from bot.logs import get_logger
+from bot.risk.topup import ReserveWallet, TopUp
+from bot.venues import ccxt_transfers
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_dialect import leverage_params, margin_mode_params, order_params
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, already_so
@@ -62,6 +65,7 @@ from bot.venues.ccxt_parse import (
     timestamp,
 )
 from bot.venues.ccxt_user_stream import OrderMemory, UserStream
+from bot.venues.dead_man import DeadManSettings, DeadManSwitch
 
 __all__ = ["CcxtVenue", "CcxtVenueSettings", "open_ccxt_venue", "with_markets_loaded"]
 
@@ -76,6 +80,7 @@ class CcxtVenueSettings:
     read_attempts: int = 3  # queries: tries before a Retryable reaches the caller
     backoff: Backoff = field(default_factory=Backoff)  # of query retries and stream reconnects
     fills_page: int = 500  # trades per REST page when catching up
+    dead_man: DeadManSettings = field(default_factory=DeadManSettings)  # countdownCancelAll; off by default
 
 
 async def open_ccxt_venue(config: Config, *, overrides: Mapping[str, Any] | None = None) -> CcxtVenue:
@@ -144,6 +149,7 @@ class CcxtVenue:
         self._user.on_reconnect = self._user_stream_reconnected
         self.on_reconnect: Callable[[str], None] | None = None  # told a user stream's name at each reconnect
         self._started = False
+        self.dead_man = DeadManSwitch(client, self.settings.dead_man)  # armed while our orders rest
 
     def _user_stream_reconnected(self, stream: str) -> None:
         if self.on_reconnect is not None:
@@ -164,6 +170,7 @@ class CcxtVenue:
             await self._configure(symbol)
         if self.capabilities.user_stream:
             self._user.start()
+        self.dead_man.start(lambda: self._memory.working.values())
         self._started = True
         self.log.info("venue_started", symbols=list(self.symbols), user_streams=list(self.capabilities.user_streams))
 
@@ -187,6 +194,7 @@ class CcxtVenue:
                 raise
 
     async def close(self) -> None:
+        await self.dead_man.stop()  # stops renewing; a countdown armed runs on (a clean stop disarms first)
         await self._user.stop()
         if self._owns_client:
             await self.client.close()
@@ -237,6 +245,7 @@ class CcxtVenue:
         if request.post_only:
             params["postOnly"] = True
         kind, side = request.order_type.value, request.side.value
+        await self.dead_man.before_create(symbol)
         create = self.client.create_order
         answer = await self._rest.call(Operation.CREATE, create, symbol, kind, side, qty, price, params)
         return self._answered(answer, request.client_id, symbol, processed=True)
@@ -372,6 +381,17 @@ class CcxtVenue:
             return account_from(balance, positions, currency, self._clock.now_ms())
         except MALFORMED as exc:
             raise Retryable(f"unreadable account answer: {exc}") from None
+
+    # ---- the reserve: top-ups by universal transfer (bot.venues.ccxt_transfers, bot.execution.transfers) -----
+
+    async def transfer_in(self, top_up: TopUp) -> VenueTransfer:
+        return await ccxt_transfers.transfer_in(self._rest, self._settle_currency(), top_up, self._clock.now_ms())
+
+    async def transfers_in(self, wallet: ReserveWallet) -> list[VenueTransfer]:
+        return await ccxt_transfers.transfers_in(self._rest, self._settle_currency(), wallet)
+
+    def _settle_currency(self) -> str:
+        return next((i.settle for i in self.instruments.values() if i.settle), "USDT")
 
     async def fetch_funding_rates(self) -> list[FundingObserved]:
         """The funding rate accruing now on each of our perpetuals, and when it settles."""

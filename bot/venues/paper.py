@@ -63,7 +63,10 @@ from bot.execution.market_rules import (
     default_instrument,
     reducible_qty,
 )
+from bot.execution.transfers import VenueTransfer
 from bot.execution.venue_errors import Fatal, InsufficientMargin, OrderNotFound, Rejected, WouldTakeLiquidity
+from bot.risk.topup import ReserveWallet, TopUp
+from bot.venues.paper_reserve import PaperReserve
 from bot.venues.simulation.account import SimulatedAccount, liquidated
 from bot.venues.simulation.book import (
     BookModel,
@@ -74,6 +77,7 @@ from bot.venues.simulation.book import (
     taker_fills,
     takes_liquidity,
 )
+from bot.venues.simulation.bracket_margin import BracketMargin
 
 __all__ = ["PaperSettings", "PaperVenue"]
 
@@ -93,6 +97,7 @@ class PaperSettings:
     book_levels: int = 5  # depth modelled behind the observed best bid and ask
     book_level_notional: float | None = None  # quote value per deeper level; None: the best size again
     sweep_beyond_depth: bool = True  # a market order larger than the modelled depth still fills, one level on
+    reserve: float = 0.0  # the spot/funding wallet top-ups draw on ([risk.reserve] amount; paper_reserve.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,8 @@ class PaperVenue:
 
     def __init__(self, settings: PaperSettings, instruments: Mapping[Symbol, Instrument] | None = None):
         self.settings = settings
-        self.account = SimulatedAccount(
+        # maintenance margin and liquidation by Binance's brackets, as the collateral buffer measures them
+        self.account: SimulatedAccount = BracketMargin(
             settings.currency, settings.collateral, (), settings.leverage, settings.maintenance_margin_rate
         )
         self._catalogue = dict(instruments or {})
@@ -150,8 +156,12 @@ class PaperVenue:
         self._order_seq = 0
         self._funding_paid: dict[Symbol, int] = {}  # the last settlement time paid per perpetual
         self.liquidations: list[Liquidated] = []  # every liquidation of this account, oldest first
+        self.reserve = PaperReserve(settings.reserve)
         self.durable = False  # hand the state over after each change (`durable_state`)
         self._changed = False
+        # the last margin check found the account above maintenance and nothing that moves the margin ratio (a
+        # mark, a fill, funding, a transfer, a restore) happened since: the next check would answer the same
+        self._margin_safe = False
         for instrument in self._catalogue.values():
             self._admit(instrument)
 
@@ -204,7 +214,8 @@ class PaperVenue:
         self._liquidate_if_needed()
 
     def _settle_due(self, until: int) -> None:
-        self._pay_funding(self._funding.due(until))
+        if until >= self._funding.next_due:  # twice per market event: nothing is due before next_due (its own test)
+            self._pay_funding(self._funding.due(until))
         if until >= self._next_expiry:
             self._expire_due(until)
 
@@ -215,6 +226,7 @@ class PaperVenue:
         self._prices[event.symbol] = event
         if self._tradable(event.symbol):
             self.account.mark(event.symbol, event.price)
+            self._margin_safe = False
             self._fill_makers(self._resting.match_price(event.symbol, event.price))
 
     def _on_book(self, event: BookObserved) -> None:
@@ -222,6 +234,7 @@ class PaperVenue:
         if self._tradable(event.symbol):
             if event.symbol not in self._prices:  # a book-only feed: mark at the mid rather than not at all
                 self.account.mark(event.symbol, event.mid)
+                self._margin_safe = False
             sizes = event.bid_size, event.ask_size
             self._fill_makers(self._resting.match_book(event.symbol, event.bid, event.ask, *sizes))
 
@@ -251,6 +264,7 @@ class PaperVenue:
             if instrument is None or instrument.kind is not InstrumentKind.PERPETUAL or mark is None:
                 continue
             settled = self.account.settle_funding(symbol, observed.rate, mark, observed.next_funding_ts)
+            self._margin_safe = False
             if settled is not None:
                 self._outbox.append(settled)
 
@@ -275,7 +289,10 @@ class PaperVenue:
         self._next_expiry = min((e for e in expiries if e is not None), default=math.inf)
 
     def _liquidate_if_needed(self) -> None:
+        if self._margin_safe:  # checked on every market event, recomputed only after what can move it
+            return
         if self.account.margin_ratio >= 1.0:  # +inf when flat
+            self._margin_safe = True
             return
         for order in self._resting:  # the exchange cancels open orders before it closes positions
             self._resting.cancel(order.client_id)
@@ -453,7 +470,24 @@ class PaperVenue:
     async def fetch_account(self) -> AccountSnapshot:
         return self.account.snapshot(self._now)
 
+    def account_now(self) -> AccountSnapshot:
+        """The account as it stands (in memory, so without waiting): what `ctl status` shows between reads."""
+        return self.account.snapshot(self._now)
+
+    # ---- the reserve: top-ups from the spot/funding wallet (bot.venues.paper_reserve) ------------------------
+
+    async def transfer_in(self, top_up: TopUp) -> VenueTransfer:
+        done = self.reserve.transfer_in(top_up, self._now)
+        self.account.collateral += top_up.amount  # the deposited base of the wallet balance
+        self._changed = True
+        self._margin_safe = False
+        return done
+
+    async def transfers_in(self, wallet: ReserveWallet) -> list[VenueTransfer]:
+        return self.reserve.transfers_in(wallet)
+
     def _record(self, fill: Fill) -> None:
+        self._margin_safe = False  # every fill (taker, maker, delivery, liquidation) passes here
         self._fills.append(fill)
         self._outbox.append(fill)
 
@@ -485,6 +519,7 @@ class PaperVenue:
             "orders": [_order_record(order) for order in open_orders],
             "resting": self._resting.state(),
             "funding_paid": dict(sorted(self._funding_paid.items())),
+            "reserve": self.reserve.state(),
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -497,11 +532,13 @@ class PaperVenue:
             if Symbol(symbol) not in self.account.instruments:
                 self._admit(self._catalogue.get(Symbol(symbol)) or default_instrument(Symbol(symbol)))
         self.account.restore_state(account)
+        self._margin_safe = False
         self._now = max(self._now, int(state["ts"]))
         self._order_seq = int(state["order_seq"])
         self._orders = {order.request.client_id: order for order in map(_order_from_record, state["orders"])}
         self._resting.restore(state["resting"])
         self._funding_paid = {Symbol(symbol): int(ts) for symbol, ts in state["funding_paid"].items()}
+        self.reserve.restore(state.get("reserve"))
         self._refresh_next_expiry()
 
 

@@ -59,8 +59,11 @@ def test_a_certificate_without_its_key_is_a_config_error() -> None:
 
 def test_live_mode_without_a_token_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEDGEBOT_TOKEN", raising=False)
+    live = parse_config(
+        {"bot": {"mode": "live"}, "market": {"source": "exchange"}, "portfolio": {"holdings": {"ETH": 1.0}}}
+    )
     with pytest.raises(ControlSetupError, match="live mode needs the control API"):
-        control_settings(parse_config({"bot": {"mode": "live"}, "market": {"source": "exchange"}}))
+        control_settings(live)
 
 
 def test_paper_mode_without_a_token_runs_without_the_api(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,3 +131,10 @@ def test_the_status_block_shows_the_distance_to_liquidation_first_and_the_steps_
     ) in text
     flat = status_text({**STATUS, "collateral": {**collateral, "buffer": None, "step": "ok"}})
     assert "buffer     no move liquidates the hedge account; step ok" in flat
+
+
+def test_the_status_decision_line_shows_the_decision_number_and_time_instead_of_its_hex_id() -> None:
+    decision = {"id": "18cc251f400-0", "label": "decision #0 of 2024-01-01 00:00:00 UTC", "ts": 1_704_067_200_000}
+    text = status_text({**STATUS, "last_decision": decision})
+    assert "[decision #0 of 2024-01-01 00:00:00 UTC]" in text
+    assert "18cc251f400" not in text

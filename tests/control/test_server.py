@@ -228,8 +228,10 @@ async def test_over_tls_the_client_verifies_the_daemons_certificate(
     bound = await server.start(parse_listen(control.listen), server_ssl_context(control))
     try:
         async with ControlClient(bound, token, client_ssl_context(control)) as client:
-            assert client.base_url.startswith("https://")
             assert (await client.command("pause"))["paused"] is True
+        async with ControlClient(bound, token) as plain_http:  # the daemon speaks nothing but TLS here
+            with pytest.raises(DaemonUnreachable):
+                await plain_http.status()
         async with ControlClient(bound, token, ssl.create_default_context()) as untrusting:
             with pytest.raises(DaemonUnreachable, match="TLS failed"):
                 await untrusting.status()

@@ -21,7 +21,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.config import load_config
-from bot.control.listen import ConnectionLimits
+from bot.control.gate import ConnectionLimits
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -21,7 +21,7 @@ from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
 async def test_the_exchange_sim_command_lists_perpetuals_and_quarterlies_to_ccxt(tmp_path: Path) -> None:
     hedgebot = Path(sys.executable).parent / "hedgebot"
     process = await asyncio.create_subprocess_exec(
-        str(hedgebot), "exchange-sim", "--port", "0", "--speed", "60",
+        str(hedgebot), "exchange-sim", "--port", "0", "--speed", "60", "--reserve", "5000",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
     )  # fmt: skip
     try:
@@ -33,11 +33,13 @@ async def test_the_exchange_sim_command_lists_perpetuals_and_quarterlies_to_ccxt
         try:
             markets = await exchange.load_markets()
             ticker = await exchange.fetch_ticker("BTC/USDT:USDT")
+            moved = await exchange.transfer("USDT", 5_000, "spot", "swap")  # the --reserve, into futures
         finally:
             await exchange.close()
         assert "BTC/USDT:USDT" in markets
         assert any(m["type"] == "future" for m in markets.values())
         assert ticker["last"] > 0
+        assert moved["id"]
     finally:
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 30)
@@ -97,10 +99,10 @@ async def test_the_exchange_sim_replays_the_shared_data_at_the_chosen_speed(
         for market, wall in seen:
             assert market - market_0 <= SPEED * (wall - wall_0) + HOUR
         assert seen[-1][0] > market_0
-        # Real prices: the BTC perpetual's 2022-11-09 23:00 candle closed at 15,905.0 (perp_1h.csv.gz), marked
-        # when that candle closed; and the funding it settled at 2022-11-10 00:00 (funding_8h.csv.gz).
-        assert candle[0] == NOV_10
-        assert candle[4] == 15_905.0
+        # Real prices: the kline opening 2022-11-10 00:00 is the BTC perpetual's own candle of that hour in
+        # perp_1h.csv.gz (open 15,905.0, the 23:00 candle's close; close 16,237.9), served once it has closed at
+        # market time; and the funding it settled at 2022-11-10 00:00 (funding_8h.csv.gz).
+        assert candle[:5] == [NOV_10, 15_905.0, 16_309.4, 15_730.0, 16_237.9]
         assert [(f["timestamp"], f["fundingRate"]) for f in funding] == [(NOV_10, -0.00119172)]
     finally:
         process.send_signal(signal.SIGINT)
@@ -113,6 +115,7 @@ async def test_the_exchange_sim_replays_the_shared_data_at_the_chosen_speed(
         (["--funding", "f.csv.gz"], "--funding replay history: give the spot candles with --prices as well"),
         (["--prices", "p.csv.gz", "--days", "3"], "--days sets the length of the synthetic market"),
         (["--speed", "0"], "--speed 0.0 must be a positive number"),
+        (["--reserve", "-1"], "--reserve -1.0 must be a non-negative amount"),
         (["--prices", "p.csv.gz", "--start", "2022-02-01", "--end", "2022-01-01"], "must be after --start"),
     ],
 )

@@ -425,7 +425,7 @@ def test_a_repeated_row_for_one_symbol_and_time_is_refused_naming_the_line(tmp_p
         ("spot_symbols", "ETHUSDT"),
         ("spot_symbols", "ETH/USDT:USDT"),
         ("perpetuals", "ETH/USDT"),
-        ("perpetuals", "BTC/USD:BTC"),
+        ("perpetuals", "BTC/EUR:BTC"),
     ],
 )
 def test_a_symbol_that_is_not_ccxt_unified_in_the_quote_is_refused(

@@ -218,6 +218,17 @@ def test_altcoins_load_more_on_the_market_than_btc() -> None:
         assert profile_for(alt).beta > 1.0, alt
 
 
+def test_an_inverse_perpetual_is_marked_at_its_spot_and_its_book_is_in_contracts_of_face_value() -> None:
+    events = list(SyntheticMarket(month(perpetuals=(Symbol("BTC/USD:BTC"),), end_ms=START + MS_PER_HOUR)).events())
+    spot = {e.ts: e.price for e in events if isinstance(e, PriceObserved) and e.symbol == "BTC/USDT"}
+    marks = [e for e in events if isinstance(e, PriceObserved) and e.symbol == "BTC/USD:BTC"]
+    books = [e for e in events if isinstance(e, BookObserved) and e.symbol == "BTC/USD:BTC"]
+    assert marks
+    assert all(abs(m.price / spot[m.ts] - 1) < 0.01 for m in marks)
+    # a top level of some hundred thousand USD is thousands of 100-USD contracts, not a few coins
+    assert min(b.bid_size for b in books) > 100
+
+
 def test_an_unknown_asset_gets_a_plausible_profile_derived_from_its_name_alone() -> None:
     assert profile_for("FOOBAR") == profile_for("FOOBAR")
     assert profile_for("FOOBAR") != profile_for("BAZQUX")
@@ -234,7 +245,7 @@ def test_an_unknown_asset_gets_a_plausible_profile_derived_from_its_name_alone()
         ({"stress_duration_ms": -1}, "stress_duration_ms"),
         ({"assets": ("ETH/USDT",)}, "assets"),
         ({"perpetuals": (Symbol("BTC/USDT"),)}, "perpetuals"),
-        ({"perpetuals": (Symbol("BTC/USD:BTC"),)}, "perpetuals"),
+        ({"perpetuals": (Symbol("BTC/EUR:BTC"),)}, "perpetuals"),
     ],
 )
 def test_a_malformed_spec_is_refused_naming_the_field(changes: dict[str, Any], named: str) -> None:

@@ -65,6 +65,8 @@ def config(sim: ExchangeSim, **execution: Any) -> Any:
             "venue": {"endpoint": sim.base_url},
             "hedge": {"instruments": [PERP, ETH_PERP]},
             "execution": execution,
+            # the default basket's altcoins priced by their perpetuals' index, as before [prices] existed
+            "prices": {"sources": {"SOL": ["index"], "LINK": ["index"], "DOGE": ["index"]}},
         }
     )
 

@@ -49,6 +49,7 @@ def write_config(folder: Path, *, live: bool, **sections: Mapping[str, Any]) -> 
         data["bot"]["mode"] = "live"
         data["market"] = {"source": "exchange"}
         data["venue"] = {"endpoint": NOWHERE}
+        data["portfolio.holdings"] = {"ETH": 10.0}  # priced by the ETH perpetual's index: no spot source needed
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
     lines = []

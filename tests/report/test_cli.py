@@ -130,6 +130,18 @@ def test_a_later_period_opens_at_the_last_valuation_before_it(
     assert later["pnl"]["hedged"] == pytest.approx(whole[-1]["hedged_value"] - whole[1]["hedged_value"], abs=0.02)
 
 
+def test_the_report_gives_var_and_es_of_its_own_days_the_worst_day_bounding_the_var(
+    paper_run: PaperRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = report_json(paper_run, capsys)
+    tail = report["tail_risk"]
+    assert tail["days"] == report["period"]["days"]
+    worst = -min(day["spot"] for day in report["daily"])  # the unhedged book's worst day
+    assert tail["historical"]["unhedged"]["var"] <= tail["historical"]["unhedged"]["es"] <= worst + 0.01
+    assert main(["report", "--journal", str(paper_run.journal)]) == 0
+    assert "one-day value at risk and expected shortfall at 99%, from 6 days of this journal" in capsys.readouterr().out
+
+
 def test_the_readable_report_shows_daily_rows_and_the_html_report_has_its_plots(
     paper_run: PaperRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,4 +1,4 @@
-"""Effectiveness is measured on daily changes and drawdowns from the running peak."""
+"""Effectiveness is measured on every recorded value (the data's resolution) and drawdowns from the running peak."""
 
 from __future__ import annotations
 
@@ -23,12 +23,16 @@ def test_a_perfect_hedge_removes_all_variance_and_all_drawdown() -> None:
     assert result.hedged_pnl == pytest.approx(0.0)
 
 
-def test_only_the_last_value_of_each_day_counts() -> None:
+def test_a_fall_and_rebound_inside_one_day_is_a_drawdown_not_a_flat_day() -> None:
     recorder = ValueRecorder()
     recorder.record(0, 100.0, 0.0)
-    recorder.record(5 * MS_PER_HOUR, 50.0, 0.0)
-    recorder.record(23 * MS_PER_HOUR, 100.0, 0.0)
-    assert recorder.series()[0] == [100.0, 100.0]
+    recorder.record(5 * MS_PER_HOUR, 50.0, 10.0)  # the spot halves by 05:00, the hedge gains 10
+    recorder.record(23 * MS_PER_HOUR, 100.0, 0.0)  # and the day closes where it opened
+    result = recorder.effectiveness()
+    assert result.unhedged_max_drawdown == pytest.approx(50.0)
+    assert result.hedged_max_drawdown == pytest.approx(40.0)
+    assert result.drawdown_reduction == pytest.approx(0.2)
+    assert result.days == 1
 
 
 def test_the_pnl_opens_before_the_first_trade_so_the_first_instants_costs_count() -> None:

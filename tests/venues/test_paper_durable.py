@@ -105,3 +105,20 @@ async def test_a_liquidation_is_reported_as_an_event_naming_what_it_closed_and_w
     assert liquidation.equity_before == pytest.approx(1_000.0 - 0.35 * 3_000.0)
     assert liquidation.positions == ()
     assert venue.liquidations == [liquidation]
+
+
+@pytest.mark.asyncio
+async def test_a_restored_account_below_maintenance_is_liquidated_at_the_next_event_even_of_another_symbol() -> None:
+    # the margin check runs again only after what moves the ratio (a mark, a fill, funding, a transfer): a restore
+    settings = replace(PaperSettings(taker_fee_bps=0.0, slippage_bps=0.0), collateral=1_000.0, leverage=20.0)
+    venue = paper(settings)
+    price(venue, 50_000.0, T0)
+    await venue.create_order(market("short", Side.SELL, 0.35))
+    record = json.loads(json.dumps(venue.state()))
+    record["account"]["collateral"] = 10.0  # at the same mark, equity below the maintenance margin
+    restored = paper(settings)
+    price(restored, 50_000.0, T0)  # checked once: flat, nothing to liquidate
+    restored.restore(record)
+    price(restored, 20.0, T0 + 1, Symbol("SOL/USDT"))  # a price the account does not mark
+    [liquidation] = [event for event in restored.drain() if isinstance(event, Liquidated)]
+    assert [(c.symbol, c.qty) for c in liquidation.closed] == [(BTC, -0.35)]

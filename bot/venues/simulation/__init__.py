@@ -3,6 +3,8 @@
 - `markets`: `default_instrument(symbol)`, `check_order(...)`, `check_reduce_only(...)`, `FundingSchedule`:
   Binance-like markets, the checks an exchange runs on an order, and when funding settles.
 - `account`: `SimulatedAccount`: positions, fees, funding, margin, liquidation, expiry in one currency.
+- `bracket_margin`: `BracketMargin`: that account with maintenance margin and liquidation by Binance's brackets
+  (the paper venue's; the loopback exchange's adds per-symbol leverage).
 - `book`: `BookModel.walk` and `taker_fills` (taker fills across depth or by the slippage model),
   `RestingOrders` (maker fills), `crosses` / `takes_liquidity`.
 

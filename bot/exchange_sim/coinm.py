@@ -1,0 +1,143 @@
+"""Binance COIN-M (coin-margined, inverse) futures in the simulator: one engine per margin coin. Pure.
+
+Binance keeps a separate wallet per margin coin (BTCUSD_PERP margins in BTC, ETHUSD_PERP in ETH), so each coin
+gets its own `CoinmExchange`: the USDⓈ-M engine (`SimExchange`: orders, matching, funding schedule, user-stream
+events) over a catalog of that coin's inverse perpetual and a `CoinmAccount` in the coin. Contract maths are
+`Instrument`'s (quantity in contracts of a USD face value, values in the coin); brackets, maintenance and the
+liquidation price are bot/risk/inverse.py's (Binance's COIN-M FAQ), not a second copy.
+
+`CoinmDesk` holds the engines, feeds them the market (a spot "BTC/USDT" price is the COIN-M index of BTC: the
+shared data has no USD pairs) and finds the engine of a request's symbol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from bot.domain import BookObserved, Instrument, MarketEvent, PriceObserved, Symbol
+from bot.exchange_sim.catalog import Catalog, Contract
+from bot.exchange_sim.conditional_orders import ConditionalOrders
+from bot.exchange_sim.exchange import SimExchange
+from bot.exchange_sim.margin import BracketedAccount
+from bot.exchange_sim.market import MarketState
+from bot.exchange_sim.payloads import Json
+from bot.exchange_sim.public_market import PublicMarket
+from bot.exchange_sim.settings import SimSettings
+from bot.execution.market_rules import default_instrument
+from bot.risk import inverse
+from bot.risk.brackets import BracketTable
+
+COINM_QUOTE = "USD"
+_ORDER_ID_SPACING = 100_000_000  # each coin's engine numbers its orders in its own range: ids stay unique
+
+
+def coinm_id(base: str) -> str:
+    """Binance's COIN-M perpetual id: BTCUSD_PERP."""
+    return f"{base}{COINM_QUOTE}_PERP"
+
+
+def coinm_symbol(base: str) -> Symbol:
+    """ccxt's symbol of the COIN-M perpetual: BTC/USD:BTC."""
+    return Symbol(f"{base}/{COINM_QUOTE}:{base}")
+
+
+class CoinmCatalog(Catalog):
+    """The inverse perpetual of one coin, under Binance's COIN-M id (no quarterlies)."""
+
+    def __init__(self, base: str, now_ms: int) -> None:
+        super().__init__((), COINM_QUOTE, False, now_ms)
+        self.bases = (base,)
+        self._list(default_instrument(coinm_symbol(base)), now_ms)
+
+    def _list(self, instrument: Instrument, now_ms: int) -> Contract:
+        contract = Contract(coinm_id(instrument.base), instrument, now_ms)
+        self._by_id[contract.id] = contract
+        self._by_symbol[contract.symbol] = contract
+        self._sorted = sorted(self._by_id.values(), key=lambda c: (c.instrument.base, c.delivery_ms))
+        return contract
+
+
+class CoinmAccount(BracketedAccount):
+    """A coin's COIN-M wallet: Binance's COIN-M brackets (in the coin) and liquidation price."""
+
+    def table(self, symbol: Symbol) -> BracketTable:
+        return inverse.coinm_table(self.instrument(symbol).base)
+
+    def liquidation_price(self, symbol: Symbol) -> float | None:
+        position = self.position(symbol)
+        if position.qty == 0:
+            return None
+        instrument = self.instrument(symbol)
+        if self.margin_mode(symbol) == "isolated":
+            wallet, maint, unrealized = self.isolated_wallet(symbol), 0.0, 0.0
+        else:
+            others = self._held(cross_only=True, exclude=symbol)
+            wallet = self.cross_wallet_balance
+            maint = sum(self.position_maint_margin(p.symbol) for p in others)
+            unrealized = sum(self.unrealized_pnl(p.symbol) for p in others)
+        return inverse.liquidation_price(
+            instrument, position.qty, position.entry_price, wallet, other_maintenance=maint, other_unrealized=unrealized
+        )
+
+
+class CoinmExchange(SimExchange):
+    """The USDⓈ-M engine over one coin's inverse perpetual and that coin's wallet."""
+
+    def __init__(self, settings: SimSettings, base: str, start_ms: int, first_order_id: int) -> None:
+        coin_settings = dataclasses.replace(
+            settings, quote=COINM_QUOTE, bases=(base,), quarterlies=False, collateral=settings.coinm_collateral
+        )
+        super().__init__(coin_settings, start_ms)
+        # the parent built a USDⓈ-M catalog; everything made from it is made again from the COIN-M one
+        self.catalog = CoinmCatalog(base, start_ms)
+        self.market = MarketState(self.catalog, coin_settings, start_ms)
+        instruments = [c.instrument for c in self.catalog.all()]
+        self.account = CoinmAccount(base, coin_settings.collateral, instruments, coin_settings.leverage)
+        self.public = PublicMarket(self.market, coin_settings)
+        self.algos = ConditionalOrders(self.catalog)
+        self._next_order_id = first_order_id
+        self.coin = base
+
+
+class CoinmDesk:
+    """Every COIN-M engine, by coin, and the market events they share."""
+
+    def __init__(self, settings: SimSettings, start_ms: int) -> None:
+        self.engines = {
+            base: CoinmExchange(settings, base, start_ms, (n + 1) * _ORDER_ID_SPACING + 1)
+            for n, base in enumerate(settings.coinm_bases)
+        }
+
+    def __iter__(self) -> Iterator[CoinmExchange]:
+        return iter(self.engines.values())
+
+    def contracts(self) -> list[Contract]:
+        return [c for engine in self for c in engine.catalog.all()]
+
+    def engine_of(self, symbol_id: str) -> CoinmExchange | None:
+        for engine in self:
+            if engine.catalog.by_id(symbol_id) is not None:
+                return engine
+        return None
+
+    def on_event(self, event: MarketEvent) -> None:
+        """Apply one market event to every engine; a spot price in USDT is read as the coin's USD index."""
+        translated = _as_usd_index(event)
+        for engine in self:
+            engine.on_event(translated)
+
+    def drain_user_events(self) -> list[Json]:
+        return [e for engine in self for e in engine.drain_user_events()]
+
+    def now_ms(self) -> int:
+        return max((engine.now_ms for engine in self), default=0)
+
+
+def _as_usd_index(event: MarketEvent) -> MarketEvent:
+    if not isinstance(event, PriceObserved | BookObserved):
+        return event
+    base, _, quote = str(event.symbol).partition("/")
+    if quote != "USDT":  # a contract, or another quote
+        return event
+    return dataclasses.replace(event, symbol=Symbol(f"{base}/{COINM_QUOTE}"))

@@ -1,0 +1,70 @@
+"""Holdings as the accounts say: each read of `[[portfolio.accounts]]` reconciled into the engine's holdings.
+
+An asset's holding is its static `[portfolio.holdings]` quantity (cold wallets) plus its balance on every
+account that lists it. When a read changes that sum, the change goes through the operator's `set-holding`
+path (`Daemon.command`, by the actor "account"): journaled in `transfers` at the spot price, kept out of P&L,
+effectiveness and the drawdown gauges, and a portfolio-change trigger re-decides the hedge. A change smaller
+than `_DUST` of the holding is no change (balances come as decimal strings; a float's last bit is not a
+deposit). While an account's last good read is older than its `max_age`, trading is held `reducing`
+(source "holdings", alert `stale_feed`); the hold lifts at the next good read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.commands import Actor, CommandError, SetHolding
+from bot.config import Config
+from bot.domain import parse_duration_ms
+from bot.feeds.accounts import AccountRead
+from bot.live.daemon import Daemon
+from bot.logs import get_logger
+
+SOURCE = "holdings"
+_DUST = 1e-9
+
+
+class HoldingsSync:
+    def __init__(self, daemon: Daemon, config: Config, started_ms: int) -> None:
+        self.daemon = daemon
+        self.static = dict(config.portfolio.holdings)
+        self.accounts = {account.name: account for account in config.portfolio.accounts}
+        self.max_age_ms = {name: parse_duration_ms(a.max_age) for name, a in self.accounts.items()}
+        self.balances: dict[str, dict[str, float]] = {name: {} for name in self.accounts}  # last good read
+        self.read_ts: dict[str, int] = dict.fromkeys(self.accounts, started_ms)  # grace from the start
+        self.changes = 0
+        self.log = get_logger(component="holdings_sync")
+
+    async def on_read(self, read: AccountRead) -> None:
+        if read.balances is not None:
+            self.balances[read.account] = dict(read.balances)
+            self.read_ts[read.account] = read.ts
+            await self._apply(read.account)
+        await self._govern(read.ts, read.error)
+
+    def wanted(self, assets: Iterable[str]) -> dict[str, float]:
+        """What each asset's holding should be: static plus every account's last read balance."""
+        return {a: self.static.get(a, 0.0) + sum(b.get(a, 0.0) for b in self.balances.values()) for a in assets}
+
+    async def _apply(self, account: str) -> None:
+        engine = self.daemon.running_engine()
+        for asset, qty in self.wanted(self.accounts[account].assets).items():
+            held = engine.holdings.get(asset, 0.0)
+            if abs(qty - held) <= _DUST * max(1.0, abs(held)):
+                continue
+            self.changes += 1
+            self.log.info("holding_read", account=account, asset=asset, qty_before=held, qty_after=qty)
+            who = Actor(operator="", via="account", reason=f"balance read on {account}")
+            try:
+                await self.daemon.command(SetHolding(asset, qty), {"asset": asset, "qty": qty, "account": account}, who)
+            except CommandError as exc:  # refused (and journaled so): the next read tries again; the feed goes on
+                self.log.error("holding_read_refused", account=account, asset=asset, error=str(exc))
+
+    async def _govern(self, now: int, error: str) -> None:
+        stale = [name for name, ts in self.read_ts.items() if now - ts > self.max_age_ms[name]]
+        if not stale:
+            await self.daemon.hold_input(SOURCE, "account balances", None)
+            return
+        why = f" ({error})" if error else ""
+        reason = f"stale: balances of account {', '.join(stale)} not read for longer than its max_age{why}"
+        await self.daemon.hold_input(SOURCE, "account balances", reason)

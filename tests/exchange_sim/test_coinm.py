@@ -1,0 +1,177 @@
+"""Binance COIN-M on the loopback exchange (bot/exchange_sim/coinm*.py), driven by the real ccxt `binancecoinm`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+
+import aiohttp
+import ccxt
+import ccxt.pro as ccxt_pro
+import pytest
+import pytest_asyncio
+
+from bot.domain import MS_PER_HOUR, FundingObserved, Instrument, PriceObserved, Symbol
+from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.execution.market_rules import default_instrument
+from bot.risk import inverse
+from bot.testing.loopback import T0, running_sim
+from bot.venues.ccxt_client import point_at
+
+pytestmark = pytest.mark.asyncio
+
+BTC_INV, ETH_INV = Symbol("BTC/USD:BTC"), Symbol("ETH/USD:ETH")
+COINM = SimSettings(coinm_bases=("BTC", "ETH"), coinm_collateral=2.0)
+T = TypeVar("T")
+
+
+async def guarded(waiting: Awaitable[T]) -> T:
+    return await asyncio.wait_for(waiting, 10)
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[ExchangeSim]:
+    async with running_sim(COINM) as simulator:
+        yield simulator
+
+
+@pytest_asyncio.fixture
+async def coinm(sim: ExchangeSim) -> AsyncIterator[Any]:
+    """A ccxt.pro `binancecoinm` client pointed at the simulator's COIN-M host (`/coinm`)."""
+    config = {"apiKey": sim.settings.api_key, "secret": sim.settings.api_secret, "enableRateLimit": False,
+              "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False}}  # fmt: skip
+    exchange = ccxt_pro.binancecoinm(config)
+    point_at(exchange, sim.base_url + "/coinm")
+    await exchange.load_markets()
+    yield exchange
+    await exchange.close()
+
+
+def wallet(balance: dict[str, Any], coin: str) -> float:
+    """The coin wallet's balance as the exchange states it (ccxt's `total` adds the unrealised P&L)."""
+    return float(next(a for a in balance["info"]["assets"] if a["asset"] == coin)["walletBalance"])
+
+
+def btc() -> Instrument:
+    return default_instrument(BTC_INV)
+
+
+async def test_markets_are_inverse_perpetuals_with_a_usd_face_value_margined_in_their_coin(coinm: Any) -> None:
+    btc_market, eth_market = coinm.market(BTC_INV), coinm.market(ETH_INV)
+    assert (btc_market["id"], eth_market["id"]) == ("BTCUSD_PERP", "ETHUSD_PERP")
+    assert btc_market["inverse"]
+    assert btc_market["swap"]
+    assert not btc_market["linear"]
+    assert (btc_market["contractSize"], eth_market["contractSize"]) == (100.0, 10.0)
+    assert (btc_market["settle"], eth_market["settle"]) == ("BTC", "ETH")
+
+
+async def test_a_market_sell_fills_and_the_fee_position_and_wallet_are_in_the_coin(coinm: Any) -> None:
+    order = await coinm.create_order(BTC_INV, "market", "sell", 30, None, {"clientOrderId": "hedge-1"})
+    trades = await coinm.fetch_my_trades(BTC_INV)
+    positions = {p["symbol"]: p for p in await coinm.fetch_positions()}
+    balance = await coinm.fetch_balance()
+
+    price = order["average"]
+    coins = 30 * 100 / price
+    assert order["status"] == "closed"
+    assert order["filled"] == 30
+    assert float(order["info"]["cumBase"]) == pytest.approx(coins, rel=1e-6)
+    assert trades[0]["fee"] == {"currency": "BTC", "cost": pytest.approx(coins * 4 / 1e4, abs=1e-8)}  # 8 decimals
+    assert positions[BTC_INV]["contracts"] == 30
+    assert positions[BTC_INV]["side"] == "short"
+    assert abs(float(positions[BTC_INV]["info"]["notionalValue"])) == pytest.approx(30 * 100 / 30_000.0, rel=1e-3)
+    assert wallet(balance, "BTC") == pytest.approx(2.0 - coins * 4 / 1e4, abs=1e-8)
+    assert wallet(balance, "ETH") == pytest.approx(2.0)  # each coin is its own wallet
+
+
+async def test_funding_settles_in_the_coin_and_shows_in_the_income_history(sim: ExchangeSim, coinm: Any) -> None:
+    await coinm.create_order(BTC_INV, "market", "sell", 30, None)
+    rate, settle_ts = 0.0003, T0 + 8 * MS_PER_HOUR
+    sim.push(FundingObserved(T0 + 1, BTC_INV, rate, settle_ts, 8.0))
+    sim.push(PriceObserved(settle_ts + 1, Symbol("BTC/USDT"), 30_000.0))
+
+    history = await coinm.fetch_funding_history(BTC_INV)
+    balance = await coinm.fetch_balance()
+
+    received = 30 * 100 / 30_000.0 * rate  # a short receives a positive rate, in BTC
+    assert [(h["code"], h["timestamp"]) for h in history] == [("BTC", settle_ts)]
+    assert history[0]["amount"] == pytest.approx(received, rel=1e-6)
+    fee = float((await coinm.fetch_my_trades(BTC_INV))[0]["fee"]["cost"])
+    assert wallet(balance, "BTC") == pytest.approx(2.0 - fee + received, abs=1e-8)
+
+
+async def test_the_user_stream_sends_fills_and_the_coin_wallet_after_an_order(sim: ExchangeSim, coinm: Any) -> None:
+    orders = asyncio.create_task(coinm.watch_orders(ETH_INV))
+    await guarded(sim.coinm.hub.wait_user_connections(1))
+    balances = asyncio.create_task(coinm.watch_balance())
+    await guarded(sim.coinm.hub.wait_user_connections(1))
+
+    await coinm.create_order(ETH_INV, "market", "sell", 10, None, {"clientOrderId": "eth-1"})
+    seen, balance = await guarded(orders), await guarded(balances)
+
+    assert seen[-1]["clientOrderId"] == "eth-1"
+    assert seen[-1]["filled"] == 10
+    assert seen[-1]["info"]["N"] == "ETH"  # the commission asset
+    assert balance["ETH"]["total"] == pytest.approx(2.0 - 10 * 10 / seen[-1]["average"] * 4 / 1e4, abs=1e-8)
+
+
+async def test_a_resting_limit_order_is_listed_queried_and_cancelled_by_its_client_id(coinm: Any) -> None:
+    await coinm.create_order(BTC_INV, "limit", "buy", 2, 25_000, {"clientOrderId": "rest-1"})
+    await coinm.create_order(ETH_INV, "limit", "buy", 3, 1_500, {"clientOrderId": "rest-2"})
+    listed = {o["clientOrderId"] for o in await coinm.fetch_open_orders()}
+    queried = await coinm.fetch_order(None, BTC_INV, {"origClientOrderId": "rest-1"})
+    cancelled = await coinm.cancel_order(None, BTC_INV, {"origClientOrderId": "rest-1"})
+    remaining = {o["clientOrderId"] for o in await coinm.fetch_open_orders()}
+
+    assert listed == {"rest-1", "rest-2"}
+    assert (queried["status"], queried["price"], queried["amount"]) == ("open", 25_000, 2)
+    assert cancelled["status"] == "canceled"
+    assert remaining == {"rest-2"}
+
+
+async def test_the_liquidation_price_of_a_leveraged_long_is_binances_coin_m_formula(coinm: Any) -> None:
+    await coinm.set_leverage(20, BTC_INV)
+    order = await coinm.create_order(BTC_INV, "market", "buy", 5_000, None)  # 5,000 × 100 USD ≈ 16.7 BTC
+    position = (await coinm.fetch_positions([BTC_INV]))[0]
+    coins = wallet(await coinm.fetch_balance(), "BTC")
+
+    expected = inverse.liquidation_price(btc(), 5_000, order["average"], coins)
+    assert expected is not None
+    assert position["liquidationPrice"] == pytest.approx(expected, rel=1e-4)
+    assert position["leverage"] == 20
+
+
+async def test_an_order_beyond_the_coin_wallet_is_refused_as_insufficient_margin(coinm: Any) -> None:
+    await coinm.set_leverage(1, ETH_INV)
+    with pytest.raises(ccxt.InsufficientFunds):  # 1,000 × 10 USD at 2,000 = 5 ETH on a 2 ETH wallet at 1x
+        await coinm.create_order(ETH_INV, "market", "sell", 1_000, None)
+
+
+async def test_an_unlisted_symbol_and_an_unserved_endpoint_are_refused(sim: ExchangeSim, coinm: Any) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sim.base_url}/dapi/v1/premiumIndex?symbol=XRPUSD_PERP") as unlisted:
+            assert unlisted.status == 400
+            assert (await unlisted.json())["code"] == -1121
+        async with http.post(f"{sim.base_url}/dapi/v1/batchOrders") as unserved:
+            assert unserved.status == 404
+
+
+async def test_a_simulator_without_coin_m_coins_serves_no_dapi() -> None:
+    async with running_sim() as plain, aiohttp.ClientSession() as http:
+        answer = await http.get(f"{plain.base_url}/dapi/v1/exchangeInfo")
+        answer.release()
+    assert answer.status == 404
+
+
+async def test_the_mark_price_stream_of_an_inverse_perpetual_follows_its_coins_index(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    first = await guarded(coinm.watch_mark_price(BTC_INV))
+    sim.push(PriceObserved(T0 + 60_000, Symbol("BTC/USDT"), 31_000.0))
+    moved = await guarded(coinm.watch_mark_price(BTC_INV))
+
+    assert (first["markPrice"], moved["markPrice"]) == (30_000.0, 31_000.0)
+    assert moved["info"]["s"] == "BTCUSD_PERP"
+    assert float(moved["info"]["r"]) == pytest.approx(0.0001)  # the funding rate rides on the mark stream

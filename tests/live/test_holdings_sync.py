@@ -1,0 +1,125 @@
+"""Holdings read from an exchange account, live against the loopback exchange: a deposit at the exchange
+mid-run becomes a holdings change (a transfer, never P&L), and an account that cannot be read holds trading
+at `reducing` once its last read is older than its age limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.commands import Reload
+from bot.config import Config, with_overrides
+from bot.domain import MS_PER_MINUTE, PriceObserved
+from bot.exchange_sim.server import ExchangeSim
+from bot.exchange_sim.settings import SimSettings
+from bot.feeds.spot import PricedFeed
+from bot.testing.live import START, Live, trading, until
+from bot.testing.loopback import priced, running_sim
+from bot.testing.spot import SOL, spot_history, template_on
+
+pytestmark = pytest.mark.asyncio
+ACCOUNT_PATH = "/api/v3/account"
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[ExchangeSim]:
+    async with running_sim(SimSettings(spot_only=("SOL",)), spot_history()) as simulator:
+        simulator.exchange.wallets.credit("MAIN", "SOL", Decimal("100"))  # on the exchange, beside 250 cold
+        yield simulator
+
+
+def with_account(sim: ExchangeSim, tmp_path: Path, wallets: tuple[str, ...] = ("spot",)) -> Config:
+    """The live template on the loopback exchange, its SOL also read from the exchange's account (`wallets`)."""
+    config = template_on(sim, tmp_path)
+    account = {
+        "wallets": list(wallets),
+        "exchange": "binance", "assets": ["SOL"], "endpoint": f"{sim.base_url}/spot", "interval": "1m",
+        "max_age": "5m", "api_key_env": "HEDGEBOT_SPOT_TEST_KEY", "api_secret_env": "HEDGEBOT_SPOT_TEST_SECRET",
+        "api_key_file": str(tmp_path / "api-key"), "api_secret_file": str(tmp_path / "api-secret"),
+    }  # fmt: skip
+    return with_overrides(config, portfolio={"accounts": [account]})
+
+
+async def read(live: Live) -> None:
+    """One more read of the account, now (rather than at its next interval), handled."""
+    assert isinstance(live.plan.feed, PricedFeed)
+    reader = live.plan.feed.accounts[0]
+    reads = reader.reads
+    reader.read_now()
+    await until(lambda: reader.reads > reads, "the account read")
+
+
+async def at(live: Live, minutes: float) -> None:
+    ts = START + int(minutes * MS_PER_MINUTE)
+    for event in [*priced(ts, 30_000.0, 2_010.0), PriceObserved(ts, SOL, 100.0)]:
+        live.sim.push(event)
+    engine = live.daemon.running_engine()
+    await until(lambda: engine.price_ts.get(SOL, 0) >= ts, f"prices at {ts}")
+    live.clock.now = ts
+    await live.daemon.tick()
+
+
+async def test_a_deposit_at_the_exchange_mid_run_is_a_holdings_change_and_no_pnl(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    config = with_account(sim, tmp_path)
+    async with trading(sim, config, tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read: 250 cold + 100 on the exchange")
+        await until(lambda: engine.prices.get(SOL) == 100.0 and engine.price_ts[SOL] >= START, "SOL at START")
+        value_net_of_transfers = engine.exposure().total - live.daemon.totals.transfers
+
+        sim.exchange.wallets.credit("MAIN", "SOL", Decimal("50"))  # a deposit, not made by the bot
+        await read(live)
+
+        assert engine.holdings["SOL"] == 400.0
+        assert engine.exposure().total - live.daemon.totals.transfers == pytest.approx(value_net_of_transfers)
+        last = live.journal.transfers()[-1]
+        assert (last["asset"], last["qty_before"], last["qty_after"], last["value"]) == ("SOL", 350.0, 400.0, 5_000.0)
+        assert live.status()["state"] == "active"
+
+
+async def test_a_reload_keeps_what_the_accounts_hold_beside_the_static_holdings(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    config = with_account(sim, tmp_path)
+    async with trading(sim, config, tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read: 250 cold + 100 on the exchange")
+        live.daemon.reloader = lambda: with_overrides(config, portfolio={"holdings": {"ETH": 10.0, "SOL": 200.0}})
+        await live.daemon.command(Reload(), {})
+        assert engine.holdings["SOL"] == 300.0  # 200 cold now, and still the 100 on the exchange
+
+
+async def test_an_account_that_cannot_be_read_past_its_age_limit_holds_trading_until_it_is_read_again(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    async with trading(sim, with_account(sim, tmp_path), tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read")
+        sim.faults.unavailable(times=None, path=ACCOUNT_PATH)
+        await at(live, 4)
+        await read(live)  # failed, but the last good one is 4 minutes old: within 5
+        assert live.status()["state"] == "active"
+        await at(live, 6)
+        await read(live)
+        assert live.status()["state"] == "reducing"
+        assert "balances of account binance@" in engine.governor.reason
+        assert engine.holdings["SOL"] == 350.0  # a failed read changes no holding
+
+        sim.faults.clear()
+        await read(live)
+        assert live.status()["state"] == "active"
+
+
+async def test_the_funding_wallet_adds_to_the_holding_when_the_account_lists_it(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    sim.exchange.wallets.credit("FUNDING", "SOL", Decimal("20"))
+    async with trading(sim, with_account(sim, tmp_path, ("spot", "funding")), tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 370.0, "250 cold + 100 spot + 20 funding")
