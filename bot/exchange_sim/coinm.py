@@ -2,8 +2,9 @@
 
 Binance keeps a separate wallet per margin coin (BTCUSD_PERP margins in BTC, ETHUSD_PERP in ETH), so each coin
 gets its own `CoinmExchange`: the USDⓈ-M engine (`SimExchange`: orders, matching, funding schedule, user-stream
-events) over a catalog of that coin's inverse perpetual and a `CoinmAccount` in the coin. Contract maths are
-`Instrument`'s (quantity in contracts of a USD face value, values in the coin); brackets, maintenance and the
+events) over a catalog of that coin's inverse perpetual and a bracketed account in the coin (`BracketMargin`
+gives inverse instruments COIN-M's tables and liquidation price). Contract maths are `Instrument`'s (quantity
+in contracts of a USD face value, values in the coin); brackets, maintenance and the
 liquidation price are bot/risk/inverse.py's (Binance's COIN-M FAQ), not a second copy.
 
 `CoinmDesk` holds the engines, feeds them the market (a spot "BTC/USDT" price is the COIN-M index of BTC: the
@@ -25,8 +26,6 @@ from bot.exchange_sim.payloads import Json
 from bot.exchange_sim.public_market import PublicMarket
 from bot.exchange_sim.settings import SimSettings
 from bot.execution.market_rules import default_instrument
-from bot.risk import inverse
-from bot.risk.brackets import BracketTable
 
 COINM_QUOTE = "USD"
 _ORDER_ID_SPACING = 100_000_000  # each coin's engine numbers its orders in its own range: ids stay unique
@@ -58,29 +57,6 @@ class CoinmCatalog(Catalog):
         return contract
 
 
-class CoinmAccount(BracketedAccount):
-    """A coin's COIN-M wallet: Binance's COIN-M brackets (in the coin) and liquidation price."""
-
-    def table(self, symbol: Symbol) -> BracketTable:
-        return inverse.coinm_table(self.instrument(symbol).base)
-
-    def liquidation_price(self, symbol: Symbol) -> float | None:
-        position = self.position(symbol)
-        if position.qty == 0:
-            return None
-        instrument = self.instrument(symbol)
-        if self.margin_mode(symbol) == "isolated":
-            wallet, maint, unrealized = self.isolated_wallet(symbol), 0.0, 0.0
-        else:
-            others = self._held(cross_only=True, exclude=symbol)
-            wallet = self.cross_wallet_balance
-            maint = sum(self.position_maint_margin(p.symbol) for p in others)
-            unrealized = sum(self.unrealized_pnl(p.symbol) for p in others)
-        return inverse.liquidation_price(
-            instrument, position.qty, position.entry_price, wallet, other_maintenance=maint, other_unrealized=unrealized
-        )
-
-
 class CoinmExchange(SimExchange):
     """The USDⓈ-M engine over one coin's inverse perpetual and that coin's wallet."""
 
@@ -93,7 +69,8 @@ class CoinmExchange(SimExchange):
         self.catalog = CoinmCatalog(base, start_ms)
         self.market = MarketState(self.catalog, coin_settings, start_ms)
         instruments = [c.instrument for c in self.catalog.all()]
-        self.account = CoinmAccount(base, coin_settings.collateral, instruments, coin_settings.leverage)
+        # the bracket margin takes COIN-M's tables (in the coin) and liquidation price for inverse instruments
+        self.account = BracketedAccount(base, coin_settings.collateral, instruments, coin_settings.leverage)
         self.public = PublicMarket(self.market, coin_settings)
         self.algos = ConditionalOrders(self.catalog)
         self._next_order_id = first_order_id
