@@ -200,7 +200,7 @@ def _run_on_exchange(args: argparse.Namespace, config: Config) -> int:
     for good while running (a revoked key), after an orderly stop.
     """
     from bot.execution.venue_errors import Fatal, VenueError
-    from bot.live.session import run_live
+    from bot.live.exchange_session import run_live
     from bot.logs import get_logger
     from bot.report.backtest import result_text
     from bot.venues.ccxt_client import read_api_keys

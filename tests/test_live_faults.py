@@ -21,7 +21,7 @@ from bot.commands import SetHolding
 from bot.domain import ClientOrderId
 from bot.exchange_sim import ExchangeSim
 from bot.exchange_sim.faults import ORDER_PATH
-from bot.live.assembly import LiveTuning
+from bot.live.exchange_plan import LiveTuning
 from bot.testing.live import (
     ETH_PERP,
     FAST,

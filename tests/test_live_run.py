@@ -22,7 +22,7 @@ from bot.control.client import ControlClient
 from bot.control.listen import parse_listen
 from bot.domain import MS_PER_HOUR, MS_PER_MINUTE, PriceObserved, parse_duration_ms
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from bot.live.assembly import candle_timeframe, warmup_history
+from bot.live.exchange_plan import candle_timeframe, warmup_history
 from bot.store.journal import Journal
 from bot.testing.loopback import running_sim
 from bot.testing.processes import (

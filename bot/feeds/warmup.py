@@ -1,6 +1,6 @@
 """History before trading starts, taken from the market's own events: what a realtime paper run warms up on.
 
-The live warm-up reads candles at the sample interval (`bot.live.assembly.warmup_history`); a synthetic or
+The live warm-up reads candles at the sample interval (`bot.live.exchange_plan.warmup_history`); a synthetic or
 replayed market has every step, so its history is cut the same way: one price per instrument per sample
 interval (the interval's last, like a candle's close), and each instrument's latest funding (so the run does
 not start with funding "never seen"). The estimators are then ready on the first step after start, and the run

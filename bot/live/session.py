@@ -26,7 +26,6 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import logs
-from bot.clock import Clock
 from bot.commands import CommandError, Pause, Reload
 from bot.config import Config, load_config, overlays_from
 from bot.control.listen import ListenAddress
@@ -36,13 +35,10 @@ from bot.domain import MarketEvent, parse_duration_ms
 from bot.execution.clips import ParentStatus
 from bot.feeds.replay import Replay, ReplaySpec, load_replay
 from bot.live.assembly import (
-    LiveTuning,
     Plan,
     as_fast_as_possible,
     build_daemon,
     journal_for,
-    live_daemon,
-    open_live_plan,
     paced,
     replay_plan,
     synthetic_plan,
@@ -52,8 +48,7 @@ from bot.live.ports import HumanLine
 from bot.ops.runtime import OpsRuntime
 from bot.report.run_summary import RunSummary
 from bot.store.journal import Journal
-from bot.venues.ccxt_client import read_api_keys
-from bot.venues.ccxt_venue import CcxtVenue
+from bot.venues.dead_man import DeadManSwitch
 
 FAST_BATCH_INSTANTS = 256  # a fast run's journal commits once per this many instants (bot/live/daemon.py)
 FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
@@ -107,86 +102,6 @@ def run_paper(
         ops=ops,
         durable_account=realtime,  # a realtime run keeps its journal: its paper account goes on after a restart
     )
-
-
-def run_live(
-    config: Config,
-    *,
-    human: HumanLine | None,
-    config_path: Path | None = None,
-    clock: Clock | None = None,
-    tuning: LiveTuning | None = None,
-) -> RunSummary:
-    """A run on the exchange's streams until SIGINT/SIGTERM: live orders (`bot.mode = "live"`) through the
-    ccxt venue, or paper fills on the exchange's prices (`"paper"`, public streams, no key).
-
-    What can be refused is checked before anything starts: live needs API keys (Fatal naming the variables)
-    and a control token (ControlSetupError); alerts that are on need somewhere to send, and the metrics address
-    must be free (OpsSetupError). The journal is durable and never started afresh: a live journal
-    is the record of real orders that start-up reconciliation matches against the exchange.
-    """
-    if config.bot.mode == "live":
-        read_api_keys(config.venue)
-    control = control_settings(config)
-    if control is None:
-        print(no_token_warning(config), file=sys.stderr, flush=True)
-    ops = OpsRuntime(config)
-    logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
-    journal = journal_for(config, durable=True)
-    try:
-        session = live_session(
-            config,
-            journal,
-            control=control,
-            human=human,
-            config_path=config_path,
-            clock=clock,
-            tuning=tuning,
-            handle_signals=True,
-            ops=ops,
-        )
-        return asyncio.run(session)
-    finally:
-        journal.close()
-
-
-async def live_session(
-    config: Config,
-    journal: Journal,
-    *,
-    control: ControlSettings | None,
-    human: HumanLine | None,
-    config_path: Path | None = None,
-    clock: Clock | None = None,
-    tuning: LiveTuning | None = None,
-    handle_signals: bool = False,
-    ops: OpsRuntime | None = None,
-) -> RunSummary:
-    """Open the venue and streams (`open_live_plan`), run a realtime session on them, close them. Metrics and
-    alerts (`ops`) open first: a metrics address in use stops the run before the venue is reached."""
-    ops = ops or OpsRuntime(config)
-    await ops.open()
-    try:
-        plan = await open_live_plan(config, clock=clock, tuning=tuning)
-    except BaseException:
-        await ops.stop()
-        raise
-    try:
-        daemon = live_daemon(config, plan, journal, human)
-        daemon.reloader = config_reloader(config_path)
-        session = Session(
-            daemon,
-            plan.feed,
-            realtime=True,
-            control=control,
-            handle_signals=handle_signals,
-            warmup=plan.warmup,
-            ops=ops,
-        )
-        return await session.run()
-    finally:
-        await ops.stop()  # the session stops it; this covers a failure before the session ran
-        await plan.close()
 
 
 def _execute(
@@ -424,9 +339,10 @@ class Session:
             self.daemon.human(f"stopping: cancelled {open_orders} open order(s) (on_shutdown = cancel)")
         elif open_orders:
             self.daemon.human(f"stopping: left {open_orders} open order(s) (on_shutdown = leave)")
-        if choice == "leave" and isinstance(self.daemon.venue, CcxtVenue):
+        dead_man: DeadManSwitch | None = getattr(self.daemon.venue, "dead_man", None)  # a live venue's countdown
+        if choice == "leave" and dead_man is not None:
             # orders left on purpose must outlive the daemon: the exchange's countdown would cancel them
-            await self.daemon.venue.dead_man.disarm()
+            await dead_man.disarm()
 
     def _install_signals(self) -> None:
         if not self._handle_signals:

@@ -1,9 +1,9 @@
 """Backing off when the venue rate-limits our orders: how long no order goes out after one was refused. Pure.
 
 A 429/418 answer means the venue refused the request before processing it; the venue edge already waits a
-little and sends the same request again (`bot.live.assembly.LiveCcxtVenue`). When the refusal still reaches the daemon,
-the clip is rejected and trading is held `halted` under source `SOURCE` until the back-off is over: the wait the
-venue asked for (Retry-After), or an exponential back-off from `initial_ms` doubling with each refusal in a row
+little and sends the same request again (`bot.live.exchange_plan.LiveCcxtVenue`). When the refusal still reaches
+the daemon, the clip is rejected and trading is held `halted` under source `SOURCE` until the back-off is over: the
+wait the venue asked for (Retry-After), or an exponential back-off from `initial_ms` doubling with each refusal in a row
 up to `cap_ms`, whichever is longer. The hold lifts by itself at the first check after that time, and an order
 the venue takes ends the streak.
 

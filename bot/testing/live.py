@@ -30,8 +30,8 @@ from bot.config import Config, parse_config
 from bot.domain import MS_PER_MINUTE, ClientOrderId, MarketEvent
 from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
-from bot.live.assembly import LivePlan, LiveTuning, live_daemon, open_live_plan
 from bot.live.daemon import Daemon
+from bot.live.exchange_plan import LivePlan, LiveTuning, live_daemon, open_live_plan
 from bot.live.session import Session
 from bot.store.journal import Journal, JournaledOrder
 from bot.testing.loopback import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, T0, priced, running_sim
