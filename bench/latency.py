@@ -45,9 +45,8 @@ async def first(probe: object, what: str) -> float:
 async def one_round(live: Live, sim: ExchangeSim, n: int) -> tuple[float, float, float, float]:
     """(tick → delivered to the engine, → decided, → created at the exchange, → acknowledged), in seconds."""
     ts = START + (n + 1) * STEP_MS
-    # the wall-clock timer ticks at the clock's time: kept just before the new step until its prices are in, so a
-    # tick never works the step on the old prices first (the instant is then decided on its last print)
-    live.clock.now = ts - 1
+    # the wall clock passes the step's start first, as live: the timer leaves the step to its prints (issue 18)
+    live.clock.now = ts
     engine = live.daemon.running_engine()
     sent = len(sim.sent_client_order_ids())
     *head, last = priced(ts, 30_000.0, 2_040.0 if n % 2 == 0 else 2_010.0)
@@ -66,7 +65,6 @@ async def one_round(live: Live, sim: ExchangeSim, n: int) -> tuple[float, float,
         return order is not None and bool(order.exchange_id)
 
     acked = await first(acknowledged, "the acknowledgement")
-    live.clock.now = ts
     await live.hedged(f"round {n}")  # the next round starts from a settled hedge
     return delivered - started, decided - started, created - started, acked - started
 

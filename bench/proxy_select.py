@@ -4,10 +4,11 @@ The equal-value ten-altcoin basket hedged with min_variance on proxies chosen am
 hold (config/proxy-select.toml: BTC, BCH, TRX, ATOM, UNI, NEAR, MATIC). The selection itself is online (re-chosen
 from the trailing 30-day window); its one parameter that matters, `max_proxies`, is chosen from a small grid on the
 training year by variance reduction + drawdown reduction, then run on the next year (2020 → 2021, 2021 → 2022;
-2020 trades from mid-October, when the last series, NEAR, has a window of returns). Only those out-of-sample runs
-are printed, each beside two references on the same year, measured in the same process: BTC/ETH min-variance
-(config/backtest.toml) and min-variance on all seven candidates at once (proxy_select off).
-Run: .venv/bin/python bench/proxy_select.py   (13 one-year backtests: 5 to 15 minutes, by how busy the cores are)
+2020 trades from late September, when the last holding, AVAX, has a window of returns: a candidate not listed yet,
+NEAR, holds up nothing). The config's liquidity tiers ([hedge.liquidity]) apply throughout. Only those
+out-of-sample runs are printed, each beside two references on the same year, measured in the same process: BTC/ETH
+min-variance (config/backtest.toml) and min-variance on all seven candidates at once (proxy_select off).
+Run: .venv/bin/python bench/proxy_select.py   (13 one-year backtests: 5 to 20 minutes, by how busy the cores are)
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ warmed up before it), with one key changed from the template's (10 holdings, BTC
 file load is timed apart from the run. The work is per hourly instant (sampling, deciding, valuing), and a longer
 window warms up on more history (more events, cheap ones), so ms per traded hour is the column to compare. The
 issue's targets: flat in the window length, and within 1.3× from 2 to 5 hedge instruments.
-Run: .venv/bin/python bench/scaling.py [--start 2022-01-01 --end 2022-03-01]
+Run: .venv/bin/python bench/scaling.py [--cpu] [--start 2022-01-01 --end 2022-03-01] (--cpu: CPU seconds, steadier
+on a busy machine than wall seconds)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -64,12 +66,12 @@ def config_for(state: str, start: date, end: date, **change: Any) -> Config:
     return with_overrides(base, bot={"state_dir": state}, market=market, portfolio=portfolio, hedge=change)
 
 
-def measure(config: Config) -> tuple[float, float, int]:
-    """(seconds loading the files, seconds running the daemon over them, events)."""
+def measure(config: Config, clock: Callable[[], float] = time.perf_counter) -> tuple[float, float, int]:
+    """(seconds loading the files, seconds running the daemon over them, events); `clock`: wall or CPU time."""
     logs.configure(config.path_in_state(config.bot.log_file), config.bot.log_level)
-    started = time.perf_counter()
+    started = clock()
     plan = replay_plan(config)
-    loaded = time.perf_counter()
+    loaded = clock()
     journal = journal_for(config, durable=False, name="scaling.sqlite")
     daemon = build_daemon(config, plan, journal)
     daemon.batch_instants = FAST_BATCH_INSTANTS
@@ -82,7 +84,7 @@ def measure(config: Config) -> tuple[float, float, int]:
         events = asyncio.run(go())
     finally:
         journal.close()
-    return loaded - started, time.perf_counter() - loaded, events
+    return loaded - started, clock() - loaded, events
 
 
 def table(title: str, rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace) -> None:
@@ -92,7 +94,8 @@ def table(title: str, rows: list[tuple[str, dict[str, Any]]], args: argparse.Nam
     first = None
     for label, change in rows:
         with tempfile.TemporaryDirectory() as state:
-            load, run, events = measure(config_for(state, args.start, args.end, **change))
+            clock = time.process_time if args.cpu else time.perf_counter
+            load, run, events = measure(config_for(state, args.start, args.end, **change), clock)
         per_event, per_hour = run / events * 1e6, run / hours * 1e3
         first = first or per_hour
         print(
@@ -105,6 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=date.fromisoformat, default=date(2022, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2022, 3, 1))
+    parser.add_argument("--cpu", action="store_true", help="CPU seconds of this process, not wall (a busy machine)")
     args = parser.parse_args()
     if not PRICES.exists():
         print(f"skipped: {PRICES} is absent (../shared/data beside the repository)")

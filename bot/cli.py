@@ -30,7 +30,7 @@ class UsageError(Exception):
     """Bad command-line input: printed as one line, exit 2."""
 
 
-def _parser(*, ctl_only: bool = False) -> argparse.ArgumentParser:
+def _parser(*, ctl_only: bool = False, run_only: bool = False) -> argparse.ArgumentParser:
     from bot.control.ctl import add_ctl_parser
 
     parser = argparse.ArgumentParser(prog="hedgebot", description="Keeps an altcoin portfolio hedged with futures.")
@@ -38,15 +38,16 @@ def _parser(*, ctl_only: bool = False) -> argparse.ArgumentParser:
     if ctl_only:  # `hedgebot ctl ...`: the other commands' modules are not even imported
         add_ctl_parser(sub)
         return parser
-    from bot.exchange_sim import command as exchange_sim_command
-    from bot.feeds import download_command
-    from bot.report import cli as report_commands
-
     run = sub.add_parser("run", help="run the daemon (default: paper mode on the built-in synthetic market)")
     run.add_argument("--config", type=Path, help="TOML config (default: the embedded paper config)")
     run.add_argument("--realtime", action="store_true", help="pace by the wall clock until SIGINT/SIGTERM")
     run.add_argument("--speed", type=float, default=1.0, help="with --realtime: simulated seconds per second")
     run.add_argument("--span", help="simulated time to cover when not --realtime (default bot.span, 30d)")
+    if run_only:  # `hedgebot run ...`: a daemon's start loads no other command's modules (pandas among them)
+        return parser
+    from bot.exchange_sim import command as exchange_sim_command
+    from bot.feeds import download_command
+    from bot.report import cli as report_commands
 
     bt = sub.add_parser("backtest", help="run the engine over history on an event-time clock")
     bt.add_argument("--config", type=Path, required=True)
@@ -82,7 +83,7 @@ def _date(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    args = _parser(ctl_only=words[:1] == ["ctl"]).parse_args(words)
+    args = _parser(ctl_only=words[:1] == ["ctl"], run_only=words[:1] == ["run"]).parse_args(words)
     try:
         return _dispatch(args)
     except Exception as exc:

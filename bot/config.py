@@ -18,9 +18,11 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from bot.domain import Rounding, parse_duration_ms
 from bot.settings.accounts import SpotAccount as SpotAccount
+from bot.settings.carry import CarrySection as CarrySection
 from bot.settings.control import ControlSection as ControlSection
 from bot.settings.control import read_config_text
 from bot.settings.instruments import check_hedge_legs, check_hedge_symbol
+from bot.settings.liquidity import LiquiditySection as LiquiditySection
 from bot.settings.ops import AlertsSection as AlertsSection
 from bot.settings.ops import MetricsSection as MetricsSection
 from bot.settings.sanity import SanitySection as SanitySection
@@ -33,8 +35,10 @@ from bot.settings.values import ASSET, Asset, Flag, Float, Fraction, Int, Positi
 from bot.settings.values import ConfigError as ConfigError
 from bot.settings.values import Duration as Duration
 from bot.settings.values import Section as _Section
+from bot.settings.venues import DEFAULT_VENUE, VenueKeys, check_venues
+from bot.settings.venues import routes as venue_routes
 
-HedgeSymbol = Annotated[str, AfterValidator(check_hedge_symbol)]  # linear perpetual, dated, @quarterly; inverse perp
+HedgeSymbol = Annotated[str, AfterValidator(check_hedge_symbol)]  # perp, dated, @quarterly, @carry; inverse perp
 NonNegativeFloat = Annotated[Float, Field(ge=0)]
 Bps = Annotated[Float, Field(ge=0, le=10_000)]  # basis points: 10,000 = 100 %
 LossFraction = Annotated[Float, Field(gt=0, le=1)]
@@ -126,6 +130,8 @@ class HedgeSection(_Section):
     proxy: HedgeSymbol | None = None  # beta policy: the one instrument; default the first
     window: PositiveDuration = "30d"  # estimation window of returns
     sample: PositiveDuration = "1h"  # sampling step of returns
+    # realtime and live: a step whose prints are not all in (a feed silent) is decided this long after its start
+    step_deadline: PositiveDuration = "2s"
     min_samples: Annotated[Int, Field(ge=3)] = 72
     ridge: NonNegativeFloat = 0.0  # min_variance: shrinks weights of collinear instruments
     rebalance_band: Fraction = 0.10  # trade when |actual − target| > band × |target| ...
@@ -164,6 +170,8 @@ class HedgeSection(_Section):
     proxy_rank_gap: Fraction = 0.15  # drop a candidate whose |Pearson| − |Spearman| with the basket exceeds this
     proxy_hysteresis: Fraction = 0.02  # a new set must beat the current set's R² by more than this
     proxy_reselect: PositiveDuration = "7d"  # re-choose this often (a proxy whose price stopped: at once)
+    liquidity: LiquiditySection = LiquiditySection()  # proxy candidates' volume tiers (bot/settings/liquidity.py)
+    carry: CarrySection = CarrySection()  # "…@carry" legs: perpetual or front quarterly (bot/settings/carry.py)
 
     @field_validator("tiers")
     @classmethod
@@ -224,7 +232,8 @@ class CollateralSection(_Section):
 class ReserveSection(_Section):
     """`[risk.reserve]`: stablecoins in the spot or funding wallet of the hedge account's exchange, moved into the
     hedge account when the buffer falls below the top-up step (bot.risk.topup), before any cut. Paper and backtest
-    model the wallet holding `amount`; live, `amount` caps what the bot may move of what the wallet holds."""
+    model the wallet holding `amount`; live, `amount` caps what the bot may move of what the wallet holds. For a
+    coin-margined hedge account the reserve is that coin and the three amounts are in it (MAIN_CMFUTURE)."""
 
     amount: NonNegativeFloat = 0.0  # quote the bot may move in over the run; 0 = no reserve: the ladder cuts
     wallet: Literal["spot", "funding"] = "spot"
@@ -338,6 +347,17 @@ class VenueSection(_Section):
         return self
 
 
+class VenueEntry(VenueSection):
+    """`[venues.<id>]`: another derivatives venue, a whole `[venue]` of its own, and the hedge instruments it
+    trades (bot.settings.venues); `[venue]` trades every instrument no entry lists."""
+
+    instruments: tuple[HedgeSymbol, ...] = ()
+    # instruments this venue may trade instead of [venue], if cheaper at start (bot.execution.venue_choice)
+    candidates: tuple[HedgeSymbol, ...] = ()
+    min_quote_volume: NonNegativeFloat = 0.0  # a candidate only with at least this 24-hour quote volume here
+    collateral: PositiveFloat | None = None  # paper: this venue's starting equity (default [paper] collateral)
+
+
 class TelegramUser(_Section):
     id: int  # the Telegram user id (the sender), not a username: usernames can be changed and taken
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")  # the operator name the audit trail records
@@ -374,6 +394,7 @@ class Config(_Section):
     execution: ExecutionSection = ExecutionSection()
     paper: PaperSection = PaperSection()
     venue: VenueSection = VenueSection()
+    venues: dict[str, VenueEntry] = Field(default_factory=dict)  # more venues, by id (bot.settings.venues)
     metrics: MetricsSection = MetricsSection()
     alerts: AlertsSection = AlertsSection()
     control: ControlSection = ControlSection()
@@ -391,6 +412,12 @@ class Config(_Section):
                 f"hedge instruments {list(self.hedge.instruments)} are inverse (coin-margined): they trade live on"
                 f" Binance COIN-M (venue.exchange = 'binancecoinm'); on {self.venue.exchange} live trading of inverse"
                 " contracts is not supported yet"
+            )
+        dated = [s for s in self.hedge.instruments if inverse_settle(s) is not None and ("-" in s or "@" in s)]
+        if dated and self.bot.mode == "live":  # the COIN-M loopback lists perpetuals only: untried live
+            raise ValueError(
+                f"hedge instruments {dated} are dated inverse contracts: they trade in paper and backtests so far;"
+                " live, hedge with the inverse perpetual (like 'BTC/USD:BTC')"
             )
 
     @property
@@ -417,7 +444,42 @@ class Config(_Section):
             raise ValueError(f"market.end {self.market.end} is not after market.start {self.market.start}")
         if self.market.source == "exchange":
             check_price_sources(self.holding_price_sources(), quote)
+        self._venues_routed()
         return self
+
+    def _venues_routed(self) -> None:
+        """`[venues]`: every id a plain name, every instrument on one venue, each venue's keys its own; inverse
+        legs (one coin-margined account) stay on the one venue."""
+        if not self.venues:
+            return
+        if self.settlement_currency != self.portfolio.quote:
+            raise ValueError("venues: hedge legs on several venues need linear (quote-settled) instruments")
+        others = {name: (_keys(entry), entry.instruments) for name, entry in self.venues.items()}
+        candidates = {name: entry.candidates for name, entry in self.venues.items()}
+        live = self.bot.mode == "live"
+        check_venues(self.hedge.instruments, _keys(self.venue), others, live=live, candidates=candidates)
+
+    def venue_candidates(self) -> dict[str, tuple[str, ...]]:
+        """Each instrument some `[venues.<id>] candidates` lists → the venues that may trade it, [venue] first."""
+        found: dict[str, list[str]] = {}
+        for name, entry in self.venues.items():
+            for symbol in entry.candidates:
+                found.setdefault(symbol, [DEFAULT_VENUE]).append(name)
+        return {symbol: tuple(ids) for symbol, ids in found.items()}
+
+    def venue_routes(self) -> dict[str, str]:
+        """Each hedge instrument on a `[venues.<id>]` → that id; the rest are `[venue]`'s (DEFAULT_VENUE)."""
+        return venue_routes({name: entry.instruments for name, entry in self.venues.items()})
+
+    @property
+    def paper_collateral(self) -> float:
+        """Paper: the starting equity of every venue's account ([paper] collateral, and each [venues] entry's)."""
+        paper = self.paper.collateral
+        return paper + sum(entry.collateral or paper for entry in self.venues.values())
+
+    def venue_sections(self) -> dict[str, VenueSection]:
+        """Every venue by id, the default one (`[venue]`) first."""
+        return {DEFAULT_VENUE: self.venue, **self.venues}
 
     def holding_price_sources(self) -> dict[str, tuple[Any, ...]]:
         """Each holding's price sources on the exchange's market, in order (bot.settings.sources)."""
@@ -433,6 +495,17 @@ class Config(_Section):
     def path_in_state(self, name: str) -> Path:
         path = Path(name)
         return path if path.is_absolute() else self.bot.state_dir / path
+
+
+def _keys(venue: VenueSection) -> VenueKeys:
+    key_file, secret_file = venue.api_key_file, venue.api_secret_file
+    return VenueKeys(
+        venue.exchange,
+        venue.api_key_env,
+        venue.api_secret_env,
+        str(key_file.resolve()) if key_file else None,
+        str(secret_file.resolve()) if secret_file else None,
+    )
 
 
 def day_ms(day: date) -> int:

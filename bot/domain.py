@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from functools import cache
 from typing import Any, NewType
 
 Symbol = NewType("Symbol", str)  # a ccxt unified symbol: "ETH/USDT" (spot), "BTC/USDT:USDT" (perp)
@@ -159,6 +160,7 @@ class Instrument:
         return qty * self.contract_size * (exit_price - entry)
 
 
+@cache  # asked a dozen times per holding every instant (valuing, weighting, the staleness gate): a few pairs
 def spot_symbol(base: str, quote: str) -> Symbol:
     return Symbol(f"{base}/{quote}")
 
@@ -191,6 +193,9 @@ class PriceObserved:
     ts: TimestampMs
     symbol: Symbol
     price: float
+    # traded in the 24 h to `ts`, in the quote currency, when the feed tells it (a ticker; a replay's candles): the
+    # liquidity of proxy candidates (bot.hedge.liquidity). Not part of the print's identity.
+    quote_volume_24h: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_price(self.symbol, self.price)

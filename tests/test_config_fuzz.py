@@ -19,11 +19,12 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from bot.cli import main
 from bot.config import Config, ConfigError, load_config, parse_config
@@ -31,7 +32,23 @@ from bot.domain import parse_duration_ms
 from bot.settings.toml import one_line
 
 EXAMPLES = 250
-SECTIONS = {name: sorted(field.annotation.model_fields) for name, field in Config.model_fields.items()}  # type: ignore[union-attr]  # every field of Config is a section model
+ENTRY = "second"  # the id a table-of-tables section (`[venues.<id>]`) is fuzzed under
+
+
+def _section_models() -> dict[str, type[BaseModel]]:
+    """Every section of Config by its dotted name: a model, or a table of models (`venues` → `venues.second`)."""
+    models: dict[str, type[BaseModel]] = {}
+    for name, field in Config.model_fields.items():
+        annotation = field.annotation
+        if get_origin(annotation) is dict:
+            models[f"{name}.{ENTRY}"] = get_args(annotation)[1]
+        else:
+            models[name] = annotation  # type: ignore[assignment]  # every other field of Config is a section model
+    return models
+
+
+SECTION_MODELS = _section_models()
+SECTIONS = {name: sorted(model.model_fields) for name, model in SECTION_MODELS.items()}
 
 TRICKY = st.sampled_from(
     ["", " ", "9" * 400 + "s", "9" * 30 + "d", "1e400", "nan", "-1", "0s", "30 days", "BTC/USDT:USDT", "btcusdt",
@@ -64,8 +81,8 @@ def _is_duration(default: object) -> bool:
 
 DURATION_KEYS = [
     (section, key)
-    for section, field in Config.model_fields.items()
-    for key, setting in field.annotation.model_fields.items()  # type: ignore[union-attr]  # sections are models
+    for section, model in SECTION_MODELS.items()
+    for key, setting in model.model_fields.items()
     if _is_duration(setting.default)
 ]
 KNOWN_KEY = st.sampled_from([(section, key) for section, keys in SECTIONS.items() for key in keys])
@@ -78,8 +95,18 @@ def config_documents(draw: st.DrawFn) -> tuple[dict[str, Any], set[tuple[str, st
     changed = draw(st.sets(ANY_KEY, min_size=1, max_size=3))
     data: dict[str, dict[str, Any]] = {}
     for section, key in changed:
-        data.setdefault(section, {})[key] = draw(VALUE)
+        nested(data, section)[key] = draw(VALUE)
     return data, changed
+
+
+def nested(data: dict[str, Any], section: str) -> dict[str, Any]:
+    """The table of a dotted section name in `data`, made on the way (`venues.second` → data["venues"]["second"])."""
+    table = data
+    for part in section.split("."):
+        table = table.setdefault(part, {})
+    if section == f"venues.{ENTRY}":  # an entry trades an instrument of the default config unless fuzzed otherwise
+        table.setdefault("instruments", ["ETH/USDT:USDT"])
+    return table
 
 
 def names_a_changed_key(message: str, changed: set[tuple[str, str]]) -> bool:
@@ -119,7 +146,9 @@ def test_any_duration_however_long_or_garbled_gives_a_config_or_a_config_error_n
     key: tuple[str, str], text: str
 ) -> None:
     section, name = key
-    check(lambda: parse_config({section: {name: text}}), {key})
+    data: dict[str, Any] = {}
+    nested(data, section)[name] = text
+    check(lambda: parse_config(data), {key})
 
 
 @settings(max_examples=EXAMPLES)
@@ -220,7 +249,7 @@ def mutated_files(draw: st.DrawFn) -> tuple[str, dict[str, Any], set[tuple[str, 
     changed: set[tuple[str, str]] = set()
     for _ in range(draw(st.integers(1, 3))):
         section, key = draw(ANY_KEY)
-        table = data.setdefault(section, {})
+        table = nested(data, section)
         if key in table and draw(st.booleans()) and draw(st.booleans()):
             del table[key]
         elif key in table and isinstance(table[key], list) and table[key] and draw(st.booleans()):
@@ -291,9 +320,10 @@ def deep_array(depth: int) -> str:
         f"[bot]\nseed = {'9' * 4000}\n",
         "[risk]\nmax_leverage = inf\n",
         '[hedge]\nratio = "1.0"\n',
-        '[portfolio]\nquote = "USD"\n[hedge]\ninstruments = ["BTC/USD:BTC-250328"]\n',
+        '[bot]\nmode = "live"\n[portfolio]\nquote = "USD"\n[hedge]\ninstruments = ["BTC/USD:BTC-250328"]\n'
+        '[venue]\nexchange = "binancecoinm"\n',  # dated inverse contracts trade in paper and backtests only
     ],
-    ids=["3000-deep", "600-deep", "5000-digits", "4000-digits", "inf", "string-ratio", "dated-inverse"],
+    ids=["3000-deep", "600-deep", "5000-digits", "4000-digits", "inf", "string-ratio", "dated-inverse-live"],
 )
 def test_absurd_files_are_refused_in_one_line_with_exit_two_by_check_config_and_run(tmp_path: Path, text: str) -> None:
     path = tmp_path / "absurd.toml"

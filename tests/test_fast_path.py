@@ -13,12 +13,14 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
 from bot.config import Config, load_config, parse_config, with_overrides
 from bot.live.assembly import Plan, as_fast_as_possible, build_daemon, journal_for, replay_plan, synthetic_plan
 from bot.live.session import FAST_BATCH_INSTANTS, FIXED_START_MS
+from bot.risk.governance import Governance
 from bot.store.journal import Journal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,3 +90,28 @@ def test_a_real_data_backtest_decides_orders_fills_and_journals_the_same_on_both
         return with_overrides(base, bot={"state_dir": state}, market={**market, **period})
 
     both_paths(config_of, replay_plan, tmp_path)
+
+
+@pytest.mark.data
+def test_a_backtest_that_evaluates_every_account_anew_decides_and_journals_what_the_kept_evaluations_give(
+    tmp_path: Path, prices_1h: Path, funding_8h: Path, perp_1h: Path
+) -> None:
+    """Governance keeps a quiet evaluation and answers the same inputs with it (the valuation's account of an
+    instant without a fill): forcing every evaluation to be made changes nothing a run decides or journals."""
+
+    def config_of(state: Path) -> Config:
+        market = {"prices": prices_1h, "funding": funding_8h, "perp": perp_1h}
+        period = {"start": date(2021, 5, 12), "end": date(2021, 5, 26)}  # the crash: the ladder steps and cuts
+        base = load_config(REPO / "config" / "backtest.toml")
+        hedge = {"window": "3d", "min_samples": 24}  # a short warm-up: the test is about the trading days
+        paper = {"collateral": 15_000.0}  # thin: the collateral ladder holds and releases trading (10 changes)
+        return with_overrides(base, bot={"state_dir": state}, market={**market, **period}, hedge=hedge, paper=paper)
+
+    kept_config, anew_config = config_of(tmp_path / "kept"), config_of(tmp_path / "anew")
+    kept, kept_rows = run(kept_config, replay_plan(kept_config), FAST_BATCH_INSTANTS)
+    with patch.object(Governance, "_inputs", lambda *_: (object(),)):  # a key equal to no other: all evaluated
+        anew, anew_rows = run(anew_config, replay_plan(anew_config), FAST_BATCH_INSTANTS)
+    assert kept["fills"] > 0
+    assert kept_rows["state_changes"]
+    assert anew == kept
+    assert anew_rows == kept_rows

@@ -90,7 +90,8 @@ def journal_positions(journal: Path) -> dict[str, float]:
 def journal_wallet(journal: Path) -> float:
     """The collateral plus what the journal's fills realised and its funding, less its fees."""
     names = ("symbol", "trade_id", "client_id", "side", "qty", "price", "fee", "fee_currency", "liquidity", "ts")
-    rows = [dict(zip(names, row, strict=True)) for row in read(journal, "SELECT * FROM fills ORDER BY rowid")]
+    query = f"SELECT {', '.join(names)} FROM fills ORDER BY rowid"  # noqa: S608 -- the constant column names
+    rows = [dict(zip(names, row, strict=True)) for row in read(journal, query)]
     book = AverageCost(lambda symbol: default_instrument(Symbol(symbol)))
     for fill in fills_from_rows(rows):
         book.apply(fill)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def test_a_proxy_whose_feed_stops_mid_run_is_dropped_and_replaced_without_a_halt
     )
     result = result_json(run_backtest(config, load=lambda spec: feed_stopped(load_replay(spec), btc, cut)))
     journal = Journal(tmp_path / "backtest.sqlite")
-    reselections = [row for row in journal.rows("decisions") if row["trigger"] == "proxy_reselect"]
+    decisions = journal.rows("decisions")
+    reselections = [row for row in decisions if row["trigger"] == "proxy_reselect"]
     state_changes = journal.rows("state_changes")
     traded_after = {row["symbol"] for row in journal.rows("fills") if row["ts"] >= cut}
     journal.close()
@@ -71,3 +73,8 @@ def test_a_proxy_whose_feed_stops_mid_run_is_dropped_and_replaced_without_a_halt
     assert traded_after  # the others carry the hedge ...
     assert btc not in traded_after  # ... and its position is held
     assert result["effectiveness"]["variance_reduction"] > 0.8  # 0.91 measured
+    while_held = [row for row in decisions if row["ts"] >= dropped["ts"] and row["ts"] < cut + 7 * 86_400_000]
+    for row in while_held:  # BTC's held short counts: the others do not hedge the whole basket again on top of it
+        numbers, targets = json.loads(row["numbers"]), json.loads(row["targets"])
+        assert numbers["held_proxy_notional"] < 0
+        assert -sum(t["notional"] for t in targets) < 1.05 * numbers["hedged_exposure"]  # about 0.98 measured

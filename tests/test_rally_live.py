@@ -3,10 +3,11 @@ loopback exchange, hedges 10 ETH with a thin futures account while a scripted ra
 step of the collateral ladder (warn, top-up by a universal transfer from the spot wallet, reduce, floor); the
 exchange's account is never liquidated and the hedge is kept, smaller.
 
-The tape: 70 minutes of calm history, then a price a second in real time: 40 s calm (the hedge is built: its
-buffer is just under the warn step), ETH rising 0.25 % a second for 100 s (+28 %: the reserve is moved in, then
-the reduce step cuts); once the cut is worked, the test reads the buffer it left and asks for one jump that leaves
-the account 5 % from liquidation (past the floor step), then flat. A hedge-account loss limit of 5 %
+The tape: 70 minutes of calm history, then a price a second in real time: calm until the hedge is built (its
+buffer is then just under the warn step; the test starts the rally on seeing it, not after a fixed wait), ETH
+rising 0.5 % a second for 50 s (+28 %: the reserve is moved in, then the reduce step cuts); once the cut is
+worked, the test reads the buffer it left and asks for one jump that leaves the account 5 % from liquidation
+(past the floor step), then flat. A hedge-account loss limit of 5 %
 holds `reducing`, so nothing is re-added in between.
 """
 
@@ -29,7 +30,7 @@ from bot.exchange_sim.server import ExchangeSim
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
 from bot.store.journal import Journal
 from bot.testing.loopback import priced
-from bot.testing.processes import ETH_PERP, hedgebot_run, lots, stopped, walk, write_config
+from bot.testing.processes import ETH_PERP, hedgebot_run, hedged_status, lots, stopped, walk, write_config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -37,24 +38,26 @@ TOKEN = "rally-live-test-token-0123456789abcdef"
 KEYS = {"HEDGEBOT_API_KEY": DEFAULT_API_KEY, "HEDGEBOT_API_SECRET": DEFAULT_API_SECRET, "HEDGEBOT_TOKEN": TOKEN}
 STEPS = ("warn", "top_up", "reduce", "floor")
 RALLY_GUARD_S = 300.0  # the tape plays in real time; never a synchronisation delay
+RALLY_STEP, RALLY_SECONDS = 0.005, 50  # ETH +0.5 % a second for 50 s: +28 %, every step of the ladder crossed
 
 
 class Rally:
-    """The live tape, generated as the exchange plays it: once `jump_to` is set, ETH jumps there (never down) and
-    stays flat: the rally is over."""
+    """The live tape, generated as the exchange plays it: flat until `started` is set, then the rally; once
+    `jump_to` is set, ETH jumps there (never down) and stays flat: the rally is over."""
 
     def __init__(self, start_ms: int, seconds: int = 400) -> None:
         self.start_ms, self.seconds = start_ms, seconds
+        self.started = False
         self.jump_to: float | None = None
         self.jumped = False
 
     def __iter__(self) -> Iterator[MarketEvent]:
-        eth = 2_000.0
+        eth, rallied = 2_000.0, 0
         for second in range(self.seconds):
             if self.jump_to is not None and not self.jumped:
                 eth, self.jumped = max(eth, self.jump_to), True
-            elif 40 <= second < 140 and not self.jumped:
-                eth *= 1.0025
+            elif self.started and rallied < RALLY_SECONDS and not self.jumped:
+                eth, rallied = eth * (1.0 + RALLY_STEP), rallied + 1
             yield from priced(self.start_ms + second * 1_000, 30_000.0, round(eth, 2))
 
 
@@ -116,6 +119,9 @@ async def test_a_scripted_rally_walks_the_thin_account_down_every_step_and_it_is
             ControlClient(parse_listen(f"unix:{tmp_path / 'control.sock'}"), TOKEN) as control,
         ):
             log = tmp_path / "hedgebot.log"
+
+            await hedged_status(control, sim, process)  # the hedge built: the rally starts
+            sim.rally.started = True
 
             async def cut_worked() -> bool:
                 if "reduce" not in _steps_seen(log):

@@ -24,9 +24,11 @@ def status_text(status: Mapping[str, Any]) -> str:
         _money_line(status),
         _buffer_line(status),
         _margin_line(status),
+        *_venue_lines(status),
         *_tail_risk_lines(status),
         *_hedge_lines(status),
         *_roll_lines(status),
+        *_carry_lines(status),
         _orders_line(status),
         _feeds_line(status),
         _decision_line(status),
@@ -167,6 +169,22 @@ def _protection_lines(status: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _venue_lines(status: Mapping[str, Any]) -> list[str]:
+    """`[venues]`: one line per venue, its state, legs, hedge notional, equity and buffer (bot.report.venues)."""
+    lines = []
+    for venue_id, row in _mapping(status.get("venues")).items():
+        row = _mapping(row)
+        state = "up" if row.get("state") == "up" else f"DOWN ({_text(row.get('reason'))})"
+        buffer = row.get("buffer")
+        buffer_text = f"{buffer:.1%} adverse move" if _is_number(buffer) else "none (no position)"
+        legs = ", ".join(row.get("legs") or []) or "-"
+        lines.append(
+            f"venue      {venue_id} ({_text(row.get('exchange'))}) {state}: legs {legs},"
+            f" notional {_money(row.get('notional'))}, equity {_money(row.get('equity'))}, buffer {buffer_text}"
+        )
+    return lines
+
+
 def _tail_risk_lines(status: Mapping[str, Any]) -> list[str]:
     """'VaR 99 %  1 day, 720 samples: historical unhedged 4,100.00 (ES 5,200.00), hedged 1,300.00 (ES 1,700.00)'
     and the same line filtered; none before the estimator's window holds enough samples."""
@@ -223,6 +241,22 @@ def _roll_lines(status: Mapping[str, Any]) -> list[str]:
             f"roll       {spec}: {_text(roll.get('near'))} → {_text(roll.get('far'), 'closed')}, {progress},"
             f" cost so far {_money(roll.get('cost'))}, expiry {_when(roll.get('expiry'))}"
         )
+    return lines
+
+
+def _carry_lines(status: Mapping[str, Any]) -> list[str]:
+    """'carry      BTC/USDT:USDT@carry on dated since …: funding +3.10%/y vs basis net of rolls +9.52%/y, …'."""
+    lines = []
+    for spec, leg in _mapping(_mapping(status.get("carry")).get("legs")).items():
+        leg, look = _mapping(leg), _mapping(_mapping(leg).get("last_look"))
+        since = f" since {_when(leg.get('since'))}" if leg.get("since") is not None else ""
+        numbers = (
+            f": funding {_num(look.get('funding_yield'), '+.2%')}/y vs basis net of rolls"
+            f" {_num(look.get('dated_yield'), '+.2%')}/y, threshold {_num(look.get('threshold'), '.2%')}"
+            if look
+            else ": not looked at yet"
+        )
+        lines.append(f"carry      {spec} on {_text(leg.get('on'))}{since}{numbers}")
     return lines
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from bot.config import Config
+from bot.core.carry_book import CarryBook, CarrySwitched
 from bot.core.sanity import PriceSanity, Screened
 from bot.domain import (
     AccountSnapshot,
@@ -138,6 +139,7 @@ class Engine:
         self.holdings = dict(config.portfolio.holdings)
         self.pending_value_holdings = dict(config.portfolio.holdings_value)
         self.legs = {leg.spec: leg for leg in parse_legs(config.hedge.instruments)}
+        self._leg_instruments_of: tuple[tuple[Instrument, ...], dict[Symbol, Instrument]] | None = None
         self.hedge_symbols = tuple(self.legs)  # the legs as configured: what the hedge maths targets
         self._series_of = _series_by_price_symbol(self.legs.values())
         bases = [*self.holdings, *self.pending_value_holdings, *config.portfolio.locked]
@@ -163,6 +165,7 @@ class Engine:
         self.equity: float | None = None
         self.executor = Executor(config, self)
         self.roller = Roller(config, tuple(self.legs.values()), self.executor)
+        self.carry = CarryBook(config, self.legs.values(), self.roller)  # "…@carry" legs: perpetual or quarterly
         self.targets: dict[Symbol, HedgeTarget] = {}
         self.last_decision: Decision | None = None
         self.governor = Governor()
@@ -195,7 +198,14 @@ class Engine:
     def _leg_instruments(self) -> dict[Symbol, Instrument]:
         """Each leg under its own name, sized as its reference perpetual (a dated contract of the same pair has the
         same terms): targets come out named by leg."""
-        return {spec: replace(self.instruments[leg.reference], symbol=spec) for spec, leg in self.legs.items()}
+        references = tuple(self.instruments[leg.reference] for leg in self.legs.values())
+        known = self._leg_instruments_of
+        # asked at every decision (the buffer's cap): rebuilt only when a leg or its reference's definition changes
+        same = known is not None and list(known[1]) == list(self.legs)  # then as many references as before
+        if known is None or not same or any(a is not b for a, b in zip(known[0], references, strict=True)):
+            built = {spec: replace(ref, symbol=spec) for spec, ref in zip(self.legs, references, strict=True)}
+            self._leg_instruments_of = known = (references, built)
+        return dict(known[1])
 
     def contracts_wanted(self, now: int) -> list[Symbol]:
         """Contracts the legs may trade from `now` on whose market definitions are not loaded yet."""
@@ -221,8 +231,11 @@ class Engine:
             self.price_ts[event.symbol] = event.ts
             for series in self._series_of.get(event.symbol, (event.symbol,)):
                 self.estimator.on_price(event.ts, series, event.price)
+            if event.quote_volume_24h is not None:  # proxy candidates' liquidity tiers
+                self.decider.proxy_choice.on_volume(event.ts, event.symbol, event.quote_volume_24h)
         elif isinstance(event, FundingObserved):
             self.funding[event.symbol] = event
+            self.carry.on_funding(event)
         elif isinstance(event, BookObserved):
             self.books[event.symbol] = event
 
@@ -324,6 +337,16 @@ class Engine:
             for parent in self.executor.working()
         )
 
+    def hold_venue_legs(self, held: Mapping[Symbol, str]) -> None:
+        """The legs whose venue is down (`held`: leg → why; bot.live.venue_watch): their working parents end (no
+        order goes there), their positions are held, the others re-decide at once to take over."""
+        for spec in held.keys() - self.decider.venue_held.keys():
+            for symbol in [s for s in self.executor.parents if self.legs[spec].holds(s)]:
+                self.executor.hand_over(symbol)
+        if set(held) != set(self.decider.venue_held):
+            self._recheck = True
+        self.decider.venue_held = dict(held)
+
     def leg_position(self, leg: HedgeLeg) -> float:
         """Contracts held across the contracts of a leg (near and far during a roll)."""
         return sum(qty for symbol, qty in self.positions.items() if leg.holds(symbol))
@@ -355,8 +378,25 @@ class Engine:
                 actions.extend(self._decide(now))
             actions.extend(self.executor.work(now))
             actions.extend(self.roller.work(now, self.targets))
+            if sampled and self._trading_allowed:  # a carry leg looks at funding and basis once a sampling step
+                actions.extend(self._review_carry(now))
             actions.extend(self._halt_once_flat(now))
         return actions
+
+    def _review_carry(self, now: int) -> list[Action]:
+        """Carry legs' switches: each a `carry_switch` decision (counted like any) and the roll that moves it."""
+        actions: list[Action] = []
+        for item in self.carry.review(now, self.targets, self._next_decision_id):
+            if isinstance(item, CarrySwitched):
+                self.stats.triggers[item.decision.trigger] = self.stats.triggers.get(item.decision.trigger, 0) + 1
+                actions.append(DecisionMade(item.decision))
+            else:
+                actions.append(item)
+        return actions
+
+    def _next_decision_id(self, now: int) -> DecisionId:
+        self.stats.decisions += 1
+        return decision_id(now, self.stats.decisions - 1)
 
     def _note_trading_allowed(self) -> None:
         """When trading becomes allowed (the first trading instant after a start, or a hold lifted), the hedge is
@@ -370,10 +410,11 @@ class Engine:
     def _gate_on_staleness(self, now: int) -> tuple[StateChanged | None, list[StaleNotice]]:
         """Fail closed on stale prices of the hedge instruments or of the holdings, funding of the perpetuals, or the
         account: a holding valued at an old price is an exposure the hedge cannot be sized on."""
-        legs = [leg for leg in self.legs.values() if leg.spec not in self.decider.proxy_choice.stale]  # dropped
+        held = {**self.decider.proxy_choice.stale, **self.decider.venue_held}  # dropped, or their venue is down
+        legs = [leg for leg in self.legs.values() if leg.spec not in held]
         references = [leg.reference for leg in legs]
         references += [spot_symbol(base, self.quote) for base, qty in self.exposure_quantities().items() if qty > 0]
-        perpetuals = [leg.reference for leg in legs if leg.kind is LegKind.PERPETUAL]
+        perpetuals = [leg.reference for leg in legs if leg.kind in (LegKind.PERPETUAL, LegKind.CARRY)]
         return self.governance.on_time(
             now,
             {s: self.price_ts.get(s) for s in references},
@@ -441,6 +482,13 @@ class Engine:
         proxy = Symbol(self.config.hedge.proxy_symbol)
         return portfolio_correlation(view, weights, proxy), portfolio_beta(view, weights, proxy)
 
+    def step_untaken(self, now: int) -> int | None:
+        """The start of the sampling step `now` falls in while no instant of it has been worked (not sampled yet):
+        a wall-clock timer working `now` before the step's prints arrive would sample the old prices."""
+        if not self.estimator.is_due(now):
+            return None
+        return now - now % self.estimator.step_ms
+
     def instant_complete(self, ts: int) -> bool:
         """Every price series the estimator samples, and every book the feed gives, has printed at `ts`: no event
         of that instant that the decision or a fill reads is still to come, so it can be decided now rather than
@@ -489,16 +537,15 @@ class Engine:
         if self.pending_value_holdings and not self._buy_value_holdings():
             return []
         exposure = self.exposure()
-        if (
-            exposure.missing
-            or exposure.total <= 0
-            or any(leg.reference not in self.prices for leg in self.legs.values())
-        ):
+        unpriced = [spec for spec, leg in self.legs.items() if leg.reference not in self.prices]
+        held = self.decider.proxy_choice.stale  # proxies done without: a never-priced one waits for nothing
+        if exposure.missing or exposure.total <= 0 or any(spec not in held for spec in unpriced):
             return []
         forced, self._forced_trigger = self._forced_trigger, None
         self._recheck = False
         planned = {spec: self._planned_leg(leg) for spec, leg in self.legs.items()}
-        prices = {**self.prices, **{spec: self.prices[leg.reference] for spec, leg in self.legs.items()}}
+        legs = {spec: self.prices[leg.reference] for spec, leg in self.legs.items() if spec not in unpriced}
+        prices = {**self.prices, **legs}
         cover = self._protect(now, exposure)
         cap = self._buffer_cap(now, planned, prices)
         proposal = self.decider.decide(now, exposure, prices, planned, self.ratio * cover, forced, cap)
@@ -572,7 +619,7 @@ class Engine:
         leg = self.legs[target.symbol]
         if self.roller.rolling(leg.spec):
             return []
-        contract = leg.contract(now, self.roller.window_ms)
+        contract = self.carry.contract(leg, now, self.roller.window_ms)  # a carry leg: the contract it chose
         if contract is None or contract not in self.instruments or contract not in self.prices:
             what = "inside its closing window" if contract is None else "not listed or not priced yet"
             return [ClipHeld(now, leg.spec, (f"no contract takes new exposure for {leg.spec}: {what}",))]
@@ -666,6 +713,7 @@ class Engine:
         old, self.config = self.config, config
         self.executor.configure(config)
         self.roller.configure(config)
+        self.carry.configure(config)
         self.governance.configure(config.risk)
         self._change_holdings(reloaded_holdings(old, config, self.holdings))
         self.decider.configure(config)

@@ -29,6 +29,7 @@ from bot.execution.market_rules import default_instrument
 
 COINM_QUOTE = "USD"
 _ORDER_ID_SPACING = 100_000_000  # each coin's engine numbers its orders in its own range: ids stay unique
+_ALGO_ID_OFFSET = _ORDER_ID_SPACING // 2  # and its conditional (algo) orders in the upper half of that range
 
 
 def coinm_id(base: str) -> str:
@@ -72,7 +73,7 @@ class CoinmExchange(SimExchange):
         # the bracket margin takes COIN-M's tables (in the coin) and liquidation price for inverse instruments
         self.account = BracketedAccount(base, coin_settings.collateral, instruments, coin_settings.leverage)
         self.public = PublicMarket(self.market, coin_settings)
-        self.algos = ConditionalOrders(self.catalog)
+        self.algos = ConditionalOrders(self.catalog, first_order_id + _ALGO_ID_OFFSET)
         self._next_order_id = first_order_id
         self.coin = base
 

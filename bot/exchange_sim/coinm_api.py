@@ -9,15 +9,19 @@ Requests naming a symbol go to that coin's engine (coinm.py) through the USDⓈ-
 queries, trades, income, leverage, margin type, market data. Requests without one ask every engine and join the
 answers; the account, balances, positions and brackets have COIN-M shapes (coinm_payloads.py). The user stream
 (a listen key from `POST /dapi/v1/listenKey`) carries every coin's ORDER_TRADE_UPDATE and ACCOUNT_UPDATE, in
-the coin. Not served: quarterlies, `/dapi/v1/batchOrders`, the algo (conditional) order API, countdownCancelAll,
-hedge mode, `order/test`, the USDⓈ-M-only account settings, and wallet transfers to or from the COIN-M wallets.
+the coin. The USDⓈ-M implementations serve `batchOrders` (a batch is split by coin, each part to its engine,
+the answers in the batch's order), the algo (conditional) order API that ccxt sends COIN-M's STOP_MARKET and
+TAKE_PROFIT_MARKET to, and countdownCancelAll (countdown.py; expired by the server's countdown clock with the
+USDⓈ-M ones). Not served: quarterlies, hedge mode, `order/test`, the USDⓈ-M-only account settings, and wallet
+transfers to or from the COIN-M wallets.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -26,18 +30,19 @@ from bot.clock import Clock
 from bot.exchange_sim import auth, coinm_payloads, errors
 from bot.exchange_sim.answers import error_response, rest_answer
 from bot.exchange_sim.coinm import CoinmDesk, CoinmExchange
+from bot.exchange_sim.countdown import Countdowns, arm_request
 from bot.exchange_sim.faults import Faults
 from bot.exchange_sim.market_streams import MarketStreams, Moment
-from bot.exchange_sim.rest import ROUTES, Route, Security
+from bot.exchange_sim.rest import ROUTES, Route, Security, json_list
 from bot.exchange_sim.settings import SimSettings
 from bot.exchange_sim.streams import Payload, StreamHub
 
 _PREFIX = "/coinm"
 _LISTEN_KEY_PATH = "/dapi/v1/listenKey"
 # USDⓈ-M paths the COIN-M side does not serve (COIN-M has no such endpoint, or the simulator leaves it out)
-_NOT_SERVED = frozenset({"batchOrders", "algoOrder", "openAlgoOrders", "allAlgoOrders", "algoOpenOrders",
-                         "countdownCancelAll", "positionSide/dual", "order/test",
-                         "multiAssetsMargin", "symbolConfig", "accountConfig"})  # fmt: skip
+_NOT_SERVED = frozenset({"positionSide/dual", "order/test", "multiAssetsMargin", "symbolConfig", "accountConfig"})
+_COUNTDOWN_PATH = "/dapi/v1/countdownCancelAll"
+_BATCH_PATH = "/dapi/v1/batchOrders"
 Account = Callable[[list[CoinmExchange]], Any]
 _ACCOUNT_ROUTES: dict[tuple[str, str], Account] = {
     ("GET", "/dapi/v1/account"): coinm_payloads.account,
@@ -57,24 +62,36 @@ def _usdm_route(method: str, path: str) -> Route | None:
 
 
 class CoinmApi:
-    def __init__(self, settings: SimSettings, start_ms: int, faults: Faults, auth_clock: Clock) -> None:
+    def __init__(
+        self, settings: SimSettings, start_ms: int, faults: Faults, auth_clock: Clock, countdown_clock: Clock
+    ) -> None:
         self.settings = settings
         self.desk = CoinmDesk(settings, start_ms)
         self.rest_faults = faults  # the simulator's: a rule on "/dapi/v1/account" fails that read
         self.streams = {engine.coin: MarketStreams(engine) for engine in self.desk}
         self.hub = StreamHub(Faults(), self._snapshot, self._is_listen_key)
         self._auth_clock = auth_clock
+        self.countdowns = Countdowns()  # countdownCancelAll per COIN-M symbol, on the server's countdown clock
+        self._countdown_clock = countdown_clock
         self._listen_key: str | None = None
 
     @property
     def engines(self) -> list[CoinmExchange]:
         return list(self.desk)
 
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application, sapi: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None:
+        """The COIN-M routes; `sapi` serves the wallet endpoints (universal transfers into the coin wallets) that a
+        client of the COIN-M host sends under its prefix (`/coinm/sapi/...`)."""
         if not self.desk.engines:
             return
+
+        async def unprefixed_sapi(request: web.Request) -> web.StreamResponse:
+            # the whole relative URL, query included (ccxt signs sapi requests in the query string)
+            return await sapi(request.clone(rel_url=str(request.rel_url).removeprefix(_PREFIX)))
+
         for prefix in ("", _PREFIX):
             app.router.add_route("*", prefix + "/dapi/{tail:.*}", self._dispatch)
+        app.router.add_route("*", _PREFIX + "/sapi/{tail:.*}", unprefixed_sapi)
         app.router.add_get(_PREFIX + "/ws", self._websocket)
         app.router.add_get(_PREFIX + "/ws/{tail}", self._websocket)
         app.router.add_get(_PREFIX + "/{category:public|market|private}/ws", self._websocket)
@@ -106,6 +123,7 @@ class CoinmApi:
     # ---- REST -----------------------------------------------------------------------------------------
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        self.expire_countdowns()  # a request after a deadline finds the orders cancelled, as on Binance
         return await rest_answer(request, _PREFIX, self.rest_faults, self._handle, self.publish)
 
     def _handle(self, method: str, path: str, raw: str, headers: Mapping[str, str]) -> Any:
@@ -122,16 +140,21 @@ class CoinmApi:
             return account(self.engines)
         if method == "GET" and path in _BRACKET_PATHS:
             params = self._signed(raw, headers)
-            return [coinm_payloads.leverage_brackets(e, c) for e, c in self._chosen(params)]
+            v1 = path == "/dapi/v1/leverageBracket"  # by pair, as Binance's v1 answers
+            return [coinm_payloads.leverage_brackets(e, c, by_pair=v1) for e, c in self._chosen(params)]
         if (method, path) == ("GET", "/dapi/v1/positionRisk"):
             params = self._signed(raw, headers)
             return [coinm_payloads.position_row(e, c) for e, c in self._chosen(params)]
+        if (method, path) == ("POST", _COUNTDOWN_PATH):
+            return self._countdown(self._signed(raw, headers))
         route = _usdm_route(method, path)
         if route is None:
             raise errors.unknown_path()
         if route.security is Security.API_KEY:
             auth.require_api_key(headers, self.settings.secret_for)
         params = self._signed(raw, headers) if route.security is Security.SIGNED else auth.parse_params(raw)
+        if (method, path) == ("POST", _BATCH_PATH):
+            return self._coinm_answer(self._batch(route, params))
         answer = self._coinm_answer(self._route(route, params))
         if path in _ALWAYS_LISTS and isinstance(answer, dict):
             return [answer]  # COIN-M answers a list even for one symbol
@@ -148,6 +171,40 @@ class CoinmApi:
         if all(isinstance(a, list) for a in answers):
             return [row for answer in answers for row in answer]
         return answers[0]  # an answer about no symbol in particular (ping, cancel-all refused, ...)
+
+    def _batch(self, route: Route, params: Mapping[str, str]) -> list[Any]:
+        """A new-order batch split by coin, each part placed by the USDⓈ-M handler on its coin's engine, the
+        answers put back in the batch's order. An item naming no listed symbol goes to the first engine, whose
+        handler refuses it in place (-1121), as it refuses any malformed item."""
+        items = json_list(params, "batchOrders")  # Binance's checks of the whole batch (a list, at most 5)
+        parts: dict[CoinmExchange, list[int]] = {}
+        for index, item in enumerate(items):
+            symbol_id = str(item.get("symbol", "")) if isinstance(item, dict) else ""
+            engine = self.desk.engine_of(symbol_id) or self.engines[0]
+            parts.setdefault(engine, []).append(index)
+        answers: list[Any] = [None] * len(items)
+        for engine, indices in parts.items():
+            part = {**params, "batchOrders": json.dumps([items[i] for i in indices])}
+            for index, answer in zip(indices, route.handler(engine, part), strict=True):
+                answers[index] = answer
+        return answers
+
+    def _countdown(self, params: Mapping[str, str]) -> dict[str, str]:
+        symbol_id = params.get("symbol", "").upper()
+        if self.desk.engine_of(symbol_id) is None:
+            raise errors.invalid_symbol() if symbol_id else errors.missing_parameter("symbol")
+        return arm_request(self.countdowns, symbol_id, params, self._countdown_clock.now_ms())
+
+    def expire_countdowns(self) -> list[str]:
+        """Cancel the open orders of each COIN-M symbol whose countdown ran out; the symbols cancelled."""
+        expired = self.countdowns.due(self._countdown_clock.now_ms())
+        for symbol_id in expired:
+            engine = self.desk.engine_of(symbol_id)
+            if engine is not None:
+                engine.cancel_all({"symbol": symbol_id})
+        if expired:
+            self.publish()
+        return expired
 
     def _chosen(self, params: Mapping[str, str]) -> list[tuple[CoinmExchange, Any]]:
         """(engine, contract) pairs a `symbol` or `pair` parameter names; every one without either."""

@@ -68,8 +68,9 @@ def balance(engines: list[CoinmExchange]) -> list[Json]:
     return [account_payloads.balance_row(e.account, e.reserved_margin(), e.now_ms) for e in engines]
 
 
-def leverage_brackets(engine: CoinmExchange, contract: Contract) -> Json:
-    """A /dapi/v2/leverageBracket row: the coin's brackets, caps in the coin."""
+def leverage_brackets(engine: CoinmExchange, contract: Contract, *, by_pair: bool = False) -> Json:
+    """A /dapi/v2/leverageBracket row (by symbol), or a v1 one (`by_pair`: the pair's default table): the coin's
+    brackets, caps in the coin."""
     brackets = [
         {
             "bracket": b.number,
@@ -81,7 +82,7 @@ def leverage_brackets(engine: CoinmExchange, contract: Contract) -> Json:
         }
         for b in engine.account.table(contract.symbol).brackets
     ]
-    return {"symbol": contract.id, "brackets": brackets}
+    return {"pair": contract.pair, "brackets": brackets} if by_pair else {"symbol": contract.id, "brackets": brackets}
 
 
 def coinm_order(row: Json, face: float) -> Json:

@@ -1,5 +1,8 @@
 """`hedgebot exchange-sim`: the loopback Binance USDⓈ-M exchange, for rehearsing live mode offline.
 
+`--dialect bybit` speaks Bybit's v5 API instead (linear USDT contracts, bot/exchange_sim/bybit), so several
+instances, one per venue on different ports, can run side by side.
+
 Its prices come from the synthetic market (default) or, with `--prices` (and `--funding`, `--perp`,
 `--start`, `--end`), from the ../shared/data CSVs, read by `bot.feeds.replay` like a backtest's. Either way
 the feed is played at `--speed` simulated seconds per wall second, and market time is the feed's own: a
@@ -22,6 +25,7 @@ from typing import Any
 from bot.clock import WallClock
 from bot.config import Config, day_ms, load_config
 from bot.domain import MS_PER_DAY, MarketEvent, Symbol, base_of, perp_symbol, spot_symbol
+from bot.exchange_sim.bybit import BybitSim
 from bot.exchange_sim.kline_history import KlineHistory, load_kline_history
 from bot.exchange_sim.server import ExchangeSim, serve
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
@@ -39,6 +43,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--config", type=Path, help="take the assets to list from this config's hedge instruments")
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    parser.add_argument(
+        "--dialect",
+        choices=("binance", "bybit"),
+        default="binance",
+        help="the exchange API spoken: binance (USDⓈ-M, spot, COIN-M) or bybit (v5, linear USDT contracts)",
+    )
     parser.add_argument(
         "--spot-only",
         type=_assets,
@@ -91,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     held = {*config.portfolio.holdings, *config.portfolio.holdings_value, *config.portfolio.locked}
     spot_only = tuple(sorted((held | set(args.spot_only)) - set(bases)))  # spot pairs of coins with no perpetual
     coinm = tuple(sorted({base_of(s) for s in config.hedge.instruments if inverse_settle(s)}))  # COIN-M (coinm.py)
+    if coinm and args.dialect == "bybit":
+        print("hedgebot exchange-sim: the bybit dialect lists linear (USDT) contracts only; the config has inverse"
+              " legs (serve them with --dialect binance)", file=sys.stderr)  # fmt: skip
+        return 2
     settings = SimSettings(
         port=args.port,
         bases=bases,
@@ -112,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
 
     def announce(sim: ExchangeSim) -> None:
         listing = ", ".join(bases)
+        if args.dialect == "bybit":
+            print(f"exchange-sim: Bybit v5 (linear) on {sim.base_url} listing {listing}; {what} (Ctrl-C stops)",
+                  flush=True)  # fmt: skip
+            return
         spot = ", ".join((*bases, *spot_only))
         print(f"exchange-sim: Binance USDⓈ-M on {sim.base_url} listing {listing}, spot on {sim.base_url}/spot listing"
               f" {spot}; {what} (Ctrl-C stops)", flush=True)  # fmt: skip
@@ -121,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
                   f" {args.coin_collateral:g} of its coin", flush=True)  # fmt: skip
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, events, on_start=announce, kline_history=history))
+        dialect = BybitSim if args.dialect == "bybit" else None
+        asyncio.run(serve(settings, events, on_start=announce, kline_history=history, dialect=dialect))
     return 0
 
 

@@ -70,10 +70,10 @@ def _positive(params: Mapping[str, str], name: str) -> float:
 
 
 class ConditionalOrders:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, first_id: int = _FIRST_ALGO_ID) -> None:
         self.catalog = catalog
         self._orders: dict[int, AlgoOrder] = {}
-        self._next_id = _FIRST_ALGO_ID
+        self._next_id = first_id  # COIN-M's engines each number from their own (coinm.py): ids stay unique
 
     # ---- requests ---------------------------------------------------------------------------------
 

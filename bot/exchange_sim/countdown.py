@@ -6,6 +6,11 @@ client dies and stops renewing, the deadline passes and the exchange cancels the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bot.exchange_sim import errors
+from bot.exchange_sim.orders import int_param
+
 
 class Countdowns:
     def __init__(self) -> None:
@@ -26,3 +31,14 @@ class Countdowns:
 
     def armed(self) -> dict[str, int]:
         return dict(self._deadlines)
+
+
+def arm_request(countdowns: Countdowns, symbol_id: str, params: Mapping[str, str], now_ms: int) -> dict[str, str]:
+    """POST countdownCancelAll (USDⓈ-M's /fapi and COIN-M's /dapi alike): check `countdownTime`, arm, answer."""
+    countdown = int_param(params, "countdownTime")
+    if countdown is None:
+        raise errors.missing_parameter("countdownTime")
+    if countdown < 0:
+        raise errors.bad_parameter("countdownTime")
+    countdowns.arm(symbol_id, countdown, now_ms)
+    return {"symbol": symbol_id, "countdownTime": str(countdown)}

@@ -20,6 +20,7 @@ from bot.domain import ClientOrderId, Fill, MarketEvent, Side, Symbol
 from bot.exchange_sim import account_payloads, errors, payloads
 from bot.exchange_sim.catalog import Catalog, Contract
 from bot.exchange_sim.conditional_orders import AlgoOrder, ConditionalOrders, algo_update
+from bot.exchange_sim.earn import EarnPositions
 from bot.exchange_sim.margin import BracketedAccount
 from bot.exchange_sim.market import FundingDue, MarketState
 from bot.exchange_sim.orders import (
@@ -65,6 +66,7 @@ class SimExchange:
         reserves = {"MAIN": {quote: settings.spot_reserve}, "FUNDING": {quote: settings.funding_reserve}}
         self.wallets = Wallets.funded(reserves)  # the spot and funding wallets of the same account
         self.transfers = TransferDesk(self.wallets)  # universal transfers between them and the futures wallet
+        self.earn = EarnPositions()  # Simple Earn positions of the same account (earn.py), read by their endpoints
 
     @property
     def now_ms(self) -> int:

@@ -25,6 +25,7 @@ class SimOrder:
     status: str = "NEW"  # NEW | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED
     executed_qty: float = 0.0
     cum_quote: float = 0.0
+    cum_base: float = 0.0  # Σ contracts × face / price: an inverse order's cost in the coin (COIN-M's cumBase)
     update_ms: int = 0
     orig_type: str = ""  # "LIQUIDATION" for the exchange's auto-close orders; else order_type
 
@@ -34,9 +35,14 @@ class SimOrder:
 
     @property
     def avg_price(self) -> float:
+        """The fills' average price: quantity-weighted for linear contracts; for inverse ones Binance's harmonic
+        mean, contracts / Σ(contracts_i / price_i), the price at which the position's coin value is what it cost."""
         if not self.executed_qty:
             return 0.0
-        return self.cum_quote / (self.executed_qty * self.contract.instrument.contract_size)
+        size = self.executed_qty * self.contract.instrument.contract_size
+        if self.contract.instrument.inverse:
+            return size / self.cum_base
+        return self.cum_quote / size
 
     @property
     def remaining(self) -> float:
@@ -45,6 +51,7 @@ class SimOrder:
     def record_fill(self, qty: float, price: float, ts: int) -> None:
         self.executed_qty = round(self.executed_qty + qty, 12)
         self.cum_quote += qty * price * self.contract.instrument.contract_size
+        self.cum_base += qty * self.contract.instrument.contract_size / price
         self.update_ms = ts
         self.status = "FILLED" if self.remaining <= 0 else "PARTIALLY_FILLED"
 

@@ -91,7 +91,8 @@ def _open_orders(ex: SimExchange, params: Params) -> Answer:
     return [payloads.order(o) for o in ex.orders(contract_of(params, ex.catalog, required=False), open_only=True)]
 
 
-def _json_list(params: Params, name: str) -> list[Any]:
+def json_list(params: Params, name: str) -> list[Any]:
+    """A batch parameter: a non-empty JSON list of at most five items (also the COIN-M batch's check)."""
     try:
         value = json.loads(params.get(name, ""))
     except ValueError:
@@ -113,7 +114,7 @@ def _each(action: Callable[[], Answer]) -> Answer:
 
 def _batch_new(ex: SimExchange, params: Params) -> Answer:
     answers: list[Any] = []
-    for item in _json_list(params, "batchOrders"):
+    for item in json_list(params, "batchOrders"):
         if not isinstance(item, dict):
             answers.append(errors.bad_request(-1130, "Data sent for parameter 'batchOrders' is not valid.").body())
             continue
@@ -129,9 +130,9 @@ def _batch_cancel(ex: SimExchange, params: Params) -> Answer:
     by_id = next((n for n in ("orderIdList", "orderidlist") if params.get(n)), None)
     by_client = next((n for n in ("origClientOrderIdList", "origclientorderidlist") if params.get(n)), None)
     if by_id is not None:
-        refs = [{"orderId": str(i)} for i in _json_list(params, by_id)]
+        refs = [{"orderId": str(i)} for i in json_list(params, by_id)]
     else:
-        refs = [{"origClientOrderId": str(i)} for i in _json_list(params, by_client or "origClientOrderIdList")]
+        refs = [{"origClientOrderId": str(i)} for i in json_list(params, by_client or "origClientOrderIdList")]
     return [_each(functools.partial(_cancel_order, ex, {"symbol": contract.id, **ref})) for ref in refs]
 
 
@@ -251,4 +252,6 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/sapi/v1/asset/transfer"): Route(_SIGNED, transfers.post_transfer),
     ("GET", "/sapi/v1/asset/transfer"): Route(_SIGNED, transfers.get_transfers),
     ("POST", "/sapi/v1/asset/get-funding-asset"): Route(_SIGNED, spot_rest.funding_assets),  # the funding wallet
+    ("GET", "/sapi/v1/simple-earn/flexible/position"): Route(_SIGNED, spot_rest.earn_flexible),  # earn.py
+    ("GET", "/sapi/v1/simple-earn/locked/position"): Route(_SIGNED, spot_rest.earn_locked),
 }

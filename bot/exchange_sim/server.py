@@ -27,12 +27,12 @@ from bot.domain import MarketEvent
 from bot.exchange_sim import auth, errors, payloads
 from bot.exchange_sim.answers import error_response
 from bot.exchange_sim.coinm_api import CoinmApi
-from bot.exchange_sim.countdown import Countdowns
+from bot.exchange_sim.countdown import Countdowns, arm_request
 from bot.exchange_sim.errors import BinanceError
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.faults import Faults, Phase
 from bot.exchange_sim.market_streams import MarketStreams
-from bot.exchange_sim.orders import contract_of, int_param
+from bot.exchange_sim.orders import contract_of
 from bot.exchange_sim.rest import ROUTES, Answer, Security
 from bot.exchange_sim.settings import SimSettings
 from bot.exchange_sim.spot_api import SpotApi
@@ -91,10 +91,11 @@ class ExchangeSim:
         self._auth_clock = auth_clock or WallClock()
         self.spot = SpotApi(self.exchange, self.faults, self._auth_clock)  # Binance's spot API (spot_api.py)
         # Binance's COIN-M API (coinm_api.py): served when `settings.coinm_bases` lists coins
-        self.coinm = CoinmApi(settings, self.exchange.now_ms, self.faults, self._auth_clock)
         # countdownCancelAll runs on the exchange's time, the request clock unless a test moves it on by itself
         # (a killed client's countdown runs out without the test waiting a minute or skewing signed requests)
         self.countdown_clock = countdown_clock or self._auth_clock
+        self.coinm = CoinmApi(settings, self.exchange.now_ms, self.faults, self._auth_clock, self.countdown_clock)
+        self.exchange.transfers.coin_engines = self.coinm.desk.engines  # MAIN_CMFUTURE moves coin into them
         self.exchange.market.history = kline_history  # a replay's klines, from before its start too
         self._listen_key: str | None = None
         self._runner: web.AppRunner | None = None
@@ -107,19 +108,23 @@ class ExchangeSim:
     def base_url(self) -> str:
         return f"http://{self.settings.host}:{self.port}"
 
-    async def start(self) -> int:
-        app = web.Application()
+    def _add_routes(self, app: web.Application) -> None:
+        """The Binance dialect's routes (a subclass speaking another dialect serves its own instead)."""
         app.router.add_route("*", "/fapi/{tail:.*}", self._dispatch)
         app.router.add_route("*", "/futures/{tail:.*}", self._dispatch)
         app.router.add_route("*", "/sapi/{tail:.*}", self._dispatch)  # wallet transfers (transfers.py)
         self.spot.add_routes(app, self._dispatch)  # Binance's spot API, and its host's /sapi wallet routes
-        self.coinm.add_routes(app)  # /dapi and the /coinm streams
+        self.coinm.add_routes(app, self._dispatch)  # /dapi, the /coinm streams, its host's /sapi wallet routes
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/stream", self._combined_websocket)
         app.router.add_get("/{category:public|market}/stream", self._combined_websocket)  # Binance's routed URLs
         app.router.add_get("/ws/{tail}", self._websocket)
         app.router.add_get("/{category:public|market|private}/ws", self._websocket)
         app.router.add_get("/{category:public|market|private}/ws/{tail}", self._websocket)
+
+    async def start(self) -> int:
+        app = web.Application()
+        self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
@@ -249,13 +254,7 @@ class ExchangeSim:
     def _countdown(self, params: Mapping[str, str]) -> Answer:
         contract = contract_of(params, self.exchange.catalog)
         assert contract is not None
-        countdown = int_param(params, "countdownTime")
-        if countdown is None:
-            raise errors.missing_parameter("countdownTime")
-        if countdown < 0:
-            raise errors.bad_parameter("countdownTime")
-        self.countdowns.arm(contract.id, countdown, self.countdown_clock.now_ms())
-        return {"symbol": contract.id, "countdownTime": str(countdown)}
+        return arm_request(self.countdowns, contract.id, params, self.countdown_clock.now_ms())
 
     def expire_countdowns(self) -> list[str]:
         """Cancel every open order of each symbol whose countdown ran out (by `countdown_clock`, as Binance's
@@ -266,7 +265,7 @@ class ExchangeSim:
             self.log.info("exchange_sim_countdown_expired", symbol=symbol_id, cancelled=cancelled)
         if expired:
             self._publish()
-        return expired
+        return expired + self.coinm.expire_countdowns()  # COIN-M's symbols, on the same clock
 
     async def _expire_countdowns_forever(self) -> None:
         while True:  # a timer of the server, not a test's synchronisation: it runs while nothing else happens
@@ -363,12 +362,14 @@ async def serve(
     *,
     on_start: Callable[[ExchangeSim], None] | None = None,
     kline_history: KlineHistory | None = None,
+    dialect: type[ExchangeSim] | None = None,
 ) -> None:
     """Run a simulator until cancelled: listen, play the feed at the configured pace, then keep serving.
 
-    `on_start` is called with the started simulator (its port, faults, ...) before the feed plays.
+    `on_start` is called with the started simulator (its port, faults, ...) before the feed plays; `dialect`
+    is the simulator class speaking another exchange's API (bot.exchange_sim.bybit.BybitSim), else Binance's.
     """
-    sim = ExchangeSim(settings, events, kline_history=kline_history)
+    sim = (dialect or ExchangeSim)(settings, events, kline_history=kline_history)
     await sim.start()
     if on_start is not None:
         on_start(sim)

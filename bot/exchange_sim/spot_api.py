@@ -5,8 +5,10 @@ streams at `/spot/ws[/<n>]` and `/spot/stream?streams=...` (Binance serves them 
 path would collide with the futures streams'), so a ccxt `binance` client pointed at `http://HOST:PORT/spot`
 (bot.venues.ccxt_client.point_at) reaches all of it. Streams: `<pair>@miniTicker`, `@ticker`, `@bookTicker`,
 `@kline_<interval>`, `@depth5|10|20`, and `!miniTicker@arr`, `!ticker@arr`. The spot user stream (a listen
-key from `POST /api/v3/userDataStream`, then `/spot/ws/<listenKey>`) sends `outboundAccountPosition` whenever
-a spot-wallet balance changes, however it changed (a transfer, a deposit a test makes).
+key from `POST /api/v3/userDataStream`, then `/spot/ws/<listenKey>`) and the WebSocket API's user data
+subscription (`/spot/ws-api/v3`, what ccxt's spot `watch_balance` uses: spot_ws_api.py) send `balanceUpdate`
+and `outboundAccountPosition` whenever a spot-wallet balance changes, however it changed (a transfer, a
+deposit or withdrawal a test makes: `deposit`, `withdraw`).
 
 Balances are the spot ('MAIN') wallet of `bot/exchange_sim/wallets.py`, the same `Wallets` the transfer
 endpoints move money in, so a transfer shows on both sides. Its streams have their own `stream_faults` (silence
@@ -28,10 +30,12 @@ from bot.exchange_sim.answers import error_response, rest_answer
 from bot.exchange_sim.candles import INTERVALS_MS
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.faults import Faults
+from bot.exchange_sim.sim_wallet_api import SimWalletApi
 from bot.exchange_sim.spot import SpotMarket, SpotPair
 from bot.exchange_sim.spot_rest import SPOT_ROUTES, SpotView
+from bot.exchange_sim.spot_ws_api import SpotWsApi
 from bot.exchange_sim.streams import Payload, StreamHub
-from bot.exchange_sim.wallets import Wallets
+from bot.exchange_sim.wallets import Wallet, Wallets
 
 _PREFIX = "/spot"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,6 +51,10 @@ class SpotApi:
         self.stream_faults = Faults()
         self.hub = StreamHub(self.stream_faults, self._snapshot, self._is_listen_key)
         self._auth_clock = auth_clock
+        settings = exchange.settings
+        self.ws_api = SpotWsApi(settings.secret_for, settings.recv_window_max_ms, auth_clock, self.stream_faults)
+        # /sim/deposit, /sim/withdraw, /sim/earn/...: what happens at the exchange without its API, for rehearsals
+        self.sim_wallets = SimWalletApi(exchange.wallets, exchange.earn, settings.secret_for, self._publish_balances)
         self._listen_key: str | None = None
         self._published: dict[str, Decimal] = {}  # spot balances as last told to the user stream
         self._moved: dict[str, SpotPair] = {}
@@ -64,7 +72,8 @@ class SpotApi:
         under its prefix (`/spot/sapi/...`), as the exchange's own host serves them."""
 
         async def unprefixed_sapi(request: web.Request) -> web.StreamResponse:
-            return await sapi(request.clone(rel_url=request.rel_url.with_path(request.path.removeprefix(_PREFIX))))
+            path = request.path.removeprefix(_PREFIX)  # the query kept as sent: a signed GET is signed over it
+            return await sapi(request.clone(rel_url=request.rel_url.with_path(path, keep_query=True)))
 
         app.router.add_route("*", "/api/{tail:.*}", self._dispatch)
         app.router.add_route("*", _PREFIX + "/api/{tail:.*}", self._dispatch)
@@ -72,9 +81,22 @@ class SpotApi:
         app.router.add_get(_PREFIX + "/ws", self._websocket)
         app.router.add_get(_PREFIX + "/ws/{tail}", self._websocket)
         app.router.add_get(_PREFIX + "/stream", self._combined)
+        self.ws_api.add_routes(app)
+        self.sim_wallets.add_routes(app)
 
     async def stop(self) -> None:
         await self.hub.drop_all()
+        await self.ws_api.drop_all()
+
+    def deposit(self, asset: str, qty: Decimal | float | str, wallet: Wallet = "MAIN") -> None:
+        """Credit `qty` of `asset` as a deposit from outside would, and tell the user streams at once."""
+        self.wallets.credit(wallet, asset, qty)
+        self._publish_balances()
+
+    def withdraw(self, asset: str, qty: Decimal | float | str, wallet: Wallet = "MAIN") -> None:
+        """Debit `qty` of `asset` as a withdrawal would (InsufficientBalance when short), and tell the streams."""
+        self.wallets.debit(wallet, asset, qty)
+        self._publish_balances()
 
     # ---- the market ---------------------------------------------------------------------------------
 
@@ -92,9 +114,13 @@ class SpotApi:
     def _publish_balances(self) -> None:
         now = self.balances()
         changed = {a: now.get(a, Decimal(0)) for a in {*now, *self._published} if now.get(a) != self._published.get(a)}
-        self._published = now
-        if changed and self._listen_key is not None:
-            self.hub.publish_user([spot_payloads.account_position(changed, self._auth_clock.now_ms())])
+        before, self._published = self._published, now
+        if not changed:
+            return
+        events = spot_payloads.balance_events(changed, before, self._auth_clock.now_ms())
+        if self._listen_key is not None:
+            self.hub.publish_user(events)
+        self.ws_api.publish(events)
 
     def _snapshot(self, stream: str) -> list[Payload]:
         return self._payloads(stream, self.market.listed())
@@ -160,7 +186,7 @@ class SpotApi:
         if method == "POST":
             if self._listen_key is None:
                 self._listen_key = secrets.token_hex(32)
-                self._published = self.balances()  # the stream tells changes from now on
+                self._publish_balances()  # what changed before goes to the open WebSocket API sessions only
             return {"listenKey": self._listen_key}
         if method in ("PUT", "DELETE"):
             if self._listen_key is None:

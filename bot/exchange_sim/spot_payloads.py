@@ -143,6 +143,15 @@ def account_position(changed: dict[str, Decimal], now_ms: int) -> Json:
     return {"e": "outboundAccountPosition", "E": now_ms, "u": now_ms, "B": rows}
 
 
+def balance_events(changed: dict[str, Decimal], before: dict[str, Decimal], now_ms: int) -> list[Json]:
+    """What the spot user stream says of balances changed from outside (deposit, withdrawal, transfer): a
+    `balanceUpdate` (the delta) per asset, then one `outboundAccountPosition` with the new balances. In that
+    order: ccxt adds a delta to the balance it holds, and the position that follows sets it exactly."""
+    updates = [{"e": "balanceUpdate", "E": now_ms, "a": a, "d": _amount(v - before.get(a, Decimal(0))), "T": now_ms}
+               for a, v in sorted(changed.items())]  # fmt: skip
+    return [*updates, account_position(changed, now_ms)]
+
+
 def funding_assets(balances: dict[str, Decimal]) -> list[Json]:
     """POST /sapi/v1/asset/get-funding-asset: the funding wallet's balances, nothing frozen or withdrawing."""
     zero = _amount(Decimal(0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.exchange_sim import errors, spot_payloads
+from bot.exchange_sim import earn, errors, spot_payloads
 from bot.exchange_sim.candles import INTERVALS_MS
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.orders import int_param
@@ -125,6 +125,16 @@ def funding_assets(ex: SimExchange, params: Params) -> Answer:
     balances = ex.wallets.assets("FUNDING")
     wanted = params.get("asset", "").upper()
     return spot_payloads.funding_assets({a: v for a, v in balances.items() if not wanted or a == wanted})
+
+
+def earn_flexible(ex: SimExchange, params: Params) -> Answer:
+    """GET /sapi/v1/simple-earn/flexible/position (signed): the account's flexible Simple Earn positions."""
+    return earn.flexible_rows(ex.earn, params)
+
+
+def earn_locked(ex: SimExchange, params: Params) -> Answer:
+    """GET /sapi/v1/simple-earn/locked/position (signed): the account's locked Simple Earn positions."""
+    return earn.locked_rows(ex.earn, params)
 
 
 Handler = Callable[[SpotView, Params], Answer]

@@ -1,4 +1,4 @@
-"""Binance's universal transfer between the spot/funding wallets and the USDⓈ-M futures wallet. Pure.
+"""Binance's universal transfer between the spot/funding wallets and the futures wallets. Pure.
 
     POST /sapi/v1/asset/transfer  type=MAIN_UMFUTURE&asset=USDT&amount=5000  -> {"tranId": 100000001}
     GET  /sapi/v1/asset/transfer  type=MAIN_UMFUTURE[&startTime&endTime&current&size]
@@ -8,8 +8,10 @@ What ccxt `binance.transfer(code, amount, 'spot', 'swap')` and `fetch_transfers(
 {'fromAccount': 'spot', 'toAccount': 'swap'})` send. Binance's universal transfer has no client-chosen id: a
 client that does not know whether its request was executed (a timeout, a crash) finds out from the history,
 listed newest first as Binance does. Types served: MAIN_UMFUTURE, UMFUTURE_MAIN, FUNDING_UMFUTURE,
-UMFUTURE_FUNDING. A transfer out of the futures wallet may take no more than its available balance. The
-handlers are in `rest_transfers.py`.
+UMFUTURE_FUNDING (stablecoins, the USDⓈ-M wallet) and the COIN-M ones, MAIN_CMFUTURE, CMFUTURE_MAIN,
+FUNDING_CMFUTURE, CMFUTURE_FUNDING (a coin, the COIN-M wallet of that coin: `TransferDesk.coin_engines`, what
+ccxt `binancecoinm.transfer(code, amount, 'spot', 'inverse')` sends). A transfer out of a futures wallet may take
+no more than its available balance. The handlers are in `rest_transfers.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ Params = Mapping[str, str]
 Answer = dict[str, Any]
 
 FUTURES: Final = "UMFUTURE"
+COIN_FUTURES: Final = "CMFUTURE"
 _FIRST_TRAN_ID: Final = 100_000_001
 _PAGE_DEFAULT, _PAGE_MAX = 10, 100  # Binance's `size`
 
@@ -80,12 +83,23 @@ class TransferDesk:
         self.wallets = wallets
         self.history: list[TransferRecord] = []
         self._next_id = _FIRST_TRAN_ID
+        # coin -> that coin's COIN-M engine (a CoinmExchange, typed loosely: its `account` is the wallet moved)
+        self.coin_engines: Mapping[str, Any] = {}
+
+    def futures_engine(self, kind: str, asset: str, usdm: Any) -> Any:
+        """The engine whose futures wallet a transfer of `kind` moves: `usdm`'s, or `asset`'s COIN-M one."""
+        if COIN_FUTURES not in _sides(kind):
+            return usdm
+        engine = self.coin_engines.get(asset.upper())
+        if engine is None:
+            raise errors.bad_request(-5013, f"Asset transfer failed: no COIN-M wallet holds {asset}")
+        return engine
 
     def transfer(self, futures: FuturesWallet, kind: str, asset: str, amount: Decimal, ts: int) -> TransferRecord:
         source, target = _sides(kind)
         if asset.upper() != futures.currency:
             raise errors.bad_request(-5013, f"Asset transfer failed: {asset} is not the futures wallet's asset")
-        if source == FUTURES:
+        if source in (FUTURES, COIN_FUTURES):
             futures.debit(amount)
             self.wallets.credit(_wallet(target), asset, amount)
         else:
@@ -116,7 +130,8 @@ class TransferDesk:
         return {"total": len(rows), "rows": [r.row() for r in chosen]} if rows else {"total": 0}
 
 
-_TYPES: Final = frozenset({"MAIN_UMFUTURE", "UMFUTURE_MAIN", "FUNDING_UMFUTURE", "UMFUTURE_FUNDING"})
+_TYPES: Final = frozenset({"MAIN_UMFUTURE", "UMFUTURE_MAIN", "FUNDING_UMFUTURE", "UMFUTURE_FUNDING",
+                           "MAIN_CMFUTURE", "CMFUTURE_MAIN", "FUNDING_CMFUTURE", "CMFUTURE_FUNDING"})  # fmt: skip
 
 
 def _sides(kind: str) -> tuple[str, str]:

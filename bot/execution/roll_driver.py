@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.domain import MS_PER_DAY, ClientOrderId, Fill, HedgeTarget, Instrument, Rounding, Symbol, round_to_step
 from bot.execution.actions import ClipHeld, ExecutionAction, PlaceOrder, RollChanged
 from bot.execution.clips import min_clip_qty
+from bot.execution.dated_contracts import perpetual_of
 from bot.execution.executor import Executor
 from bot.execution.legs import HedgeLeg
 from bot.execution.roll_plan import (
@@ -27,6 +28,7 @@ from bot.execution.roll_plan import (
     roll_complete,
     roll_window,
     start_roll,
+    start_switch,
 )
 from bot.money import fee_in_quote
 
@@ -75,8 +77,13 @@ class Roller:
             if fill.symbol in (state.near, state.far):
                 instrument = self.executor.view.instruments[fill.symbol]
                 fee = fee_in_quote(fill, self.quote)
-                self.states[spec] = state.with_fill(fill, reference, instrument.contract_size, fee, paired)
+                coin = self._coin_price(instrument, reference) if instrument.inverse else None
+                self.states[spec] = state.with_fill(fill, reference, instrument.contract_size, fee, paired, coin)
                 return
+
+    def _coin_price(self, instrument: Instrument, reference: float) -> float:
+        """An inverse contract's coin in the quote: its perpetual's price (one price for both legs of a pair)."""
+        return self.executor.view.prices.get(perpetual_of(instrument.symbol), reference)
 
     # ---- working the rolls ------------------------------------------------------------------------
 
@@ -121,7 +128,7 @@ class Roller:
         return [] if pair is None else self._send_pair(now, leg.spec, state, pair)
 
     def _maybe_start(self, now: int, leg: HedgeLeg) -> RollState | None:
-        window = roll_window(leg.spec, now, self.window_ms, self.steps)
+        window = roll_window(leg.roll_spec, now, self.window_ms, self.steps)
         positions = self.executor.view.positions
         near_pos = positions.get(window.near, 0.0)
         if not window.is_open(now) or (near_pos == 0 and not self.executor.open_on(window.near)):
@@ -133,6 +140,18 @@ class Roller:
             if symbol is not None:
                 self.executor.hand_over(symbol)  # the roll owns both contracts until it ends
         return state
+
+    def switch(
+        self, now: int, leg: HedgeLeg, near: Symbol, far: Symbol, expiry_ms: int, target: float | None
+    ) -> list[ExecutionAction]:
+        """Start a carry switch of `leg` from `near` to `far` (`roll_plan.start_switch`): journaled as a roll that
+        starts, then worked pair by pair like one; a restart resumes it from its journaled state."""
+        positions = self.executor.view.positions
+        state = start_switch(near, far, expiry_ms, positions.get(near, 0.0), positions.get(far, 0.0), now)
+        self.states[leg.spec] = state
+        for symbol in (near, far):
+            self.executor.hand_over(symbol)
+        return [RollChanged(now, leg.spec, state, "started"), *self._next_pair(now, leg, state, target)]
 
     def _busy(self, state: RollState) -> bool:
         return bool(self.executor.open_on(state.near) or (state.far and self.executor.open_on(state.far)))

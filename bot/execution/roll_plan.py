@@ -29,6 +29,7 @@ from bot.domain import ClientOrderId, DecisionId, Fill, Rounding, Symbol, round_
 from bot.execution.ids import client_order_id
 
 QUARTERLY = "@quarterly"
+CARRY = "@carry"
 _EXPIRY_HOUR_UTC = 8
 _QUARTER_MONTHS = (3, 6, 9, 12)
 _DATED = re.compile(r"^(?P<perp>[A-Z0-9]+/[A-Z0-9]+:[A-Z0-9]+)-(?P<date>\d{6})$")
@@ -139,11 +140,13 @@ def roll_window(spec: str, now_ms: int, window_ms: int, steps: int) -> RollWindo
 
 @dataclass(frozen=True, slots=True)
 class RollCost:
-    """What a roll cost in the quote currency (positive = paid) for linear contracts.
+    """What a roll cost in the quote currency (positive = paid).
 
-    basis: Σ signed qty × contract size × the mark when the clip was planned: for a completed pair it is
-    (near mark − far mark) × contracts moved, so a short hedge rolled in contango earns (negative cost).
-    slippage: Σ signed qty × contract size × (fill − that mark). fees: as charged.
+    basis: Σ the signed value of each fill at the mark when the clip was planned: linear, qty × contract size ×
+    mark, so a completed pair is (near mark − far mark) × contracts moved and a short hedge rolled in contango earns
+    (negative cost); inverse, −qty × face / mark in coin, valued at the coin's price (one price for both legs: the
+    pair's coin difference, qty × face × (1/far − 1/near), is what it locks in). slippage: Σ the value at the fill
+    less the value at that mark. fees: as charged.
     """
 
     basis: float = 0.0
@@ -155,14 +158,27 @@ class RollCost:
         return self.basis + self.slippage + self.fees
 
     def with_fill(
-        self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float, paired: bool = True
+        self,
+        fill: Fill,
+        reference_price: float,
+        contract_size: float,
+        fee_quote: float,
+        paired: bool = True,
+        coin_price: float | None = None,
     ) -> RollCost:
-        """Count a roll fill. Only the legs of a pair carry basis: a one-legged move (restoring net exposure,
-        closing a dust remainder) changes the hedge, and its notional is not a cost of rolling."""
-        qty = fill.signed_qty * contract_size
+        """Count a roll fill (`coin_price`: an inverse contract's coin in the quote; None for a linear one). Only
+        the legs of a pair carry basis: a one-legged move (restoring net exposure, closing a dust remainder)
+        changes the hedge, and its notional is not a cost of rolling."""
+
+        def value(price: float) -> float:
+            if coin_price is None:
+                return fill.signed_qty * contract_size * price
+            return -fill.signed_qty * contract_size / price * coin_price
+
+        at_mark = value(reference_price)
         return RollCost(
-            basis=self.basis + (qty * reference_price if paired else 0.0),
-            slippage=self.slippage + qty * (fill.price - reference_price),
+            basis=self.basis + (at_mark if paired else 0.0),
+            slippage=self.slippage + value(fill.price) - at_mark,
             fees=self.fees + fee_quote,
         )
 
@@ -197,6 +213,7 @@ class RollState:
     finished_ms: int | None = None
     cost: RollCost = RollCost()
     moved_qty: float = 0.0  # contracts closed on the near leg by fills so far (signed like the fills)
+    switch: bool = False  # a carry switch (perpetual ↔ dated, `start_switch`), not a roll by expiry
 
     @property
     def window(self) -> RollWindow:
@@ -204,7 +221,10 @@ class RollState:
 
     @property
     def roll_id(self) -> DecisionId:
-        """'rBTCUSDT250328': the decision id of the roll's orders (distinct from hedge decisions' hex ids)."""
+        """'rBTCUSDT250328': the decision id of the roll's orders (distinct from hedge decisions' hex ids); a carry
+        switch's, 'cBTC18b2a8c1e00', carries its start (a leg may switch to and from the same contracts again)."""
+        if self.switch:
+            return DecisionId(f"c{self.near.split('/')[0][:12]}{self.started_ms:x}")
         pair, _, rest = self.near.partition(":")
         settle, _, day = rest.partition("-")
         return DecisionId(f"r{pair.split('/')[0][:12]}{settle[:5]}{day}")
@@ -218,10 +238,16 @@ class RollState:
         return replace(self, next_pair_no=max(self.next_pair_no, pair.pair_no + 1))
 
     def with_fill(
-        self, fill: Fill, reference_price: float, contract_size: float, fee_quote: float, paired: bool = True
+        self,
+        fill: Fill,
+        reference_price: float,
+        contract_size: float,
+        fee_quote: float,
+        paired: bool = True,
+        coin_price: float | None = None,
     ) -> RollState:
         moved = self.moved_qty + (fill.signed_qty if fill.symbol == self.near else 0.0)
-        cost = self.cost.with_fill(fill, reference_price, contract_size, fee_quote, paired)
+        cost = self.cost.with_fill(fill, reference_price, contract_size, fee_quote, paired, coin_price)
         return replace(self, cost=cost, moved_qty=moved)
 
     def finished(self, now_ms: int) -> RollState:
@@ -242,6 +268,7 @@ class RollState:
             "finished_ms": self.finished_ms,
             "cost": {"basis": self.cost.basis, "slippage": self.cost.slippage, "fees": self.cost.fees},
             "moved_qty": self.moved_qty,
+            "switch": self.switch,
         }
 
     @staticmethod
@@ -264,7 +291,18 @@ class RollState:
                 float(cost.get("basis", 0.0)), float(cost.get("slippage", 0.0)), float(cost.get("fees", 0.0))
             ),
             moved_qty=float(record.get("moved_qty", 0.0)),
+            switch=bool(record.get("switch", False)),
         )
+
+
+def start_switch(
+    near: Symbol, far: Symbol, expiry_ms: int, near_position: float, far_position: float, now_ms: int
+) -> RollState:
+    """A carry switch as a roll: the whole `near` position moves to `far` in paired clips, all of it due at once
+    (one step whose window opens now). `expiry_ms` is the dated side's: the venue delivers what is left of a dated
+    near leg then (a switch takes a few clip intervals, a quarter is far)."""
+    window_ms = max(expiry_ms - now_ms, 1)
+    return RollState(near, far, expiry_ms, window_ms, 1, near_position, far_position, now_ms, switch=True)
 
 
 def start_roll(window: RollWindow, near_position: float, far_position: float, now_ms: int) -> RollState:

@@ -37,6 +37,7 @@ from bot.domain import InstrumentKind, MarketEvent, Symbol, perp_symbol
 from bot.execution.venue_errors import Fatal, VenueError
 from bot.logs import get_logger
 from bot.venues.ccxt_client import CcxtRest, make_client, unless_closed, wake_on_messages
+from bot.venues.ccxt_dialect import fetch_bids_asks, fetch_tickers
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, run_stream
 from bot.venues.ccxt_parse import (
     MALFORMED,
@@ -285,7 +286,7 @@ class ExchangeFeed:
                 if Symbol(symbol) in plan.perpetuals:
                     self._convert("snapshots", "funding", funding_from_rate, rate, 0)
         else:
-            tickers: Mapping[str, Payload] = await self._rest.read(self.client.fetch_tickers, list(plan.marks))
+            tickers: Mapping[str, Payload] = await self._rest.read(fetch_tickers, self.client, list(plan.marks))
             for symbol, ticker in tickers.items():
                 self._mark_events(Symbol(symbol), ticker, "snapshots")
 
@@ -304,7 +305,7 @@ class ExchangeFeed:
         async def snapshot() -> None:
             if not self.client.has.get("fetchBidsAsks"):
                 return
-            answers: Mapping[str, Payload] = await self._rest.read(self.client.fetch_bids_asks, list(symbols))
+            answers: Mapping[str, Payload] = await self._rest.read(fetch_bids_asks, self.client, list(symbols))
             for ticker in answers.values():
                 self._convert("books", "book", book_from, ticker)
 

@@ -35,6 +35,7 @@ __all__ = ["Replay", "ReplayError", "ReplaySpec", "load_replay"]
 
 _SPOT, _PERP, _FUNDING = 0, 1, 2  # event kinds, in the order they are emitted within one timestamp
 _MAX_FUNDING_RATE = 0.05  # the same plausibility bound FundingObserved enforces; beyond it a row is bad data
+_DAY_MS = 86_400_000
 _CHUNK = 65_536  # events materialised per batch: bounded memory on long 1-minute files
 
 
@@ -60,6 +61,7 @@ class _Series:
     dropped: int
     interval_ms: int = 0  # candle files only
     hours: dict[str, FloatArray] = field(default_factory=dict)  # funding files: settlement interval
+    volumes: dict[str, FloatArray] = field(default_factory=dict)  # candle files: quote volume of the 24 h to each close
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,8 +96,8 @@ class Replay:
             for ts, kind, symbol, value, hours in batch:
                 if kind == _FUNDING:  # a settlement row: "this settles now, at this rate"
                     yield FundingObserved(ts, symbols[symbol], value, ts, hours)
-                else:
-                    yield PriceObserved(ts, symbols[symbol], value)
+                else:  # a price row's extra column is its 24 h quote volume (NaN: none)
+                    yield PriceObserved(ts, symbols[symbol], value, None if hours != hours else hours)
 
 
 def load_replay(spec: ReplaySpec) -> Replay:
@@ -108,11 +110,13 @@ def load_replay(spec: ReplaySpec) -> Replay:
 
     builder = _EventBuilder()
     for symbol, pair in spot_pairs.items():
-        builder.add(_SPOT, symbol, spot_series.ts.get(pair), spot_series.values.get(pair))
+        builder.add(
+            _SPOT, symbol, spot_series.ts.get(pair), spot_series.values.get(pair), spot_series.volumes.get(pair)
+        )
     for perp, pair in perp_pairs.items():
         source = perp_series if perp in from_perp_file else spot_series
         if source is not None:  # typing: from_perp_file is only non-empty when perp_series exists
-            builder.add(_PERP, perp, source.ts.get(pair), source.values.get(pair))
+            builder.add(_PERP, perp, source.ts.get(pair), source.values.get(pair), source.volumes.get(pair))
         if funding_series is not None:
             hours = funding_series.hours.get(pair)
             builder.add(_FUNDING, perp, funding_series.ts.get(pair), funding_series.values.get(pair), hours)
@@ -204,7 +208,7 @@ def _load_spot_prices(
 
 
 def _read_candles(path: Path) -> pd.DataFrame:
-    return read_columns(path, CANDLES, ("timestamp", "symbol", "close"))
+    return read_columns(path, CANDLES, ("timestamp", "symbol", "close", "volume"))
 
 
 def _candle_series(path: Path, frame: pd.DataFrame, wanted: dict[str, str], spec: ReplaySpec) -> _Series:
@@ -220,8 +224,25 @@ def _candle_series(path: Path, frame: pd.DataFrame, wanted: dict[str, str], spec
     close = coerce_floats(selected["close"])
     good = np.isfinite(close) & (close > 0)
     series = _split(selected["symbol"], event_ms[in_range], close, good)
+    base_volume = coerce_floats(selected["volume"])
+    with np.errstate(over="ignore", invalid="ignore"):  # an absurd row gives inf: the 24 h sums skip it below
+        quote_volume = np.where(np.isfinite(base_volume) & (base_volume > 0), base_volume, 0.0) * close
+    quote_volume[~np.isfinite(quote_volume)] = 0.0
+    _, quote = _split(selected["symbol"], event_ms[in_range], quote_volume, good)
+    volumes = {pair: _trailing_day(series[0][pair], quote[pair]) for pair in series[0]}
     rows, dropped = int(good.sum()), int((~good).sum())
-    return _Series(series[0], series[1], rows=rows, dropped=dropped, interval_ms=interval)
+    return _Series(series[0], series[1], rows=rows, dropped=dropped, interval_ms=interval, volumes=volumes)
+
+
+def _trailing_day(ts: Int64Array, quote: FloatArray) -> FloatArray:
+    """The quote volume traded in the 24 h to each close (candles closing after close − 24 h, this one included):
+    what a venue's ticker says at that time (the liquidity of proxy candidates, bot.hedge.liquidity)."""
+    order = np.argsort(ts, kind="stable")
+    ts_sorted, totals = ts[order], np.concatenate([[0.0], np.cumsum(quote[order])])
+    first = np.searchsorted(ts_sorted, ts_sorted - _DAY_MS, side="right")
+    result: FloatArray = np.empty(ts.size)
+    result[order] = np.maximum(totals[1:] - totals[first], 0.0)  # a running sum's rounding never makes it negative
+    return result
 
 
 def _load_funding(spec: ReplaySpec, perp_pairs: dict[Symbol, str]) -> _Series | None:
@@ -312,7 +333,7 @@ class _EventBuilder:
     ) -> None:
         if ts is None or values is None or ts.size == 0:
             return
-        self._parts.append((kind, symbol, ts, values, hours if hours is not None else np.zeros(ts.size)))
+        self._parts.append((kind, symbol, ts, values, hours if hours is not None else np.full(ts.size, np.nan)))
 
     def build(self, rows: int, dropped: int, candle_interval_ms: int) -> Replay:
         if not self._parts:

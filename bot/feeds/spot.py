@@ -27,6 +27,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.domain import MarketEvent, PriceObserved, Symbol, parse_duration_ms, spot_symbol
 from bot.execution.venue_errors import Fatal, VenueError
+from bot.feeds.account_stream import AccountStream
 from bot.feeds.accounts import AccountReader
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.logs import get_logger
@@ -163,6 +164,11 @@ class PricedFeed:
         self.derivatives = derivatives
         self.spots = dict(spots)  # by exchange id
         self.accounts = tuple(accounts)  # spot balances read on a schedule: started and closed with the feed
+        # their user streams, where followed: a balance event makes the reader read at once
+        jitter = random.Random()  # noqa: S311 -- reconnection jitter, not cryptography
+        self.account_streams = tuple(
+            AccountStream(r, r.backoff, jitter) for r in self.accounts if AccountStream.available(r)
+        )
         self.choice = SourceChoice({s: [src.key for src in listed] for s, listed in sources.items()}, max_age_ms)
         # (exchange, pair) -> the holdings it prices: a pair may stand for another holding ("binance:BTC/USDT")
         self._holdings_of: dict[tuple[str, str], list[Symbol]] = {}
@@ -214,6 +220,8 @@ class PricedFeed:
             self._spawn(spot.name, spot.run(functools.partial(self._from_spot, exchange)))
         for reader in self.accounts:
             self._spawn(f"account-{reader.account.name}", reader.run())
+        for stream in self.account_streams:
+            self._spawn(f"account-stream-{stream.reader.account.name}", stream.run())
 
     def _spawn(self, name: str, work: Awaitable[None]) -> None:
         async def guarded() -> None:

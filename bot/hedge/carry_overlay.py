@@ -42,11 +42,23 @@ class CarryRule:
     fee_rate: float  # per trade, as a fraction of notional (taker: 4 bps = 0.0004)
     threshold: float  # switch when the other contract is better by more than this a year
     lookback_ms: int  # the trailing window of funding rates the perpetual's yield is read from
+    slippage_rate: float = 0.0  # per trade, as a fraction of notional: what a trade pays beyond its fee
+    min_hold_ms: int = 0  # no switch sooner than this after the last one (the engine's hysteresis in time)
+
+    @property
+    def trade_cost(self) -> float:
+        """One trade of the notional: its fee and its slippage, as a fraction of the notional."""
+        return self.fee_rate + self.slippage_rate
+
+    @property
+    def roll_cost_annual(self) -> float:
+        """The dated contract's quarterly rolls: two trades of the notional at each of four rolls a year."""
+        return 2 * self.trade_cost * ROLLS_PER_YEAR
 
     @property
     def dated_yield(self) -> float:
-        """The dated contract's basis net of its rolls: two trades of the notional at each of four rolls a year."""
-        return self.basis_annual - 2 * self.fee_rate * ROLLS_PER_YEAR
+        """The dated contract's basis net of its rolls."""
+        return self.basis_annual - self.roll_cost_annual
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,11 @@ class CarryDecision:
     switched: bool
     funding_yield: float  # the perpetual's trailing mean funding, annualised (+: a short receives)
     basis_yield: float  # the dated contract's annualised basis, before its rolls
-    dated_yield: float  # the basis net of the quarterly rolls' fees
+    dated_yield: float  # the basis net of the quarterly rolls' costs
     reason: str
+    roll_cost: float = 0.0  # the rolls' cost a year (fraction of notional) taken off the basis
+    switch_cost: float = 0.0  # one switch: two trades of the notional (fraction of it)
+    threshold: float = 0.0
 
     def numbers(self) -> dict[str, float]:
         """What a journaled decision carries (`carry_switch`)."""
@@ -91,6 +106,9 @@ class CarryDecision:
             "funding_yield": self.funding_yield,
             "basis_yield": self.basis_yield,
             "dated_yield": self.dated_yield,
+            "roll_cost": self.roll_cost,
+            "switch_cost": self.switch_cost,
+            "threshold": self.threshold,
             "use_dated": float(self.use_dated),
         }
 
@@ -103,25 +121,41 @@ class CarrySelector:
     def __init__(self, rule: CarryRule, dated: bool = False) -> None:
         self.rule = rule
         self.dated = dated
+        self.since_ms: int | None = None  # when the current contract was chosen (None: never switched)
         self._trailing: deque[tuple[int, float]] = deque()  # (ts, annualised funding) of settlements in the lookback
 
     def on_funding(self, ts: int, rate: float, interval_hours: float) -> None:
         self._trailing.append((ts, annualised_funding(rate, interval_hours)))
 
-    def decide(self, ts: int, basis_annual: float | None = None) -> CarryDecision | None:
+    def restore(self, dated: bool, since_ms: int | None) -> None:
+        """Carry on with the contract a journal (or the positions) says the leg holds, chosen at `since_ms`."""
+        self.dated, self.since_ms = dated, since_ms
+
+    def held_too_briefly(self, ts: int) -> bool:
+        return self.since_ms is not None and ts - self.since_ms < self.rule.min_hold_ms
+
+    def decide(self, ts: int, basis_annual: float | None = None, expected: float | None = None) -> CarryDecision | None:
         """The contract for the period from `ts` (the basis: the dated contract's, else the rule's model); None with
-        no funding settled in the lookback yet."""
+        no funding in the lookback yet. `expected`: the annualised rate accruing now (an exchange publishes it),
+        counted beside the settled ones. Within `min_hold_ms` of the last switch the contract is kept."""
         while self._trailing and self._trailing[0][0] <= ts - self.rule.lookback_ms:
             self._trailing.popleft()
-        if not self._trailing:
+        yields = [y for _, y in self._trailing] + ([] if expected is None else [expected])
+        if not yields:
             return None
-        basis = self.rule.basis_annual if basis_annual is None else basis_annual
-        dated_yield = basis - 2 * self.rule.fee_rate * ROLLS_PER_YEAR
-        funding_yield = sum(y for _, y in self._trailing) / len(self._trailing)
-        choice = choose_contract(funding_yield, dated_yield, self.dated, self.rule.threshold)
-        switched = choice.use_dated != self.dated
-        self.dated = choice.use_dated
-        return CarryDecision(ts, self.dated, switched, funding_yield, basis, dated_yield, choice.reason)
+        rule = self.rule
+        basis = rule.basis_annual if basis_annual is None else basis_annual
+        dated_yield = basis - rule.roll_cost_annual
+        funding_yield = sum(yields) / len(yields)
+        choice = choose_contract(funding_yield, dated_yield, self.dated, rule.threshold)
+        switched = choice.use_dated != self.dated and not self.held_too_briefly(ts)
+        if switched:
+            self.dated, self.since_ms = choice.use_dated, ts
+        reason = choice.reason if switched or choice.use_dated == self.dated else f"{choice.reason}, held (min hold)"
+        return CarryDecision(
+            ts, self.dated, switched, funding_yield, basis, dated_yield, reason,
+            rule.roll_cost_annual, 2 * rule.trade_cost, rule.threshold,
+        )  # fmt: skip
 
 
 def replay_carry(settlements: Sequence[Settlement], rule: CarryRule) -> CarryOverlay:
@@ -133,7 +167,7 @@ def replay_carry(settlements: Sequence[Settlement], rule: CarryRule) -> CarryOve
     for s in settlements:
         decision = selector.decide(s.ts)  # the choice for this period, from the settlements before it
         if decision is not None and decision.switched:
-            chosen -= 2 * rule.fee_rate * s.notional  # close one contract, open the other
+            chosen -= 2 * rule.trade_cost * s.notional  # close one contract, open the other
             switches.append(CarrySwitch(s.ts, decision.use_dated, decision.reason))
         perpetual = s.rate * s.notional
         perpetual_only += perpetual

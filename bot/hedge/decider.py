@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.domain import HedgeTarget, Instrument, Symbol, parse_duration_ms, spot_symbol
 from bot.hedge.estimation import CovarianceEstimator
 from bot.hedge.exposure import Exposure
+from bot.hedge.liquidity import DailyVolumes
 from bot.hedge.pacing import RebalancePacer
 from bot.hedge.policies import CovarianceView, PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.proxy_select import ProxyChoice
@@ -26,6 +27,7 @@ from bot.hedge.sizing import size_target
 from bot.hedge.targeting import hedge_notionals
 from bot.hedge.tiers import Tier, TierSelector
 from bot.hedge.triggers import TrailingShift, TriggerFired, drift_outside_band
+from bot.hedge.venue_holds import hold_legs
 from bot.risk.headroom import HedgeCap
 
 # What the collateral buffer allows of a decision's targets (`bot.risk.headroom`): None when they fit
@@ -50,6 +52,8 @@ class HedgeDecider:
         self._last_rebalance: int | None = None
         self._traded_gross: float | None = None  # Σ |target notional| of the last proposal let through
         self._jump_held = False  # the last decision was a jump held for confirmation
+        self._volumes = DailyVolumes()  # proxy candidates' daily quote volumes (bot.hedge.liquidity)
+        self.venue_held: dict[Symbol, str] = {}  # legs whose venue is down → why (set by the engine)
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -61,7 +65,8 @@ class HedgeDecider:
         self.beta = TrailingShift("beta_shift", hedge.beta_band, trailing)
         self.pacer = RebalancePacer(parse_duration_ms(hedge.cooldown), hedge.max_rebalances_per_hour)
         self.schedule_ms = parse_duration_ms(hedge.schedule)
-        self.proxy_choice = ProxyChoice(hedge, config.portfolio.quote)  # proxy_select: the chosen proxies
+        # proxy_select: the chosen proxies (the candidates' volumes are the market's: kept across a reload)
+        self.proxy_choice = ProxyChoice(hedge, config.portfolio.quote, self._volumes)
 
     @property
     def tier_ratio(self) -> float:
@@ -90,21 +95,31 @@ class HedgeDecider:
         result = hedge_notionals(hedge, quote, exposure, ratio * self.tier_ratio, view, core, proxies)
         if result is None:
             return None
+        held_legs = {  # stale proxies' positions, held: the legs carrying the hedge net out what they still cover
+            s: self.instruments[s].notional(planned.get(s, 0.0), prices[s])
+            for s in self.proxy_choice.stale.keys() & self.instruments.keys()
+            if s in prices
+        }
+        basket = {spot_symbol(b, quote): v for b, v in exposure.values.items() if b not in core}
+        result = self.proxy_choice.adjust(now, result, basket, held_legs, view, hedge.ridge)
         targets = {
             symbol: size_target(
                 self.instruments[symbol], result.notionals.get(symbol, 0.0), prices[symbol], hedge.rounding
             )
             for symbol in self.instruments
+            if symbol in prices  # a proxy never priced (held: stale) has nothing to size and nothing to trade
         }
         for symbol in self.proxy_choice.stale.keys() & targets.keys():  # a proxy whose price stopped: position held
             qty = planned.get(symbol, 0.0)
             targets[symbol] = HedgeTarget(symbol, qty, self.instruments[symbol].notional(qty, prices[symbol]))
+        if self.venue_held:  # legs whose venue is down: positions held, the others take over (bot.hedge.venue_holds)
+            targets = hold_legs(targets, planned, self.venue_held, self.instruments, prices, hedge.rounding)
         capped = cap(targets) if cap is not None else None
         targets = capped.targets if capped is not None else targets
         self.targets = targets
         band = drift_outside_band(
             {s: t.notional for s, t in targets.items()},
-            {s: self.instruments[s].notional(q, prices[s]) for s, q in planned.items()},
+            {s: self.instruments[s].notional(q, prices[s]) for s, q in planned.items() if s in prices},
             hedge.rebalance_band,
             hedge.min_trade_notional,
         )
@@ -162,6 +177,7 @@ class HedgeDecider:
                 symbol, planned.get(symbol, 0.0), instrument.notional(planned.get(symbol, 0.0), prices[symbol])
             )
             for symbol, instrument in self.instruments.items()
+            if symbol in prices
         }
         held = {**numbers, "jump": jump, "target_gross": gross, "last_traded_gross": last}
         return Proposal(TriggerFired("target_jump_held", reason, held), result, stay)

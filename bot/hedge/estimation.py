@@ -34,11 +34,14 @@ class CovarianceEstimator:
 
     def due(self, now: int) -> bool:
         """True once per sampling step: at the first call at or after each step boundary."""
-        boundary = now - now % self.step_ms
-        if self._next_sample_ts is None or now >= self._next_sample_ts:
-            self._next_sample_ts = boundary + self.step_ms
-            return True
-        return False
+        if not self.is_due(now):
+            return False
+        self._next_sample_ts = now - now % self.step_ms + self.step_ms
+        return True
+
+    def is_due(self, now: int) -> bool:
+        """Whether `due(now)` would be True (the step `now` falls in is not sampled yet), taking nothing."""
+        return self._next_sample_ts is None or now >= self._next_sample_ts
 
     def sample(self, now: int) -> bool:
         self._views.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,17 @@ import numpy.typing as npt
 from bot.domain import Symbol
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+@lru_cache(maxsize=256)
+def _block(rows: tuple[int, ...], cols: tuple[int, ...]) -> tuple[IntArray, IntArray]:
+    """`np.ix_(rows, cols)`, built once per pair of index lists: asked a few times every sampling step with the
+    same lists, and `ix_` costs more than the indexing it serves. The arrays are read-only, shared."""
+    row_index, col_index = np.ix_(rows, cols)
+    for array in (row_index, col_index):
+        array.flags.writeable = False
+    return row_index, col_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +60,10 @@ class CovarianceView:
         key = (tuple(weights.items()), tuple(instruments))
         known = self._covs.get(key)
         if known is None:
-            rows = [self.index[name] for name in weights]
+            rows = tuple(self.index[name] for name in weights)
             w = np.array(list(weights.values()))
-            cols = [self.index[name] for name in instruments]
-            result: FloatArray = w @ self.cov[np.ix_(rows, cols)]
+            cols = tuple(self.index[name] for name in instruments)
+            result: FloatArray = w @ self.cov[_block(rows, cols)]
             result.flags.writeable = False  # shared by every reader of this view
             self._covs[key] = known = result
         return known
@@ -60,9 +72,9 @@ class CovarianceView:
         key = tuple(weights.items())
         known = self._vars.get(key)
         if known is None:
-            rows = [self.index[name] for name in weights]
+            rows = tuple(self.index[name] for name in weights)
             w = np.array(list(weights.values()))
-            self._vars[key] = known = float(w @ self.cov[np.ix_(rows, rows)] @ w)
+            self._vars[key] = known = float(w @ self.cov[_block(rows, rows)] @ w)
         return known
 
 
@@ -100,8 +112,8 @@ def min_variance_policy(
     weights: Mapping[Symbol, float],
     ridge: float = 0.0,
 ) -> PolicyResult:
-    cols = [estimates.index[symbol] for symbol in instruments]
-    sxx = estimates.cov[np.ix_(cols, cols)]
+    cols = tuple(estimates.index[symbol] for symbol in instruments)
+    sxx = estimates.cov[_block(cols, cols)]
     sxy = estimates.portfolio_covariances(weights, instruments)
     regularised = sxx + ridge * np.diag(np.diag(sxx))
     try:

@@ -26,7 +26,10 @@ import numpy as np
 from bot.config import HedgeSection
 from bot.domain import Symbol, parse_duration_ms, perp_symbol, spot_symbol
 from bot.hedge.estimation import CovarianceEstimator
+from bot.hedge.held_proxies import frozen_covariances, net_of_held
+from bot.hedge.liquidity import CandidateLiquidity, DailyVolumes, cap_weights, liquidity_settings, priced_as
 from bot.hedge.moments import FloatArray
+from bot.hedge.policies import CovarianceView, PolicyResult
 from bot.hedge.rank import average_ranks
 from bot.hedge.triggers import TriggerFired
 
@@ -135,19 +138,25 @@ class ProxySelector:
         y: FloatArray,
         columns: Mapping[Symbol, FloatArray],
         unavailable: Mapping[Symbol, str] | None = None,
+        illiquid: Mapping[Symbol, str] | None = None,
     ) -> ProxyChange | None:
         """Re-choose when due (or when a current proxy is gone); the change when the set changed. `unavailable`:
-        candidates left out whatever their fit (their price is stale), with why."""
-        unavailable = unavailable or {}
+        candidates left out whatever their fit (their price is stale), with why: a current one is replaced at once.
+        `illiquid`: candidates below the lowest liquidity tier, with why: not chosen, and a current one is replaced
+        at the next re-choice (a thin market is no emergency; a dead feed is)."""
+        unavailable, illiquid = unavailable or {}, illiquid or {}
         columns = {s: x for s, x in columns.items() if s not in unavailable}
         gone = [s for s in self.current if s not in columns or float(np.ptp(columns[s])) == 0.0]
         due = self._chosen_at is None or now - self._chosen_at >= self.settings.every_ms
         if not (due or gone):
             return None
         self._chosen_at = now
-        fit = choose_proxies(y, columns, self.settings)
-        fit = ProxyFit(fit.proxies, fit.r2, {**unavailable, **fit.excluded})
+        thin = {s: illiquid[s] for s in self.current if s in illiquid and s not in gone}
+        fit = choose_proxies(y, {s: x for s, x in columns.items() if s not in illiquid}, self.settings)
+        fit = ProxyFit(fit.proxies, fit.r2, {**unavailable, **illiquid, **fit.excluded})
         old = self.current
+        if thin and fit.proxies:  # the thin ones leave with the others' replacement, like a proxy gone
+            gone += list(thin)
         held = r_squared(y, _matrix(columns, old)) if old and not gone else float("nan")
         better = fit.r2 > held + self.settings.hysteresis
         if not fit.proxies and gone:  # nothing eligible to replace them: keep what is left of the set
@@ -156,7 +165,7 @@ class ProxySelector:
             self.r2 = held if old and not gone else fit.r2
             return None
         self.current, self.r2 = fit.proxies, fit.r2
-        reasons = {s: unavailable.get(s, "no price moves in the window") for s in gone}
+        reasons = {s: thin.get(s) or unavailable.get(s, "no price moves in the window") for s in gone}
         return ProxyChange(old, fit.proxies, held, fit.r2, _reason(old, fit, held, reasons, self.settings))
 
 
@@ -193,20 +202,31 @@ class ProxyChoice:
     """The decider's side of proxy selection: the candidates and the basket from the config and the estimator's
     window, the chosen set for the policy, and a trigger (journaled with the decision) when the set changes."""
 
-    def __init__(self, hedge: HedgeSection, quote: str) -> None:
+    def __init__(self, hedge: HedgeSection, quote: str, volumes: DailyVolumes | None = None) -> None:
         settings = proxy_settings(hedge)
         self.selector = ProxySelector(settings) if settings is not None else None
+        self.quote = quote
+        self.liquidity = CandidateLiquidity(liquidity_settings(hedge.liquidity), volumes)
         direct = {perp_symbol(base, quote) for base in hedge.direct}
         self.candidates = [Symbol(s) for s in (hedge.proxies or hedge.instruments) if s not in direct]
         self.direct_spots = {spot_symbol(base, quote) for base in hedge.direct}
+        self._priced = {priced_as(c) for c in self.candidates}  # the prints whose volumes are the candidates'
         self.pending: TriggerFired | None = None  # a change not yet journaled (the pacer held its decision back)
         self._seen_samples = -1  # the estimator's sample count at the last look: the window changes only per sample
         self.stale: dict[Symbol, str] = {}  # candidates whose price feed stopped → why (set by the engine)
         self._stale_seen: dict[Symbol, str] = {}  # the stale set at the last look: a change is looked at at once
+        # a stale candidate's covariances from the window as it went stale (None: it went stale before estimates)
+        self.frozen: dict[Symbol, dict[Symbol, float] | None] = {}
+        self._stale_before: set[Symbol] = set()  # the stale set at the previous update: who went stale since
 
     @property
     def on(self) -> bool:
         return self.selector is not None
+
+    def on_volume(self, ts: int, symbol: Symbol, quote_volume_24h: float) -> None:
+        """A print's 24 h quote volume (bot.hedge.liquidity): the candidates' liquidity tiers."""
+        if self.selector is not None and symbol in self._priced:
+            self.liquidity.observe(ts, symbol, quote_volume_24h)
 
     def set_stale(self, stale: Mapping[Symbol, str]) -> bool:
         """The candidates whose price feed stopped, with why; True when the set changed (re-decide now)."""
@@ -220,6 +240,7 @@ class ProxyChoice:
         """The proxies to use (None: the configured ones) and the change to journal, if any."""
         if self.selector is None:
             return None, None
+        self._freeze(estimator)
         basket = {s: w for s, w in weights.items() if s not in self.direct_spots and s in estimator.index}
         fresh = estimator.sampler.samples != self._seen_samples or set(self.stale) != set(self._stale_seen)
         if fresh and estimator.ready and basket:
@@ -227,9 +248,45 @@ class ProxyChoice:
             rows = estimator.returns()
             columns = {c: rows[:, estimator.index[c]] for c in self.candidates if c in estimator.index}
             y = basket_returns(rows, estimator.index, basket)
-            change = self.selector.update(now, y, columns, {s: f"price stale: {why}" for s, why in self.stale.items()})
+            stale = {s: f"price stale: {why}" for s, why in self.stale.items()}
+            illiquid = self.liquidity.illiquid(now, self.candidates, self.selector.current)
+            change = self.selector.update(now, y, columns, stale, illiquid)
             if change is not None:
                 numbers = {"proxy_r2": change.r2_new, "proxy_r2_before": change.r2_old, "proxies": len(change.new)}
                 self.pending = TriggerFired("proxy_reselect", change.reason, numbers)
         usable = tuple(c for c in self.candidates if c not in self.stale) if self.stale else ()
         return self.selector.current or usable or None, self.pending
+
+    def _freeze(self, estimator: CovarianceEstimator) -> None:
+        """Keep the covariances of a candidate that has just gone stale, from the window before its outage (the
+        window's own shrink towards zero while it is sampled as unmoved)."""
+        ready = estimator.ready
+        for symbol in self.stale.keys() - self.frozen.keys():
+            just_now = ready and symbol not in self._stale_before and symbol in estimator.index
+            self.frozen[symbol] = frozen_covariances(estimator.view(), symbol) if just_now else None
+        self.frozen = {s: row for s, row in self.frozen.items() if s in self.stale}
+        self._stale_before = set(self.stale)
+
+    def adjust(
+        self,
+        now: int,
+        result: PolicyResult,
+        basket: Mapping[Symbol, float],
+        held: Mapping[Symbol, float],
+        view: CovarianceView | None,
+        ridge: float,
+    ) -> PolicyResult:
+        """The policy's legs within their liquidity tiers' caps (bot.hedge.liquidity), then net of what the held
+        stale proxies (`held`: their notionals) still hedge (bot.hedge.held_proxies). `basket`: the hedged
+        holdings' values by spot symbol (core ones left out)."""
+        if self.selector is None:
+            return result
+        values = {s: v for s, v in basket.items() if s not in self.direct_spots}  # what the proxies hedge
+        total = sum(values.values())
+        caps = self.liquidity.caps(now, self.selector.current)
+        result = cap_weights(result, caps, total) if caps else result
+        if not held:
+            return result
+        frozen = {s: row for s, row in self.frozen.items() if row is not None}
+        weights = {s: v / total for s, v in values.items()} if total > 0 else {}
+        return net_of_held(result, held, frozen, view, weights, ridge)

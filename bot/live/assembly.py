@@ -11,6 +11,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, EventClock, WallClock
 from bot.config import Config, ConfigError, day_ms
@@ -24,16 +25,23 @@ from bot.domain import (
     spot_symbol,
 )
 from bot.execution.legs import reference_symbols
+from bot.execution.venue import Venue
+from bot.execution.venue_choice import VenueQuote, choose_venue
+from bot.execution.venue_routes import VenueRoutes
 from bot.feeds.dated_prices import with_dated_prices
-from bot.feeds.replay import Replay, ReplaySpec, load_replay
 from bot.feeds.synthetic import SyntheticMarket, SyntheticSpec
 from bot.feeds.synthetic_history import synthetic_history
 from bot.feeds.warmup import split_history
 from bot.live.daemon import Daemon
 from bot.live.ports import HumanLine
 from bot.logs import get_logger
+from bot.settings.venues import DEFAULT_VENUE
 from bot.store.journal import Journal
 from bot.venues.paper import PaperSettings, PaperVenue
+from bot.venues.venue_set import VenueSet
+
+if TYPE_CHECKING:  # the replay's reader loads pandas (~0.5 s of CPU): a live or paper daemon never needs it
+    from bot.feeds.replay import Replay, ReplaySpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +109,10 @@ def synthetic_plan(config: Config, start_ms: int, span_ms: int, realtime: bool, 
     return Plan(events, start_ms, clock)
 
 
-def replay_plan(config: Config, load: Callable[[ReplaySpec], Replay] = load_replay) -> Plan:
-    """`load` reads the files (a sweep passes one that keeps what its process already read)."""
+def replay_plan(config: Config, load: Callable[[ReplaySpec], Replay] | None = None) -> Plan:
+    """`load` reads the files (default `load_replay`; a sweep passes one that keeps what its process already read)."""
+    from bot.feeds.replay import ReplaySpec, load_replay  # here, not at the top: see TYPE_CHECKING above
+
     market = config.market
     if market.prices is None:
         raise ConfigError("market.prices: a replay needs a CSV of spot candles")
@@ -117,7 +127,7 @@ def replay_plan(config: Config, load: Callable[[ReplaySpec], Replay] = load_repl
         end_ms=day_ms(market.end) if market.end else None,
         quote=config.portfolio.quote,
     )
-    replay = load(spec)
+    replay = (load or load_replay)(spec)
     trading_from = start if start is not None else replay.first_ts + warmup_ms(config)
     if trading_from >= replay.last_ts:
         raise ConfigError(f"the replay ends before trading would start ({market.start or 'after warm-up'})")
@@ -129,10 +139,10 @@ def posted_collateral(config: Config) -> float:
     return sum(config.portfolio.holdings.get(base, 0.0) for base in config.portfolio.posted)
 
 
-def paper_venue(config: Config) -> PaperVenue:
+def paper_venue(config: Config, collateral: float | None = None) -> PaperVenue:
     paper = config.paper
     settings = PaperSettings(
-        collateral=posted_collateral(config) or paper.collateral,
+        collateral=collateral or posted_collateral(config) or paper.collateral,
         currency=config.settlement_currency,  # the quote, or the coin of inverse legs
         leverage=paper.leverage,
         taker_fee_bps=paper.taker_fee_bps,
@@ -143,6 +153,18 @@ def paper_venue(config: Config) -> PaperVenue:
         reserve=config.risk.reserve.amount,  # the wallet top-ups draw on (bot.venues.paper_reserve)
     )
     return PaperVenue(settings)
+
+
+def paper_venues(config: Config, clock: Clock) -> VenueSet:
+    """`[venues]` in paper: a paper venue per id (a `[venues.<id>] collateral` of its own, else `[paper]`'s), routed
+    by instrument as live is, so backtests and paper runs trade the same split."""
+    members: dict[str, Venue] = {DEFAULT_VENUE: paper_venue(config)}
+    members.update({venue_id: paper_venue(config, entry.collateral) for venue_id, entry in config.venues.items()})
+    venues = VenueSet(members, VenueRoutes(config.hedge.instruments, config.venue_routes()), clock.now_ms)
+    # candidates: the paper accounts charge alike, so an instrument listed on several stays on the default venue
+    quotes = {s: [VenueQuote(i, None, None, None) for i in ids] for s, ids in config.venue_candidates().items()}
+    venues.choices = tuple(choose_venue(symbol, listed) for symbol, listed in quotes.items())
+    return venues
 
 
 def journal_for(config: Config, *, durable: bool, name: str = "journal.sqlite", fresh: bool = False) -> Journal:
@@ -184,7 +206,11 @@ def build_daemon(
 ) -> Daemon:
     """The daemon of a run on a synthetic or replayed market; `durable_account` (a realtime paper run, whose
     journal outlives it) keeps the paper account in the journal and continues the one found there."""
-    venue = durable(paper_venue(config), journal) if durable_account else paper_venue(config)
+    venue: Venue
+    if config.venues:  # hedge legs on several venues: one paper account each (not kept across restarts yet)
+        venue = paper_venues(config, plan.clock)
+    else:
+        venue = durable(paper_venue(config), journal) if durable_account else paper_venue(config)
     return Daemon(config, venue, journal, plan.clock, trading_from_ms=plan.trading_from_ms, human=human)
 
 

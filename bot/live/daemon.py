@@ -37,6 +37,7 @@ from bot.domain import (
     OrderUpdate,
     Symbol,
     VenueEvent,
+    parse_duration_ms,
     spot_symbol,
     utc_time,
 )
@@ -51,9 +52,13 @@ from bot.live.ports import HumanLine
 from bot.live.reconciler import Reconciler, ReconcileSettings
 from bot.live.topup_desk import TopUpDesk
 from bot.live.valuation import Valuer
+from bot.live.venue_reconciler import VenueSetReconciler
+from bot.live.venue_status import venues_status
+from bot.live.venue_watch import VenueWatch
 from bot.logs import get_logger
 from bot.money import funding_in_quote
 from bot.ops.observer import Observer
+from bot.report.carry import carry_json, switches_from_rows
 from bot.report.coin_account import coin_account_status
 from bot.report.run_summary import RunSummary, Totals
 from bot.report.status import engine_status
@@ -62,6 +67,7 @@ from bot.risk.limits import breached_limit
 from bot.risk.state import StateChanged, TradingState
 from bot.risk.topup import TopUp
 from bot.store.journal import Journal
+from bot.venues.venue_set import VenueSet
 
 USER_STREAM_SOURCE = "user_stream"  # the trading-state hold of a live venue's user stream being down
 USER_STREAM_GRACE_MS = 15_000  # a reconnect (a dropped socket, a new listen key) takes far less; longer is an outage
@@ -102,7 +108,11 @@ class Daemon:
         # at its time), not when the next instant's first event or the 1-second timer comes; off in event time
         self.close_instants = False
         self._undecided = False  # events of the current instant arrived since it was last decided
-        self.reconciler = Reconciler(
+        # hedge legs on several venues: journal rows keyed by venue, each reconciled apart, a venue down held alone
+        self.venue_watch = VenueWatch(venue, USER_STREAM_GRACE_MS) if isinstance(venue, VenueSet) else None
+        if isinstance(venue, VenueSet):
+            journal.venue_of = venue.routes.venue_of
+        self.reconciler = (VenueSetReconciler if isinstance(venue, VenueSet) else Reconciler)(
             ReconcileSettings.from_config(config, in_process=venue.name == "paper"),
             journal,
             venue,
@@ -154,6 +164,9 @@ class Daemon:
         instruments = await self.venue.load_instruments(symbols)
         self.engine = Engine(self.config, instruments, self.trading_from_ms)
         self._resume_rolls(self.engine)
+        for choice in self.venue.choices if isinstance(self.venue, VenueSet) else ():  # [venues] candidates
+            self.journal.record_execution(self.clock.now_ms(), "venue_choice", choice.symbol, choice.as_record())
+        self._resume_carry(self.engine)
         await self.reconcile()  # before any order; adopts the account. On failure: halted, retried by reconcile_job
         self.topups.restore()  # top-ups journaled by an earlier run: counted, and any left unresolved resolved
         await self.topups.resolve(self.clock.now_ms(), at_start=True)
@@ -170,6 +183,13 @@ class Daemon:
             if kind in ("roll_started", "roll_pair") and Symbol(leg) in engine.legs:
                 engine.roller.restore(Symbol(leg), RollState.from_record(record))
                 self.log.warning("roll_resumed", leg=leg, near=record["near"], far=record["far"])
+
+    def _resume_carry(self, engine: Engine) -> None:
+        """Carry legs carry on with the contract the journal's latest `carry_switch` chose (never re-decided at a
+        start: a leg without one carries on with the contract it holds)."""
+        if engine.carry.legs:
+            for leg in engine.carry.restore_from(self.journal.rows("decisions")):
+                self.log.info("carry_resumed", leg=leg, on="dated" if engine.carry.dated(leg) else "perpetual")
 
     async def run(self, events: AsyncIterator[MarketEvent]) -> RunSummary:
         """Consume the feed to its end (or until cancelled), then flush, value the book once more, summarise."""
@@ -224,8 +244,19 @@ class Daemon:
             if self.desk.rate_limit.over(now):
                 await self._release(rate_limit.SOURCE, now, "the venue's rate-limit wait is over")
             await self._follow_user_stream(now)
-            await self._on_time(now)
+            await self._watch_venues(now)
+            await self._on_time(self._timer_instant(now))
             self.publish_gauges()
+
+    def _timer_instant(self, now: int) -> int:
+        """The instant the timer works at `now`. Realtime and live, a sampling step no instant has worked yet is
+        left to its prints (decided on the last of them, `_on_market`) until `hedge.step_deadline` after its
+        start: a timer firing before they arrive must not sample the old prices, after which the step would not
+        be decided again. Meanwhile it works the instant just before the step (clips wait at most the deadline)."""
+        start = self.engine.step_untaken(now) if self.close_instants and self.engine is not None else None
+        if start is None or now >= start + parse_duration_ms(self.config.hedge.step_deadline):
+            return now
+        return start - 1
 
     # ---- operator commands ------------------------------------------------------------------------
 
@@ -298,7 +329,10 @@ class Daemon:
         assert self.engine is not None
         account_now = getattr(self.venue, "account_now", None)  # paper: as it stands, not as last read (hourly)
         account = account_now() if account_now is not None else None
-        return {**engine_status(self.engine, self.clock.now_ms(), self.totals, account), "speed": self.speed}
+        status = {**engine_status(self.engine, self.clock.now_ms(), self.totals, account), "speed": self.speed}
+        if isinstance(self.venue, VenueSet):  # exposure, collateral and buffer per venue
+            status["venues"] = venues_status(self.engine, self.venue, self.venue_watch, account)
+        return status
 
     # ---- the event path ---------------------------------------------------------------------------
 
@@ -449,6 +483,12 @@ class Daemon:
             if change is not None:
                 await self.execute(now, change)
 
+    async def _watch_venues(self, now: int) -> None:
+        """`[venues]`: the legs of a venue that is down are held, the others trade on (bot.live.venue_watch)."""
+        if self.venue_watch is not None and self.engine is not None:
+            for notice in self.venue_watch.check(self.engine, now, self.observer.alert):
+                await self.execute(now, notice)
+
     def _holding(self) -> set[str]:
         assert self.engine is not None
         return {hold.source for hold in self.engine.governor.holds}
@@ -568,6 +608,7 @@ class Daemon:
             rolls=(*self.totals.finished_rolls, *engine.roller.states.values()),
             warmup=engine.warm_up_progress(),
             coin_account=coin_account_status(engine),
+            carry=carry_json(switches_from_rows(self.journal.rows("decisions"))) if engine.carry.legs else None,
         )
 
     # ---- reconciliation (bot.live.reconciler.Reconciler does it) --------------------------

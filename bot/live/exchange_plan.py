@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.clock import Clock, WallClock
-from bot.config import Config
+from bot.config import Config, VenueSection
 from bot.domain import (
     MS_PER_MINUTE,
     BadMarketData,
@@ -24,20 +24,24 @@ from bot.domain import (
 )
 from bot.execution.legs import contracts_for
 from bot.execution.venue import Venue
+from bot.execution.venue_choice import VenueChoice, VenueQuote, choose_venue
 from bot.execution.venue_errors import Fatal, RateLimited, VenueError
+from bot.execution.venue_routes import VenueRoutes
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.feeds.spot import PricedFeed, index_priced, spot_clients, warmup_series, with_spot_sources
-from bot.live.assembly import durable, paper_venue, perpetuals, warmup_ms
+from bot.live.assembly import durable, paper_venue, paper_venues, perpetuals, warmup_ms
 from bot.live.daemon import Daemon
 from bot.live.holdings_sync import HoldingsSync
 from bot.live.ports import HumanLine
 from bot.logs import get_logger
+from bot.settings.venues import DEFAULT_VENUE
 from bot.store.journal import Journal
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue, CcxtVenueSettings, with_markets_loaded
 from bot.venues.dead_man import DeadManSettings
 from bot.venues.paper import PaperVenue
+from bot.venues.venue_set import VenueSet
 
 _CANDLES_PAGE = 1_000  # candles per request (Binance serves up to 1,500)
 _MARK_CANDLES = {"price": "mark"}  # the price the live feed uses for contracts (ccxt: Binance, Bybit, OKX)
@@ -100,26 +104,37 @@ class LiveCcxtVenue(CcxtVenue):
                 await asyncio.sleep(delay)
 
 
-def dead_man_settings(config: Config) -> DeadManSettings:
-    """`[venue] dead_man_countdown` and `dead_man_renew`: the countdownCancelAll a live venue keeps armed."""
-    venue = config.venue
+def dead_man_settings(config: Config, section: VenueSection | None = None) -> DeadManSettings:
+    """`[venue] dead_man_countdown` and `dead_man_renew` (or `section`'s, a `[venues.<id>]`): the
+    countdownCancelAll a live venue keeps armed."""
+    venue = section or config.venue
     return DeadManSettings(parse_duration_ms(venue.dead_man_countdown), parse_duration_ms(venue.dead_man_renew))
 
 
-async def open_live_venue(config: Config, clock: Clock, tuning: LiveTuning) -> LiveCcxtVenue:
-    """The ccxt venue of `[venue]` with its markets loaded (`start()` next); Fatal without keys."""
-    key, secret = read_api_keys(config.venue)
-    password = read_api_password(config.venue)
-    client = make_client(config.venue, api_key=key, secret=secret, password=password, overrides=tuning.ccxt_overrides)
+async def open_live_venue(
+    config: Config, clock: Clock, tuning: LiveTuning, venue_id: str = DEFAULT_VENUE
+) -> LiveCcxtVenue:
+    """The ccxt venue of `[venue]` (or of `[venues.<venue_id>]`, for the instruments it trades) with its markets
+    loaded (`start()` next); Fatal without keys."""
+    section = config.venue_sections()[venue_id]
+    candidates = config.venue_candidates()  # instruments it may trade if chosen at start: their markets loaded too
+    instruments = [
+        s
+        for s in config.hedge.instruments
+        if config.venue_routes().get(s, DEFAULT_VENUE) == venue_id or venue_id in candidates.get(s, ())
+    ]
+    key, secret = read_api_keys(section)
+    password = read_api_password(section)
+    client = make_client(section, api_key=key, secret=secret, password=password, overrides=tuning.ccxt_overrides)
     settings = CcxtVenueSettings(
-        margin_mode=config.venue.margin_mode,
-        leverage=config.venue.leverage,
+        margin_mode=section.margin_mode,
+        leverage=section.leverage,
         backoff=tuning.backoff,
-        dead_man=dead_man_settings(config),
+        dead_man=dead_man_settings(config, section),
     )
     venue = LiveCcxtVenue(
         client,
-        contracts_for(config.hedge.instruments, clock.now_ms()),
+        contracts_for(instruments, clock.now_ms()),
         settings,
         clock=clock,
         max_wait_s=tuning.max_rate_limit_wait_s,
@@ -138,9 +153,19 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
     clock = clock or WallClock()
     tuning = tuning or LiveTuning()
     venue: Venue
-    if config.bot.mode == "live":
+    if config.bot.mode == "live" and config.venues:  # hedge legs on several venues: the streams are [venue]'s
+        venue = await open_live_venues(config, clock, tuning)
+        client = _default_member(venue).client
+        owns_client = False
+    elif config.bot.mode == "live":
         live = await open_live_venue(config, clock, tuning)
         venue, client, owns_client = live, live.client, False
+    elif config.venues:
+        venue, client, owns_client = (
+            paper_venues(config, clock),
+            make_client(config.venue, overrides=tuning.ccxt_overrides),
+            True,
+        )
     else:
         venue, client, owns_client = (
             paper_venue(config),
@@ -162,6 +187,65 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
     return LivePlan(warmup, feed, venue, plan.trading_from_ms, clock)
 
 
+async def open_live_venues(config: Config, clock: Clock, tuning: LiveTuning) -> VenueSet:
+    """`[venues]`: a ccxt venue per id (each with its own keys, markets, leverage, user stream, dead-man switch),
+    routed by instrument; every one opened, or none (the ones opened are closed again on a failure)."""
+    members: dict[str, Venue] = {}
+    try:
+        for venue_id in config.venue_sections():
+            members[venue_id] = await open_live_venue(config, clock, tuning, venue_id)
+    except BaseException:
+        for member in members.values():
+            await member.close()
+        raise
+    choices = [await _choose(config, members, symbol, ids) for symbol, ids in config.venue_candidates().items()]
+    placed = {**config.venue_routes(), **{choice.symbol: choice.venue for choice in choices}}
+    venues = VenueSet(members, VenueRoutes(config.hedge.instruments, placed), clock.now_ms)
+    venues.choices = tuple(choices)
+    return venues
+
+
+async def _choose(config: Config, members: Mapping[str, Venue], symbol: str, ids: Iterable[str]) -> VenueChoice:
+    """Where `symbol`, listed on several venues, trades from this start (bot.execution.venue_choice)."""
+    quotes = []
+    for venue_id in ids:
+        member = members[venue_id]
+        entry = config.venues.get(venue_id)
+        limit = entry.min_quote_volume if entry is not None else 0.0
+        quote = await _quote(member, venue_id, Symbol(symbol)) if isinstance(member, CcxtVenue) else None
+        quotes.append(replace(quote, min_volume=limit) if quote else VenueQuote(venue_id, None, None, None, 0.0, limit))
+    choice = choose_venue(symbol, quotes)
+    get_logger(component="venue_choice").warning("venue_chosen", instrument=symbol, **choice.as_record())
+    return choice
+
+
+async def _quote(venue: CcxtVenue, venue_id: str, symbol: Symbol) -> VenueQuote | None:
+    """The venue's taker fee, funding rate now, 24-hour quote volume and position in `symbol`; None when it cannot
+    be read (that venue is then no candidate)."""
+    client = venue.client
+    try:
+        market = client.markets.get(symbol) or {}
+        rate = await client.fetch_funding_rate(symbol)
+        ticker = await client.fetch_ticker(symbol)
+        account = await venue.fetch_account()
+        held = sum(p.qty for p in account.positions if p.symbol == symbol)
+        fee, funding = _number(market.get("taker")), _number(rate.get("fundingRate"))
+        return VenueQuote(venue_id, fee, funding, _number(ticker.get("quoteVolume")), held)
+    except Exception as exc:
+        get_logger(component="venue_choice").warning("venue_quote_failed", venue=venue_id, error=str(exc))
+        return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _default_member(venues: VenueSet) -> LiveCcxtVenue:
+    member = venues.members[DEFAULT_VENUE]
+    assert isinstance(member, LiveCcxtVenue)
+    return member
+
+
 def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLine | None = None) -> Daemon:
     """The daemon of a run on the exchange's streams; every reconnect of a market stream or a user stream is
     told to its observer (whichever the session installs: metrics count them)."""
@@ -170,6 +254,10 @@ def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLi
     plan.feed.on_reconnect = lambda stream: daemon.observer.reconnect(f"market.{stream}")
     if isinstance(plan.venue, CcxtVenue):
         plan.venue.on_reconnect = lambda stream: daemon.observer.reconnect(f"user.{stream}")
+    members = plan.venue.members if isinstance(plan.venue, VenueSet) else {}
+    for venue_id, member in members.items():
+        if isinstance(member, CcxtVenue):
+            member.on_reconnect = lambda stream, v=venue_id: daemon.observer.reconnect(f"user.{v}.{stream}")
     if isinstance(plan.feed, PricedFeed) and plan.feed.accounts:  # holdings read from exchange accounts
         sync = HoldingsSync(daemon, config, plan.trading_from_ms)
         for reader in plan.feed.accounts:

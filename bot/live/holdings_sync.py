@@ -1,7 +1,8 @@
 """Holdings as the accounts say: each read of `[[portfolio.accounts]]` reconciled into the engine's holdings.
 
 An asset's holding is its static `[portfolio.holdings]` quantity (cold wallets) plus its balance on every
-account that lists it. When a read changes that sum, the change goes through the operator's `set-holding`
+account that lists it, locked balances included (in orders, staked: locked Simple Earn), whose part the
+journaled command names (`locked`). When a read changes that sum, the change goes through the operator's `set-holding`
 path (`Daemon.command`, by the actor "account"): journaled in `transfers` at the spot price, kept out of P&L,
 effectiveness and the drawdown gauges, and a portfolio-change trigger re-decides the hedge. A change smaller
 than `_DUST` of the holding is no change (balances come as decimal strings; a float's last bit is not a
@@ -12,6 +13,7 @@ deposit). While an account's last good read is older than its `max_age`, trading
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from bot.commands import Actor, CommandError, SetHolding
 from bot.config import Config
@@ -31,6 +33,7 @@ class HoldingsSync:
         self.accounts = {account.name: account for account in config.portfolio.accounts}
         self.max_age_ms = {name: parse_duration_ms(a.max_age) for name, a in self.accounts.items()}
         self.balances: dict[str, dict[str, float]] = {name: {} for name in self.accounts}  # last good read
+        self.locked: dict[str, dict[str, float]] = {name: {} for name in self.accounts}  # of it, locked
         self.read_ts: dict[str, int] = dict.fromkeys(self.accounts, started_ms)  # grace from the start
         self.changes = 0
         self.log = get_logger(component="holdings_sync")
@@ -38,6 +41,7 @@ class HoldingsSync:
     async def on_read(self, read: AccountRead) -> None:
         if read.balances is not None:
             self.balances[read.account] = dict(read.balances)
+            self.locked[read.account] = dict(read.locked)
             self.read_ts[read.account] = read.ts
             await self._apply(read.account)
         await self._govern(read.ts, read.error)
@@ -55,8 +59,12 @@ class HoldingsSync:
             self.changes += 1
             self.log.info("holding_read", account=account, asset=asset, qty_before=held, qty_after=qty)
             who = Actor(operator="", via="account", reason=f"balance read on {account}")
+            args: dict[str, Any] = {"asset": asset, "qty": qty, "account": account}
+            locked = sum(held_locked.get(asset, 0.0) for held_locked in self.locked.values())
+            if locked:
+                args["locked"] = locked
             try:
-                await self.daemon.command(SetHolding(asset, qty), {"asset": asset, "qty": qty, "account": account}, who)
+                await self.daemon.command(SetHolding(asset, qty), args, who)
             except CommandError as exc:  # refused (and journaled so): the next read tries again; the feed goes on
                 self.log.error("holding_read_refused", account=account, asset=asset, error=str(exc))
 

@@ -53,14 +53,17 @@ class OrderDesk:
         """Journal the intent, mark it sent, send it, and apply what the venue answers (or learn it)."""
         engine = self.events.running_engine()
         request = action.request
-        if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
-            # the journal's record of that id stands (the venue may have it): the engine drops this copy unsent
-            self.log.error("order_already_journaled", client_id=request.client_id)
-            reason = "client order id already used: not sent again"
-            engine.on_venue(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason))
-            return
-        self._send_prices[request.client_id] = engine.prices[request.symbol]
-        await self.events.apply_venue_event(OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED))
+        with self.journal.atomic():  # the intent and its "sent" mark in one commit: one disk flush before the send
+            if not self.journal.record_intent(request, now):  # journal before act; a known id is never resent
+                # the journal's record of that id stands (the venue may have it): the engine drops this copy unsent
+                self.log.error("order_already_journaled", client_id=request.client_id)
+                reason = "client order id already used: not sent again"
+                rejected = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.REJECTED, reason=reason)
+                engine.on_venue(rejected)
+                return
+            self._send_prices[request.client_id] = engine.prices[request.symbol]
+            sent = OrderUpdate(now, request.client_id, request.symbol, OrderStatus.SUBMITTED)
+            await self.events.apply_venue_event(sent)
         self.log.info(
             "order_sent",
             client_id=request.client_id,

@@ -47,12 +47,18 @@ SURVEY_ATTEMPTS = 3  # surveys taken while fills keep moving positions, before r
 
 
 async def survey(
-    journal: Journal, venue: Venue, now: int, lot_steps: Mapping[Symbol, float], sent_grace: int = SENT_GRACE_MS
+    journal: Journal,
+    venue: Venue,
+    now: int,
+    lot_steps: Mapping[Symbol, float],
+    sent_grace: int = SENT_GRACE_MS,
+    venue_id: str | None = None,
 ) -> tuple[JournalView, VenueView]:
     """Both views at `now`. Fills are read from the journal's catch-up point, and never from later than a stream
-    re-sync would replay them; what the account holds beyond them is a position difference (adopted, reported)."""
-    journal_open = tuple(journal.open_orders())
-    start = journal.catch_up_from()
+    re-sync would replay them; what the account holds beyond them is a position difference (adopted, reported).
+    `venue_id` (hedge legs on several venues): only that venue's journal rows are matched against `venue`."""
+    journal_open = tuple(journal.open_orders(venue_id))
+    start = journal.catch_up_from(venue_id)
     since = max(now - MAX_CATCH_UP_MS, start - CATCH_UP_OVERLAP_MS) if start is not None else now
     # never less than a stream re-sync replays: a fill it hands over again is then one the journal holds
     since = min(since, now - RESYNC_FILLS_LOOKBACK_MS)
@@ -63,9 +69,9 @@ async def survey(
         now=now,
         open_orders=journal_open,
         known=known,
-        fill_keys=journal.fill_keys_since(since),
+        fill_keys=journal.fill_keys_since(since, venue_id),
         filled_by_order=journal.filled_qty_by_order(known),
-        positions=journal.positions(),
+        positions=journal.positions(venue_id),
         lot_steps=lot_steps,
         sent_grace_ms=sent_grace,
     )
@@ -116,8 +122,9 @@ async def survey_and_plan(
     lot_steps: Mapping[Symbol, float],
     foreign: ForeignOrders,
     sent_grace: int = SENT_GRACE_MS,
+    venue_id: str | None = None,
 ) -> ReconcilePlan:
-    journal_view, venue_view = await survey(journal, venue, now, lot_steps, sent_grace)
+    journal_view, venue_view = await survey(journal, venue, now, lot_steps, sent_grace, venue_id)
     return plan_reconciliation(journal_view, venue_view, foreign)
 
 
@@ -136,7 +143,8 @@ class ReconcileSettings:
         """`in_process`: the venue executes orders inside this process (paper), so an order it does not know
         after a restart never reached it; no request can still be on its way, and none is waited for."""
         execution = config.execution
-        grace = 0 if in_process else sent_grace_ms(parse_duration_ms(config.venue.request_window))
+        window = max(parse_duration_ms(venue.request_window) for venue in config.venue_sections().values())
+        grace = 0 if in_process else sent_grace_ms(window)  # [venues]: the longest request window of them
         return ReconcileSettings(
             interval_ms=parse_duration_ms(execution.reconcile_interval),
             retry_ms=parse_duration_ms(execution.reconcile_retry),

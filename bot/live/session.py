@@ -22,6 +22,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -33,7 +34,6 @@ from bot.control.server import ControlServer
 from bot.control.settings import ControlSettings, control_settings, no_token_warning
 from bot.domain import MarketEvent, parse_duration_ms
 from bot.execution.clips import ParentStatus
-from bot.feeds.replay import Replay, ReplaySpec, load_replay
 from bot.live.assembly import (
     Plan,
     as_fast_as_possible,
@@ -50,13 +50,16 @@ from bot.report.run_summary import RunSummary
 from bot.store.journal import Journal
 from bot.venues.dead_man import DeadManSwitch
 
+if TYPE_CHECKING:  # the replay's reader loads pandas: a live or paper session never needs it
+    from bot.feeds.replay import Replay, ReplaySpec
+
 FAST_BATCH_INSTANTS = 256  # a fast run's journal commits once per this many instants (bot/live/daemon.py)
 FIXED_START_MS = 1_704_067_200_000  # 2024-01-01 UTC: fast paper runs start here so they are reproducible
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_backtest(
-    config: Config, *, load: Callable[[ReplaySpec], Replay] = load_replay, handle_signals: bool = True
+    config: Config, *, load: Callable[[ReplaySpec], Replay] | None = None, handle_signals: bool = True
 ) -> RunSummary:
     """The engine on an event-time clock over the replay files in config.market, journal in state_dir.
 

@@ -78,7 +78,7 @@ class TopUpDesk:
                 self.journal.record_execution(now, KIND, key, {"status": NOT_EXECUTED})
                 self.path.running_engine().on_transfer(key, False, now, refused=False)
                 self.log.warning("top_up_not_executed", transfer_id=key, amount=top_up.amount)
-                self.path.alert("top_up", key, f"top-up {key} of {top_up.amount:,.0f} was never executed", "warning")
+                self.path.alert("top_up", key, f"top-up {key} of {_shown(top_up.amount)} was never executed", "warning")
 
     # ---- the action ------------------------------------------------------------------------------------------
 
@@ -113,7 +113,7 @@ class TopUpDesk:
         self.totals.top_ups.append({**_totals_row({**top_up.as_record(), **record}), "restored": restored})
         engine = self.path.running_engine()
         engine.on_transfer(top_up.transfer_id, True, now)
-        message = f"top-up {top_up.amount:,.0f} from the {top_up.wallet} wallet into the hedge account ({how})"
+        message = f"top-up {_shown(top_up.amount)} from the {top_up.wallet} wallet into the hedge account ({how})"
         self.log.warning("top_up_executed", transfer_id=top_up.transfer_id, venue_id=done.venue_id,
                          amount=top_up.amount, reason=top_up.reason)  # fmt: skip
         self.path.alert("top_up", top_up.transfer_id, f"{message}: {top_up.reason}", "warning")
@@ -132,7 +132,7 @@ class TopUpDesk:
                                                                       "why": why})  # fmt: skip
         self.path.running_engine().on_transfer(top_up.transfer_id, False, now)
         self.log.error("top_up_refused", transfer_id=top_up.transfer_id, amount=top_up.amount, why=why)
-        self.path.alert("top_up", top_up.transfer_id, f"top-up of {top_up.amount:,.0f} refused: {why}", "critical")
+        self.path.alert("top_up", top_up.transfer_id, f"top-up of {_shown(top_up.amount)} refused: {why}", "critical")
 
     def _claimed(self, record: Mapping[str, Any]) -> frozenset[str]:
         executed = {str(r["venue_id"]) for r in self.latest().values() if r.get("venue_id")}
@@ -147,3 +147,8 @@ def _top_up(record: Mapping[str, Any]) -> TopUp:
 def _totals_row(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"ts": int(record["ts"]), "amount": float(record["amount"]), "reason": str(record["reason"]),
             "transfer_id": str(record["transfer_id"]), "venue_id": str(record.get("venue_id", ""))}  # fmt: skip
+
+
+def _shown(amount: float) -> str:
+    """Whole quote units as they are asked; a coin account's coin (in steps of 0.0001) to four decimals."""
+    return f"{amount:,.0f}" if amount == int(amount) else f"{amount:,.4f}"

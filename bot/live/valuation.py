@@ -127,7 +127,7 @@ class Valuer:
                 self._coin_baseline = (0.0 if self.config.portfolio.posted else self.config.paper.collateral) * price
             return self._coin_baseline + sum(moved)
         if self.config.bot.mode != "live":
-            return self.config.paper.collateral + sum(moved)
+            return self.config.paper_collateral + sum(moved)
         if self.equity_baseline is None:
             self.equity_baseline = engine.in_quote(account)
         this_run = [float(r["amount"]) for r in self.totals.top_ups if not r.get("restored")]  # after the baseline

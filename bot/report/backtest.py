@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.execution.roll_plan import RollState
 from bot.report.capture import capture_json, capture_text
+from bot.report.carry import carry_lines
 from bot.report.coin_account import describe as describe_coin_account
 from bot.report.collateral import cuts_json, governance_lines, state_changes_json, top_ups_json
 from bot.report.run_summary import RunSummary
@@ -41,6 +42,7 @@ def result_json(summary: RunSummary) -> dict[str, Any]:
         "top_ups": top_ups_json(summary.totals.top_ups),
         "quarantined": summary.totals.quarantined,
         **({"coin_account": summary.coin_account} if summary.coin_account is not None else {}),
+        **({"carry": summary.carry} if summary.carry is not None else {}),
     }
 
 
@@ -94,6 +96,7 @@ def roll_row(state: RollState) -> dict[str, Any]:
         "finished": None if state.finished_ms is None else utc(state.finished_ms),
         "expiry": utc(state.expiry_ms),
         "outcome": roll_outcome(state),
+        **({"carry_switch": True} if state.switch else {}),  # a perpetual ↔ dated move of a carry leg
         "cost": {
             "basis": round(cost.basis, 2),
             "slippage": round(cost.slippage, 2),
@@ -132,6 +135,7 @@ def result_text(summary: RunSummary) -> str:
             *liquidation_lines(t.liquidations),
             *governance_lines(t.state_changes, t.collateral_cuts, t.top_ups),
             *_rolls_table(summary.rolls),
+            *carry_lines(summary.carry),
         ]
     )
 

@@ -15,6 +15,7 @@ from bot.config import Config, day_ms, load_config
 from bot.domain import Symbol
 from bot.execution.market_rules import default_instrument
 from bot.report.capture import last_protection, protection_text
+from bot.report.carry import carry_json, carry_lines, switches_from_rows
 from bot.report.daily import Period, daily_closes, html_data, mark_of, period, report_text, summary
 from bot.report.governance_journal import read_governance
 from bot.report.history import History, HistoryError
@@ -31,6 +32,7 @@ from bot.report.stress import (
     run_stress,
 )
 from bot.report.tail_risk import TailRiskReport, format_tail_risk, pnl_tail_risk, tail_risk, tail_risk_json
+from bot.report.venues import venue_lines, venue_totals
 from bot.store.journal import Journal, Valuation
 
 
@@ -107,9 +109,17 @@ def run_report(args: argparse.Namespace) -> int:
     totals["tail_risk"] = tail_risk_json(tail)
     governance = read_governance(path, start, end)  # state changes, collateral cuts and top-ups, as a backtest lists
     totals.update(governance.as_json())
+    venues = _venues(path, start, end)  # [venues]: each venue's positions, fills, fees and funding
+    if set(venues) - {"main"}:
+        totals["venues"] = venues
+    carry = _carry(path, start, end)  # "…@carry" legs: their switches in the period
+    if carry is not None:
+        totals["carry"] = carry
     print(json.dumps(totals, indent=2) if args.json else report_text(chosen, args.last))
     if not args.json:
-        print("\n".join(governance.lines()))
+        print("\n".join([*governance.lines(), *carry_lines(carry)]))
+    if venue_lines(venues) and not args.json:
+        print("\n".join(venue_lines(venues)))
     if protection is not None and not args.json:
         print(protection_text(protection))
     if not args.json:
@@ -130,6 +140,24 @@ def _realised_tail_risk(chosen: Period) -> TailRiskReport:
     unhedged = [b.spot_net - a.spot_net for a, b in itertools.pairwise(closes)]
     hedged = [b.hedged_net - a.hedged_net for a, b in itertools.pairwise(closes)]
     return pnl_tail_risk(unhedged, hedged)
+
+
+def _carry(path: Path, start_ms: int, end_ms: int) -> dict[str, Any] | None:
+    journal = Journal(path)
+    try:
+        switches = switches_from_rows(journal.rows("decisions"), start_ms, end_ms)
+    finally:
+        journal.close()
+    return carry_json(switches) if switches else None
+
+
+def _venues(path: Path, start_ms: int, end_ms: int) -> dict[str, dict[str, Any]]:
+    journal = Journal(path)
+    try:
+        fills, funding, adoptions = (journal.rows(table) for table in ("fills", "funding", "position_adoptions"))
+    finally:
+        journal.close()
+    return venue_totals(fills, funding, adoptions, start_ms, end_ms)
 
 
 def _protection(path: Path, end_ms: int) -> dict[str, float] | None:

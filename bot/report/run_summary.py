@@ -87,3 +87,4 @@ class RunSummary:
     rolls: tuple[RollState, ...] = ()  # the rolls this run made: those it ended, then any still in progress
     warmup: tuple[int, int] = (0, 0)  # samples the estimates had at the end, and needed (hedge.min_samples)
     coin_account: dict[str, Any] | None = None  # a coin-margined hedge account at the end (bot.report.coin_account)
+    carry: dict[str, Any] | None = None  # "…@carry" legs: their switches and contracts (bot.report.carry)

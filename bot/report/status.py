@@ -59,9 +59,11 @@ def engine_status(engine: Engine, now: int, totals: Totals, account: AccountSnap
                 "near_start": state.near_start,
                 "moved": state.moved_qty,
                 "cost": round(state.cost.total, 2),
+                "carry_switch": state.switch,  # a carry leg moving between its perpetual and its quarterly
             }
             for spec, state in engine.roller.states.items()
         },
+        "carry": engine.carry.status() if engine.carry.legs else None,  # "…@carry" legs: contract, last look
         "open_orders": len(engine.orders.open_orders()),
         "working_parents": [p.symbol for p in engine.parents.values() if p.status.value == "working"],
         "closing_parents": engine.executor.closing(),
@@ -132,7 +134,7 @@ def reserve_status(engine: Engine) -> dict[str, Any]:
     in_flight = planner.in_flight
     return {
         "amount": planner.limits.amount,
-        "moved": round(planner.used, 2),
+        "moved": round(planner.used, 8),  # a coin account's reserve is in its coin: 8 decimals, as Binance books
         "in_flight": None if in_flight is None else {"id": in_flight.transfer_id, "amount": in_flight.amount},
     }
 

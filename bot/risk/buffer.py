@@ -112,6 +112,8 @@ def account_buffer(equity: float, legs: tuple[Leg, ...]) -> float | None:
 
 
 def scaled(legs: tuple[Leg, ...], keep: float) -> tuple[Leg, ...]:
+    if keep == 1.0:  # x × 1.0 is x: the whole book, asked first at every decision's cap, is not copied
+        return legs
     return tuple(replace(leg, notional=leg.notional * keep) for leg in legs)
 
 

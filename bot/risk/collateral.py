@@ -60,6 +60,9 @@ class Step(enum.IntEnum):
         return None
 
 
+_BY_SEVERITY = tuple(sorted(Step, reverse=True))  # FLOOR first
+
+
 @dataclass(frozen=True, slots=True)
 class BufferSteps:
     """The adverse moves (fractions) below which each step applies; they must not increase from warn to floor.
@@ -83,7 +86,10 @@ class BufferSteps:
         """The step a buffer falls in, without hysteresis. An unreadable (NaN) buffer is the floor: fail closed."""
         if math.isnan(buffer):
             return Step.FLOOR
-        return max((step for step in Step if buffer < self.threshold(step)), default=Step.OK)
+        for step in _BY_SEVERITY:  # the most severe step whose threshold the buffer is under (asked every mark)
+            if buffer < self.threshold(step):
+                return step
+        return Step.OK
 
     def next_step(self, current: Step, buffer: float) -> Step:
         """Escalate at once; step down only as far as the buffer clears each threshold + hysteresis."""
@@ -185,6 +191,7 @@ class _Book(Protocol):
     def buffer(self, equity: float) -> float | None: ...
     def cut(self, equity: float, target: float) -> float: ...
     def maintenance(self) -> float: ...
+    def move(self, equity: float, symbol: Symbol) -> float | None: ...
 
 
 class _LinearBook:
@@ -202,6 +209,10 @@ class _LinearBook:
     def maintenance(self) -> float:
         return buffers.maintenance(self._legs)
 
+    def move(self, equity: float, symbol: Symbol) -> float | None:
+        """The adverse move of `symbol`'s price alone that liquidates the account."""
+        return buffers.adverse_move(equity, self._legs, frozenset({symbol}))
+
 
 class _InverseBook:
     """Coin-margined positions: the buffer in the coin by `bot.risk.inverse` (equity in the coin too)."""
@@ -217,6 +228,10 @@ class _InverseBook:
 
     def maintenance(self) -> float:
         return inverse.maintenance(self._legs)
+
+    def move(self, equity: float, symbol: Symbol) -> float | None:
+        """The adverse move of `symbol`'s price alone that liquidates the account, in the coin."""
+        return inverse.adverse_move(equity, self._legs, frozenset({symbol}))
 
 
 # ---- the price move that would liquidate ---------------------------------------------------------
@@ -243,68 +258,18 @@ def liquidation_moves(
 ) -> tuple[LiquidationEstimate, ...]:
     """One estimate per open position of the snapshot that can be valued (known instrument and mark).
 
-    Cross margin. Linear contracts: maintenance margin by each contract's brackets at the moved price
-    (`bot.risk.buffer`). Inverse ones, in the snapshot's settlement currency: the account's maintenance margin
-    is spread over the positions in proportion to their value, at one rate (total maintenance / gross value).
+    Cross margin, by the buffer's own book (`book_of`): linear contracts by each contract's USDⓈ-M brackets at
+    the moved price (`bot.risk.buffer`), inverse ones in the coin by the COIN-M brackets (`bot.risk.inverse`),
+    so the status line and the collateral step read the same maintenance margin.
     """
-    priced = [
-        (position.symbol, position.qty, instruments[position.symbol], marks[position.symbol])
-        for position in snapshot.positions
-        if position.qty != 0 and position.symbol in instruments and position.symbol in marks
-    ]
-    if priced and not any(instrument.inverse for _, _, instrument, _ in priced):
-        return _bracket_moves(snapshot, marks, instruments, priced)
-    gross = sum(_value(instrument, qty, mark) for _, qty, instrument, mark in priced)
-    if gross <= 0:
-        return ()
-    rate = snapshot.maintenance_margin / gross
-    buffer = snapshot.equity - snapshot.maintenance_margin
+    book = book_of(snapshot, marks, instruments)
     estimates = []
-    for symbol, qty, instrument, mark in priced:
-        move = _liquidating_move(instrument, qty, mark, buffer, rate)
-        price = None if move is None else mark * (1 + move)
-        estimates.append(LiquidationEstimate(symbol, qty, mark, move, price))
-    return tuple(estimates)
-
-
-def _value(instrument: Instrument, qty: float, mark: float) -> float:
-    """Absolute value of a position in its settlement currency: quote for linear, coin for inverse."""
-    if instrument.inverse:
-        return abs(qty * instrument.contract_size / mark)
-    return abs(instrument.notional(qty, mark))
-
-
-def _liquidating_move(instrument: Instrument, qty: float, mark: float, buffer: float, rate: float) -> float | None:
-    """Solve equity(P') = maintenance(P') for this position's price P', everything else fixed."""
-    if buffer <= 0:
-        return 0.0
-    if instrument.inverse:
-        # equity(P') = E + q·S·(1/P − 1/P'); its margin is rate·|q·S|/P'. In u = 1/P' both are linear:
-        # u = 1/P + buffer / (q·S + rate·|q·S|)
-        face = qty * instrument.contract_size
-        slope = face + rate * abs(face)
-        inverse_price = 1.0 / mark + buffer / slope if slope else 0.0
-        return 1.0 / (inverse_price * mark) - 1.0 if inverse_price > 0 else None
-    # linear: equity(x) = E + N·x; its margin is rate·|N|·(1 + x) with N the signed notional at the mark
-    notional = instrument.notional(qty, mark)
-    slope = notional - rate * abs(notional)
-    if slope == 0:
-        return None
-    move = -buffer / slope
-    return move if move > -1 else None  # a price cannot fall below zero
-
-
-def _bracket_moves(
-    snapshot: AccountSnapshot,
-    marks: Mapping[Symbol, float],
-    instruments: Mapping[Symbol, Instrument],
-    priced: list[tuple[Symbol, float, Instrument, float]],
-) -> tuple[LiquidationEstimate, ...]:
-    legs = buffers.legs_of(snapshot.positions, marks, instruments)
-    estimates = []
-    for symbol, qty, _, mark in priced:
-        distance = buffers.adverse_move(snapshot.equity, legs, frozenset({symbol}))
-        move = None if distance is None else (distance if qty < 0 else -distance)
+    for position in snapshot.positions:
+        symbol, qty, mark = position.symbol, position.qty, marks.get(position.symbol)
+        if qty == 0 or symbol not in instruments or mark is None:
+            continue
+        distance = book.move(snapshot.equity, symbol)
+        move = None if distance is None else (distance if qty < 0 else -distance)  # a short is hurt by a rise
         price = None if move is None else mark * (1 + move)
         estimates.append(LiquidationEstimate(symbol, qty, mark, move, price))
     return tuple(estimates)

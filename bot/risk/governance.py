@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from bot.config import RiskSection
 from bot.domain import AccountSnapshot, HedgeTarget, Instrument, Symbol, parse_duration_ms
 from bot.risk import buffer as buffers
-from bot.risk import collateral, drawdown, headroom, staleness
+from bot.risk import collateral, drawdown, headroom, inverse, staleness
 from bot.risk.collateral import BufferSteps, CollateralMonitor, Escalation, Step
 from bot.risk.drawdown import DrawdownMonitor, LossLimits
 from bot.risk.staleness import StalenessLimits, check_staleness
 from bot.risk.state import Governor, StateChanged, TradingState
-from bot.risk.topup import ReserveLimits, ReservePlanner, TopUp
+from bot.risk.topup import Legs, ReserveLimits, ReservePlanner, TopUp, account_buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +70,14 @@ class Governance:
         self.governor = governor
         self._stale: frozenset[str] = frozenset()  # keys of the inputs stale at the last check
         self.escalation: Escalation | None = None  # the collateral buffer at the last account evaluation
+        self._top_up_value = 0.0  # the top-up in flight in the quote (a coin account's, at the price it was asked)
+        # the inputs of the last account evaluation when it changed nothing, and its verdict (`_inputs`)
+        self._quiet: tuple[tuple[object, ...], AccountVerdict] | None = None
         self.configure(risk)
 
     def configure(self, risk: RiskSection) -> None:
         """(Re)apply the limits; a monitor whose limits changed starts again from the current values."""
+        self._quiet = None
         old_losses, old_steps = getattr(self, "loss_limits", None), getattr(self, "buffer_steps", None)
         self.on_max_loss = risk.on_max_loss
         state = TradingState.HALTED if risk.on_max_loss == "halted" else TradingState.REDUCING
@@ -127,19 +131,60 @@ class Governance:
         """Max loss and collateral from a fresh account snapshot (positions valued at `marks`): state changes, a
         protective cut of the hedge at the REDUCE step and below, and a notice whenever the collateral step
         changes. Below the top-up step, a transfer from the reserve comes first (`top_up`: allowed now)."""
+        key = self._inputs(snapshot, portfolio_value, marks, instruments, hedge_equity, top_up)
+        if self._quiet is not None and self._quiet[0] == key:
+            return self._quiet[1]
+        verdict = self._evaluate(snapshot, portfolio_value, marks, instruments, hedge_equity, top_up=top_up)
+        quiet = not (verdict.changes or verdict.cut or verdict.notice or verdict.loss_notice or verdict.top_up)
+        # a reserve credit is valued at a coin's price the key does not hold: with one, every evaluation is made
+        self._quiet = (key, verdict) if quiet and not self.reserve.credit else None
+        return verdict
+
+    def _inputs(
+        self,
+        snapshot: AccountSnapshot,
+        portfolio_value: float,
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+        hedge_equity: float | None,
+        top_up: bool,
+    ) -> tuple[object, ...]:
+        """Everything an account evaluation reads, monitors aside: the same inputs after an evaluation that
+        changed nothing (no state change, cut, notice, breach begun or top-up) give the same verdict and leave
+        every monitor as it was (the loss peaks re-add the same value at the same time, the collateral step is
+        a fixed point of `next_step`, the reserve plans nothing on the same figures), so it is not redone: the
+        valuation's account of an instant without a fill is the one its start governed. What moves the monitors
+        between evaluations (a settled transfer, a holdings change, an acknowledge, a reload) forgets it."""
+        positions = tuple((marks.get(p.symbol), instruments.get(p.symbol)) for p in snapshot.positions)
+        reserve = self.reserve  # its credit is 0 when an evaluation is kept (`on_account`)
+        return (snapshot, portfolio_value, hedge_equity, top_up, positions, reserve.credit, reserve.in_flight,
+                reserve.used, self.governor.holds)  # fmt: skip
+
+    def _evaluate(
+        self,
+        snapshot: AccountSnapshot,
+        portfolio_value: float,
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+        hedge_equity: float | None = None,
+        *,
+        top_up: bool = True,
+    ) -> AccountVerdict:
         changes: list[StateChanged] = []
         planned = self._plan_top_up(snapshot, marks, instruments) if top_up else None
         credit = self.reserve.credit  # the reserve on its way is equity already: asked once, never cut for
         snapshot = replace(snapshot, equity=snapshot.equity + credit) if credit else snapshot
         # the hedge account's equity in the quote: a coin-margined one's as the caller valued it (`hedge_equity`)
-        equity = snapshot.equity if hedge_equity is None else hedge_equity + credit
-        breach = self.drawdown.update(snapshot.ts, equity, portfolio_value + credit)
+        credit_value = credit * _rate(snapshot, marks, instruments)  # a coin account's credit is in its coin
+        equity = snapshot.equity if hedge_equity is None else hedge_equity + credit_value
+        breach = self.drawdown.update(snapshot.ts, equity, portfolio_value + credit_value)
         full_cover, loss_notice, held = self._loss_action(breach)
         change = self._apply(drawdown.SOURCE, held.state if held else None, held.reason if held else "", snapshot.ts)
         changes.extend([change] if change else [])
         escalation: Escalation = self.collateral.update(snapshot.ts, snapshot, marks, instruments)
         self.escalation = escalation
-        change = self._apply(collateral.SOURCE, escalation.hold_state, escalation.reason, snapshot.ts)
+        hold = escalation.hold_state  # the reason (formatted figures) only for a hold placed: it is asked every mark
+        change = self._apply(collateral.SOURCE, hold, escalation.reason if hold is not None else "", snapshot.ts)
         changes.extend([change] if change else [])
         cut = None
         if escalation.step >= Step.REDUCE and escalation.reduce_fraction > 0:  # the engine skips a cut under way
@@ -153,15 +198,17 @@ class Governance:
         """Below the top-up step, a transfer from the reserve lifting the buffer to where a cut would take it."""
         if not self.reserve.limits.enabled:
             return None
-        legs = buffers.legs_of(snapshot.positions, marks, instruments)
-        buffer = buffers.account_buffer(snapshot.equity + self.reserve.credit, legs)
+        coin = inverse.is_inverse_book(snapshot.positions, instruments)  # topped up with its coin, in the coin
+        legs: Legs = (inverse.legs_of if coin else buffers.legs_of)(snapshot.positions, marks, instruments)
+        buffer = account_buffer(snapshot.equity + self.reserve.credit, legs)
         if buffer is None or buffer >= self.buffer_steps.top_up:
             return None
         reason = f"liquidation {buffer:.1%} away, below top_up {self.buffer_steps.top_up:.0%}"
         top_up = self.reserve.plan(snapshot.ts, snapshot.equity, legs, self.buffer_steps.cut_target, reason)
-        if top_up is not None:  # value moved in, not gained: the loss limits' peaks move with it
-            self.drawdown.transfer(drawdown.Account.HEDGE, top_up.amount)
-            self.drawdown.transfer(drawdown.Account.PORTFOLIO, top_up.amount)
+        if top_up is not None:  # value moved in, not gained: the loss limits' peaks move with it (in the quote)
+            self._top_up_value = top_up.amount * _rate(snapshot, marks, instruments)
+            self.drawdown.transfer(drawdown.Account.HEDGE, self._top_up_value)
+            self.drawdown.transfer(drawdown.Account.PORTFOLIO, self._top_up_value)
         return top_up
 
     def cap_hedge(
@@ -184,10 +231,11 @@ class Governance:
 
     def transfer_settled(self, transfer: str, executed: bool, ts: int, *, refused: bool = True) -> TopUp | None:
         """The shell's word on a top-up; one not executed stops counting as equity (and as moved-in value)."""
+        self._quiet = None
         top_up = self.reserve.settled(transfer, executed, ts, refused=refused)
         if top_up is not None and not executed:
-            self.drawdown.transfer(drawdown.Account.HEDGE, -top_up.amount)
-            self.drawdown.transfer(drawdown.Account.PORTFOLIO, -top_up.amount)
+            self.drawdown.transfer(drawdown.Account.HEDGE, -self._top_up_value)
+            self.drawdown.transfer(drawdown.Account.PORTFOLIO, -self._top_up_value)
         return top_up
 
     def _loss_action(self, worst: drawdown.Breach | None) -> tuple[bool, LossNotice | None, drawdown.Breach | None]:
@@ -207,10 +255,12 @@ class Governance:
     def holdings_changed(self, value_moved: float) -> None:
         """The spot holdings changed by `value_moved` (quote, at the prices now) without a trade of ours: not a
         loss nor a gain of the portfolio."""
+        self._quiet = None
         self.drawdown.transfer(drawdown.Account.PORTFOLIO, value_moved)
 
     def acknowledge(self, now: int) -> None:
         """The operator resumed: losses are measured from here on."""
+        self._quiet = None
         self.drawdown.acknowledge(now)
 
     def _apply(self, source: str, state: TradingState | None, reason: str, now: int) -> StateChanged | None:
@@ -225,3 +275,10 @@ def _loss_text(breach: drawdown.Breach) -> str:
     else:
         action = "the spot gained about as much: no adding to the hedge, top up the hedge account's collateral"
     return f"{breach.reason}; {action}"
+
+
+def _rate(snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: Mapping[Symbol, Instrument]) -> float:
+    """The quote value of one unit of the hedge account's currency: 1 for a linear account; a coin account's coin
+    at the mark of its inverse contract (its USD price, USD taken as the quote), 1 while it has none yet."""
+    rate = inverse.coin_price(snapshot.currency, "USD", marks, instruments)
+    return rate if rate is not None and rate > 0 else 1.0

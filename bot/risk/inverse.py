@@ -20,12 +20,8 @@ liquidated by a rise. So the buffer (`account_buffer`, the adverse move of the p
 maintenance) is solved here in the coin, not by the linear `bot.risk.buffer`; it shares its bisection depth,
 its MAX_MOVE and its cut search.
 
-The COIN-M brackets (`coinm_table`) are in coin: Binance's BTCUSD table as its FAQ "How to Calculate
-Liquidation Price of COIN-M Futures Contracts" states it (300 BTC falls in the 12.5 % bracket, maintenance
-amount 11.605 BTC; the `cum` of each bracket derived as `bot.risk.brackets.build_table` derives it). Binance
-publishes the other coins' tables in their own coin; we hold no copy of them, so every other base gets BTC's
-rates with the caps scaled to roughly the same USD size (×20 for ETH, ×500 for the rest: a stricter table than
-the real one for the largest coins, so the buffer errs on the safe side).
+The COIN-M brackets (`coinm_table`) are in coin: Binance's published tables for BTCUSD, ETHUSD and a few 20x
+coins, FILUSD's standing in for the rest (`bot.risk.coinm_brackets`, which names the sources).
 """
 
 from __future__ import annotations
@@ -35,43 +31,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from bot.domain import AccountSnapshot, Instrument, Position, Symbol
-from bot.risk.brackets import Bracket, BracketTable, build_table
+from bot.risk.brackets import Bracket, BracketTable
 from bot.risk.buffer import MAX_MOVE, smallest_fraction
+from bot.risk.coinm_brackets import coinm_table as coinm_table  # re-exported: the inverse maths' own table
 
-# (cap in coin, initial leverage, maintenance rate): Binance's BTCUSD COIN-M table (see the docstring).
-_BTC_COIN_TIERS = (
-    (5, 125, 0.004),
-    (10, 100, 0.005),
-    (20, 50, 0.01),
-    (50, 20, 0.025),
-    (100, 10, 0.05),
-    (200, 5, 0.1),
-    (400, 4, 0.125),
-    (1_000, 3, 0.15),
-    (1_500, 2, 0.25),
-    (1_000_000, 1, 0.5),
-)
-_CAP_SCALE = {"BTC": 1, "ETH": 20}
-_OTHER_SCALE = 500
 _ITERATIONS = 60  # bisection steps, as bot.risk.buffer
 _RESOLUTION = 1e-12  # relative: a denominator below it is float noise on zero (no liquidation price)
 _NEAR_ZERO = 1.0 - 1e-9  # a long's worst fall: the price cannot reach zero (1/P would be infinite)
-
-
-def _scaled_tiers(scale: int) -> tuple[tuple[int, int, float], ...]:
-    return tuple((cap * scale, leverage, rate) for cap, leverage, rate in _BTC_COIN_TIERS)
-
-
-_TABLES: dict[str, BracketTable] = {}
-
-
-def coinm_table(base: str) -> BracketTable:
-    """The COIN-M bracket table of `base`, floors and caps in that coin (see the module docstring)."""
-    table = _TABLES.get(base)
-    if table is None:
-        table = BracketTable(build_table(_scaled_tiers(_CAP_SCALE.get(base, _OTHER_SCALE))))
-        _TABLES[base] = table
-    return table
 
 
 # ---- one position -------------------------------------------------------------------------------

@@ -80,9 +80,10 @@ class Governor:
         return self._changed(before, ts, f"{source}: {reason}")
 
     def release(self, source: str, ts: int, reason: str = "cleared") -> StateChanged | None:
-        before = self.state
-        if self._holds.pop(source, None) is None:
+        if source not in self._holds:  # nothing to lift (asked at every account evaluation): no state to compute
             return None
+        before = self.state
+        del self._holds[source]
         return self._changed(before, ts, f"{source}: {reason}")
 
     def _changed(self, before: TradingState, ts: int, reason: str) -> StateChanged | None:

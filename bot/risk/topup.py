@@ -12,6 +12,10 @@ it arrives; refused: the planner waits `retry_after_ms` before asking again).
 
 Transfer ids are deterministic, like client order ids (`bot.execution.ids`): a replay asks the same ids, and a
 restart continues the sequence from the journal.
+
+A coin-margined hedge account (`bot.risk.inverse`) is topped up with its coin (Binance's MAIN_CMFUTURE): its legs
+are `CoinLeg`s, the buffer is solved in the coin, and every amount here (the caps of `[risk.reserve]` too) is in
+that coin, asked in steps of `COIN_UNIT` rather than whole units.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from typing import Literal
 
 from bot.domain import MS_PER_DAY, MS_PER_HOUR
 from bot.risk import buffer as buffers
+from bot.risk import inverse
 
 ReserveWallet = Literal["spot", "funding"]
-_MIN_TRANSFER = 1.0  # quote units: below this a transfer is not worth a request
+Legs = tuple[buffers.Leg, ...] | tuple[inverse.CoinLeg, ...]  # a linear account's, or a coin account's
+_MIN_TRANSFER = 1.0  # quote units: below this a transfer is not worth a request (and the rounding step)
+COIN_UNIT = 0.0001  # a coin account's step: 0.0001 BTC or ETH is a few dollars, as one quote unit is one
 _SEARCH_DOUBLINGS = 60
 
 
@@ -67,16 +74,39 @@ def transfer_id(ts_ms: int, seq: int) -> str:
     return f"hb-tu-{ts_ms:x}-{seq}"
 
 
-def needed(equity: float, legs: tuple[buffers.Leg, ...], target: float) -> float:
+def _split(legs: Legs) -> tuple[tuple[inverse.CoinLeg, ...], tuple[buffers.Leg, ...]]:
+    """(a coin account's legs, a linear account's legs): one of them is empty."""
+    coin = tuple(leg for leg in legs if isinstance(leg, inverse.CoinLeg))
+    return coin, tuple(leg for leg in legs if isinstance(leg, buffers.Leg))
+
+
+def account_buffer(equity: float, legs: Legs) -> float | None:
+    """The account's buffer: linear (`bot.risk.buffer`), or in the coin for a coin account's legs."""
+    coin, linear = _split(legs)
+    return inverse.account_buffer(equity, coin) if coin else buffers.account_buffer(equity, linear)
+
+
+def unit_of(legs: Legs) -> float:
+    """The step amounts are asked in: one quote unit, or `COIN_UNIT` of a coin account's coin."""
+    return COIN_UNIT if _split(legs)[0] else _MIN_TRANSFER
+
+
+def _gross(legs: Legs) -> float:
+    """The legs' size in the account's currency (the coin account's at the marks)."""
+    coin, linear = _split(legs)
+    return sum(abs(leg.qty) * leg.face / leg.mark for leg in coin) + sum(abs(leg.notional) for leg in linear)
+
+
+def needed(equity: float, legs: Legs, target: float) -> float:
     """The smallest equity to add for the account's buffer to reach `target` (0.0 when it already does)."""
 
     def enough(added: float) -> bool:
-        buffer = buffers.account_buffer(equity + added, legs)
+        buffer = account_buffer(equity + added, legs)
         return buffer is None or buffer >= target
 
     if not legs or enough(0.0):
         return 0.0
-    high = max(sum(abs(leg.notional) for leg in legs) * 0.01, 1.0)
+    high = max(_gross(legs) * 0.01, unit_of(legs))
     for _ in range(_SEARCH_DOUBLINGS):
         if enough(high):
             break
@@ -119,16 +149,18 @@ class ReservePlanner:
         left = min(self.limits.max_daily - day, self.limits.amount - self.used)
         return max(left - (self.in_flight.amount if self.in_flight else 0.0), 0.0)
 
-    def plan(self, ts: int, equity: float, legs: tuple[buffers.Leg, ...], target: float, reason: str) -> TopUp | None:
+    def plan(self, ts: int, equity: float, legs: Legs, target: float, reason: str) -> TopUp | None:
         """A top-up lifting the buffer to `target`, as far as the caps allow; None when none is due or possible."""
         if not self.limits.enabled or self.in_flight is not None or ts < self._retry_at or not math.isfinite(equity):
             return None
-        want = math.ceil(needed(equity + self.credit, legs, target))  # whole units: the history matches exactly
-        amount = float(min(want, math.floor(self.room(ts))))
-        if amount < _MIN_TRANSFER:
+        unit = unit_of(legs)  # whole steps: the history matches the amount exactly
+        want = math.ceil(needed(equity + self.credit, legs, target) / unit)
+        amount = round(min(want, math.floor(self.room(ts) / unit)) * unit, 8)  # Binance books 8 decimals
+        if amount < unit:
             return None
         self._seq += 1
-        why = f"{reason}; top up {amount:,.0f} from the {self.limits.wallet} wallet"
+        shown = f"{amount:,.0f}" if unit >= 1 else f"{amount:,.4f}"
+        why = f"{reason}; top up {shown} from the {self.limits.wallet} wallet"
         self.in_flight = TopUp(ts, transfer_id(ts, self._seq), amount, self.limits.wallet, why)
         return self.in_flight
 

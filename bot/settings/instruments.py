@@ -1,12 +1,13 @@
 """The syntax of `[hedge] instruments`: which contracts a leg may name. Pure string rules, no execution policy.
 
-A hedge instrument is a linear contract settled in its quote currency, written three ways:
-"BTC/USDT:USDT" (perpetual), "BTC/USDT:USDT-240329" (dated, expiring 2024-03-29) or "BTC/USDT:USDT@quarterly"
-(the front quarterly, rolled). A spot pair ("BTC/USDT") cannot hold a short hedge. An inverse (coin-margined)
-perpetual ("BTC/USD:BTC", USD face value, settled in the coin) is one too; dated inverse contracts are not
-supported yet, and the legs' settlement rules (one coin) are in `bot.settings.settlement`. A @quarterly leg
-holds every dated contract of its pair, so no other leg may trade that pair (`bot.execution.legs` works the
-legs; this module only says which are valid).
+A hedge instrument is a linear contract settled in its quote currency, written four ways:
+"BTC/USDT:USDT" (perpetual), "BTC/USDT:USDT-240329" (dated, expiring 2024-03-29), "BTC/USDT:USDT@quarterly"
+(the front quarterly, rolled), or "BTC/USDT:USDT@carry" (the perpetual or the front quarterly, chosen by carry:
+`bot.core.carry_book`). A spot pair ("BTC/USDT") cannot hold a short hedge. An inverse (coin-margined)
+contract, quoted in USD and settled in its coin, is written the same four ways ("BTC/USD:BTC",
+"BTC/USD:BTC-240329", "BTC/USD:BTC@quarterly", "BTC/USD:BTC@carry"); the legs' settlement rules (one coin)
+are in `bot.settings.settlement`. A @quarterly or @carry leg holds every dated contract of its pair, so no other
+leg may trade that pair (`bot.execution.legs` works the legs; this module only says which are valid).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 QUARTERLY = "@quarterly"
+CARRY = "@carry"  # the perpetual or the front quarterly of a pair, whichever carries more
 _CONTRACT = re.compile(
-    r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(?::(?P<settle>[A-Z0-9]+)(?:-(?P<date>\d{6}))?)?(?P<quarterly>@quarterly)?$"
+    r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(?::(?P<settle>[A-Z0-9]+)(?:-(?P<date>\d{6}))?)?(?P<quarterly>@quarterly|@carry)?$"
 )
 
 
 def leg_reference(spec: str) -> str:
     """'BTC/USDT:USDT-240329' or 'BTC/USDT:USDT@quarterly' → 'BTC/USDT:USDT': the perpetual of the leg's pair."""
-    spec = spec.removesuffix(QUARTERLY)
+    spec = spec.removesuffix(QUARTERLY).removesuffix(CARRY)
     return re.sub(r"-\d{6}$", "", spec)
 
 
@@ -40,20 +42,17 @@ def check_hedge_symbol(spec: str) -> str:
         )
     if base == quote:
         raise ValueError(f"{spec!r} prices {base} in itself")
-    if settle == base:  # inverse (coin-margined): perpetuals only (bot.settings.settlement: one coin, USD face)
-        if day is not None or match.group("quarterly"):
-            raise ValueError(
-                f"{spec!r} is a dated inverse (coin-margined) contract: only inverse perpetuals are supported"
-                f" ('{base}/{quote}:{base}'), or a linear dated one like '{base}/USDT:USDT-{day or '250328'}'"
-            )
+    if settle == base:  # inverse (coin-margined): one coin, USD face (bot.settings.settlement)
         if quote != "USD":
             raise ValueError(f"{spec!r}: an inverse contract is quoted in USD, like '{base}/USD:{base}'")
-        return spec
-    if settle != quote:
-        raise ValueError(f"{spec!r} settles in {settle}, not in its quote {quote}: only linear contracts are supported")
+    elif settle != quote:
+        raise ValueError(
+            f"{spec!r} settles in {settle}: a contract settles in its quote (linear) or its base (inverse)"
+        )
     if day is not None:
         if match.group("quarterly"):
-            raise ValueError(f"{spec!r}: @quarterly follows the perpetual ('{base}/{quote}:{settle}@quarterly')")
+            suffix = match.group("quarterly")
+            raise ValueError(f"{spec!r}: {suffix} follows the perpetual ('{base}/{quote}:{settle}{suffix}')")
         try:
             datetime.strptime(day, "%y%m%d")
         except ValueError:
@@ -67,11 +66,12 @@ def check_hedge_legs(specs: Iterable[str]) -> None:
     repeated = sorted({s for s in specs if specs.count(s) > 1})
     if repeated:
         raise ValueError(f"hedge instruments {repeated} are listed more than once")
-    quarterly = [leg_reference(s) for s in specs if s.endswith(QUARTERLY)]
-    shared = sorted({s for s in specs if not s.endswith(QUARTERLY) and leg_reference(s) in quarterly})
-    shared += sorted({f"{r}{QUARTERLY}" for r in quarterly if quarterly.count(r) > 1})
+    whole_pair = [s for s in specs if s.endswith((QUARTERLY, CARRY))]  # legs holding every contract of a pair
+    pairs = [leg_reference(s) for s in whole_pair]
+    shared = sorted({s for s in specs if s not in whole_pair and leg_reference(s) in pairs})
+    shared += sorted({s for s in whole_pair if pairs.count(leg_reference(s)) > 1})
     if shared:
         raise ValueError(
-            f"hedge instruments {shared}: a @quarterly leg holds every dated contract of its pair; "
-            "no other leg may trade that pair's perpetual or dated contracts"
+            f"hedge instruments {shared}: a @quarterly or @carry leg holds every dated contract of its pair"
+            " (@carry its perpetual too); no other leg may trade that pair's perpetual or dated contracts"
         )

@@ -9,14 +9,17 @@ given as a quantity, in the coin the account settles in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 USD_QUOTES = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD"})  # an inverse contract's USD face, in such a quote
 
 
 def inverse_settle(spec: str) -> str | None:
-    """'BTC/USD:BTC' → 'BTC': the coin an inverse contract settles in; None for a linear one."""
-    pair, _, settle = spec.partition(":")
+    """'BTC/USD:BTC' (or dated, '-250328', '@quarterly', '@carry') → 'BTC': the coin an inverse contract settles
+    in; None for a linear one."""
+    pair, _, rest = spec.partition(":")
+    settle = re.split(r"[-@]", rest, maxsplit=1)[0]
     base = pair.split("/")[0]
     return base if settle == base else None
 

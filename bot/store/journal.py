@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.domain import (
     TradeId,
 )
 from bot.execution.journaled import JournaledOrder as JournaledOrder  # the value lives with the core
+from bot.settings.venues import DEFAULT_VENUE
 from bot.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 
@@ -62,10 +63,18 @@ class Valuation:
     def hedge_pnl(self) -> float:
         return self.hedge_equity - self.collateral
 
+    def as_row(self) -> tuple[int | float | None, ...]:
+        """The columns in table order: `astuple` deep-copies through every field, and this is written hourly."""
+        return (self.ts, self.spot_value, self.hedge_equity, self.collateral, self.hedge_notional,
+                self.target_notional, self.fees_cum, self.funding_cum, self.slippage_cum, self.roll_cost_cum,
+                self.correlation, self.beta)  # fmt: skip
+
 
 class Journal:
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self.path = str(path)
+        # the venue that trades a symbol: stamps orders, fills, funding and adoptions ([venues]; else DEFAULT_VENUE)
+        self.venue_of: Callable[[str], str] = _default_venue
         in_memory = self.path == ":memory:"
         if not in_memory:
             _prepare_folder(Path(self.path))
@@ -171,7 +180,7 @@ class Journal:
         """Journal an order before it is sent. False if this client id was journaled already (never resend)."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO orders(client_id, decision_id, clip_no, symbol, side, qty, order_type, price,"
-            " reduce_only, post_only, status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " reduce_only, post_only, status, created_ts, updated_ts, venue) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 request.client_id,
                 request.decision_id,
@@ -186,6 +195,7 @@ class Journal:
                 OrderStatus.NEW.value,
                 ts,
                 ts,
+                self.venue_of(request.symbol),
             ),
         )
         return cursor.rowcount == 1
@@ -206,10 +216,10 @@ class Journal:
         )
 
     def record_fill(self, fill: Fill) -> bool:
-        """Record a fill once; False when this (symbol, trade id) was recorded before."""
+        """Record a fill once; False when this (venue, symbol, trade id) was recorded before."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO fills(symbol, trade_id, client_id, side, qty, price, fee, fee_currency,"
-            " liquidity, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " liquidity, ts, venue) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 fill.symbol,
                 fill.trade_id,
@@ -221,14 +231,15 @@ class Journal:
                 fill.fee_currency,
                 fill.liquidity,
                 fill.ts,
+                self.venue_of(fill.symbol),
             ),
         )
         return cursor.rowcount == 1
 
     def record_funding(self, funding: FundingSettled) -> bool:
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO funding(symbol, ts, rate, position_qty, mark_price, amount, currency)"
-            " VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO funding(symbol, ts, rate, position_qty, mark_price, amount, currency, venue)"
+            " VALUES (?,?,?,?,?,?,?,?)",
             (
                 funding.symbol,
                 funding.ts,
@@ -237,6 +248,7 @@ class Journal:
                 funding.mark_price,
                 funding.amount,
                 funding.currency,
+                self.venue_of(funding.symbol),
             ),
         )
         return cursor.rowcount == 1
@@ -274,7 +286,7 @@ class Journal:
             "INSERT OR REPLACE INTO valuations(ts, spot_value, hedge_equity, collateral, hedge_notional,"
             " target_notional, fees_cum, funding_cum, slippage_cum, roll_cost_cum, correlation, beta)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            astuple(valuation),
+            valuation.as_row(),
         )
 
     def record_execution(self, ts: int, kind: str, key: str, record: Mapping[str, Any]) -> None:
@@ -305,13 +317,13 @@ class Journal:
         ).fetchone()
         return _order_from_row(row) if row else None
 
-    def open_orders(self) -> list[JournaledOrder]:
-        """Orders whose fate is not known final: intents not yet sent, sent, or working."""
+    def open_orders(self, venue: str | None = None) -> list[JournaledOrder]:
+        """Orders whose fate is not known final: intents not yet sent, sent, or working (of one venue if given)."""
         final = tuple(status.value for status in OrderStatus if status.is_final)
         rows = self._db.execute(
             f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status NOT IN ({','.join('?' * len(final))})"  # noqa: S608 -- constants
-            " ORDER BY created_ts, client_id",
-            final,
+            " AND (? IS NULL OR venue = ?) ORDER BY created_ts, client_id",
+            (*final, venue, venue),
         ).fetchall()
         return [_order_from_row(row) for row in rows]
 
@@ -321,9 +333,12 @@ class Journal:
 
     # ---- reconciliation -----------------------------------------------------------------------
 
-    def fill_keys_since(self, since_ms: int) -> frozenset[tuple[Symbol, TradeId]]:
-        """(symbol, trade id) of every fill journaled at or after `since_ms`: what a catch-up must not repeat."""
-        rows = self._db.execute("SELECT symbol, trade_id FROM fills WHERE ts >= ?", (since_ms,)).fetchall()
+    def fill_keys_since(self, since_ms: int, venue: str | None = None) -> frozenset[tuple[Symbol, TradeId]]:
+        """(symbol, trade id) of every fill journaled at or after `since_ms` (on one venue if given): what a
+        catch-up must not repeat."""
+        rows = self._db.execute(
+            "SELECT symbol, trade_id FROM fills WHERE ts >= ? AND (? IS NULL OR venue = ?)", (since_ms, venue, venue)
+        ).fetchall()
         return frozenset((Symbol(symbol), TradeId(trade_id)) for symbol, trade_id in rows)
 
     def filled_qty_by_order(self, client_ids: Iterable[ClientOrderId]) -> dict[ClientOrderId, float]:
@@ -335,30 +350,36 @@ class Journal:
                 filled[client_id] = float(row[0])
         return filled
 
-    def positions(self) -> dict[Symbol, float]:
-        """What the journaled fills and the positions adopted from the venue add up to, per instrument."""
+    def positions(self, venue: str | None = None) -> dict[Symbol, float]:
+        """What the journaled fills and the positions adopted from the venue add up to, per instrument (on one
+        venue if given)."""
         totals: dict[Symbol, float] = {}
-        signed = "SELECT symbol, sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills GROUP BY symbol"
-        adopted = "SELECT symbol, sum(venue_qty - journal_qty) FROM position_adoptions GROUP BY symbol"
+        mine = " WHERE (? IS NULL OR venue = ?) GROUP BY symbol"
+        signed = "SELECT symbol, sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills" + mine  # noqa: S608 -- constants
+        adopted = "SELECT symbol, sum(venue_qty - journal_qty) FROM position_adoptions" + mine  # noqa: S608 -- constants
         for query in (signed, adopted):
-            for symbol, qty in self._db.execute(query).fetchall():
+            for symbol, qty in self._db.execute(query, (venue, venue)).fetchall():
                 totals[Symbol(symbol)] = totals.get(Symbol(symbol), 0.0) + float(qty)
         return totals
 
-    def catch_up_from(self) -> int | None:
+    def catch_up_from(self, venue: str | None = None) -> int | None:
         """Where a fills catch-up starts: the latest journaled fill, or the oldest order still open, whichever
-        is earlier (the first order when nothing has filled yet); None for a journal with no order at all."""
-        last_fill = self._db.execute("SELECT max(ts) FROM fills").fetchone()[0]
-        first_order = self._db.execute("SELECT min(created_ts) FROM orders").fetchone()[0]
-        oldest_open = min((order.created_ts for order in self.open_orders()), default=None)
+        is earlier (the first order when nothing has filled yet); None for a journal with no order at all.
+        Of one venue's rows when `venue` is given."""
+        mine = (venue, venue)
+        last_fill = self._db.execute("SELECT max(ts) FROM fills WHERE (? IS NULL OR venue = ?)", mine).fetchone()[0]
+        first_order = self._db.execute(
+            "SELECT min(created_ts) FROM orders WHERE (? IS NULL OR venue = ?)", mine
+        ).fetchone()[0]
+        oldest_open = min((order.created_ts for order in self.open_orders(venue)), default=None)
         candidates = [ts for ts in (last_fill if last_fill is not None else first_order, oldest_open) if ts is not None]
         return min(candidates) if candidates else None
 
     def record_position_adoption(self, ts: int, symbol: Symbol, journal_qty: float, venue_qty: float) -> None:
         """The venue's position replaces what the journal implied; later reconciliations start from it."""
         self._db.execute(
-            "INSERT INTO position_adoptions(ts, symbol, journal_qty, venue_qty) VALUES (?,?,?,?)",
-            (ts, symbol, journal_qty, venue_qty),
+            "INSERT INTO position_adoptions(ts, symbol, journal_qty, venue_qty, venue) VALUES (?,?,?,?,?)",
+            (ts, symbol, journal_qty, venue_qty, self.venue_of(symbol)),
         )
 
     def record_reconciliation(self, ts: int, outcome: str, reason: str, summary: Mapping[str, Any]) -> None:
@@ -498,6 +519,10 @@ _ORDER_COLUMNS = (
     "client_id, decision_id, clip_no, symbol, side, qty, order_type, price, reduce_only, post_only,"
     " status, filled_qty, avg_price, exchange_id, created_ts, updated_ts"
 )
+
+
+def _default_venue(_symbol: str) -> str:
+    return DEFAULT_VENUE
 
 
 def _order_from_row(row: tuple[Any, ...]) -> JournaledOrder:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x48454447  # "HEDG": marks a SQLite file as a hedgebot journal
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -65,5 +65,23 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE liquidations (
             ts INTEGER NOT NULL, currency TEXT NOT NULL, equity_before REAL NOT NULL, equity_after REAL NOT NULL,
             realized_pnl REAL NOT NULL, closed TEXT NOT NULL)""",
+    ),
+    7: (  # rows keyed by venue ([venues], bot.settings.venues): older rows are the default venue's ('main');
+        # a fill is unique per venue (two exchanges may number their trades alike)
+        "ALTER TABLE orders ADD COLUMN venue TEXT NOT NULL DEFAULT 'main'",
+        "ALTER TABLE funding ADD COLUMN venue TEXT NOT NULL DEFAULT 'main'",
+        "ALTER TABLE position_adoptions ADD COLUMN venue TEXT NOT NULL DEFAULT 'main'",
+        """CREATE TABLE fills_by_venue (
+            symbol TEXT NOT NULL, trade_id TEXT NOT NULL, client_id TEXT NOT NULL, side TEXT NOT NULL,
+            qty REAL NOT NULL, price REAL NOT NULL, fee REAL NOT NULL, fee_currency TEXT NOT NULL,
+            liquidity TEXT NOT NULL, ts INTEGER NOT NULL, venue TEXT NOT NULL DEFAULT 'main',
+            PRIMARY KEY (venue, symbol, trade_id))""",
+        """INSERT INTO fills_by_venue(symbol, trade_id, client_id, side, qty, price, fee, fee_currency, liquidity, ts)
+            SELECT symbol, trade_id, client_id, side, qty, price, fee, fee_currency, liquidity, ts FROM fills
+            ORDER BY rowid""",
+        "DROP TABLE fills",
+        "ALTER TABLE fills_by_venue RENAME TO fills",
+        "CREATE INDEX fills_by_ts ON fills(ts)",
+        "CREATE INDEX fills_by_client_id ON fills(client_id)",
     ),
 }

@@ -37,6 +37,7 @@ from bot.store.journal import Journal, JournaledOrder
 from bot.testing.loopback import BTC_PERP, ETH, ETH_PERP, LOOPBACK_HEDGE, T0, priced, running_sim
 from bot.venues.ccxt_errors import Backoff
 from bot.venues.ccxt_venue import CcxtVenue
+from bot.venues.venue_set import VenueSet
 
 __all__ = [
     "BTC_PERP",
@@ -170,7 +171,13 @@ class Live:
         assert engine is not None
         fed = all(engine.price_ts.get(s, 0) >= START for s in (BTC_PERP, ETH_PERP, ETH))
         funded = all(s in engine.funding for s in (BTC_PERP, ETH_PERP))
-        return fed and funded and self.venue.user_stream_down() is None
+        return fed and funded and self.user_streams_live()
+
+    def user_streams_live(self) -> bool:
+        """Every venue's user stream is live (`[venues]`: each member's)."""
+        venue = self.plan.venue
+        members = list(venue.members.values()) if isinstance(venue, VenueSet) else [venue]
+        return all(isinstance(m, CcxtVenue) and m.user_stream_down() is None for m in members)
 
     def settled(self) -> bool:
         """Started as far as it can: streaming, or trading held halted (the exchange was down at start)."""

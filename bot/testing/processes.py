@@ -100,13 +100,15 @@ async def exchange_in_real_time(
     seed: int = 5,
     calm: float = 1.0,
     countdown_clock: Clock | None = None,
+    dialect: type[ExchangeSim] = ExchangeSim,
 ) -> AsyncIterator[ExchangeSim]:
     """The loopback exchange (`settings`: its keys, say) with 70 minutes of history up to now, then a price a
-    second for `live_minutes`, played in real time; `countdown_clock`: the time its countdownCancelAll runs on."""
+    second for `live_minutes`, played in real time; `countdown_clock`: the time its countdownCancelAll runs on;
+    `dialect`: the simulator class of another exchange's API (bot.exchange_sim.bybit.BybitSim)."""
     now = WallClock().now_ms()
     past = walk(now - 70 * MS_PER_MINUTE, now, MS_PER_MINUTE, seed, calm)
     live = walk(now + 1_000, now + live_minutes * MS_PER_MINUTE, 1_000, seed + 1, calm)
-    sim = ExchangeSim(
+    sim = dialect(
         dataclasses.replace(settings or SimSettings(), time_multiplier=1.0),
         [*past, *live],
         countdown_clock=countdown_clock,
@@ -131,7 +133,9 @@ def write_config(path: Path, sim: ExchangeSim, mode: str, state_dir: Path, **sec
         "hedge": LOOPBACK_HEDGE,
         "risk": {"max_price_age": "30s"},
         "execution": {"clip_notional": 12_000.0, "clip_interval": "1s", "on_shutdown": "cancel"},
-        "venue": {"endpoint": sim.base_url},
+        # no client-side pacing on the loopback exchange: ccxt's throttle by endpoint weight held each start-up's
+        # reconciliation ~4.7 s (a daemon started again and again, by kill tests above all, paid it every time)
+        "venue": {"endpoint": sim.base_url, "rate_limit": False},
         "control": {"listen": f"unix:{state_dir / 'control.sock'}"},
         "metrics": {"enabled": False},
     }

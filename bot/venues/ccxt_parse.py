@@ -285,8 +285,20 @@ def mark_price_from(ticker: Payload, symbol: Symbol | None = None) -> PriceObser
     """The mark price of a mark-price or ticker update (the last price when an exchange sends no mark)."""
     key = "markPrice" if ticker.get("markPrice") is not None else "last"
     return PriceObserved(
-        timestamp(ticker), symbol or Symbol(text(ticker, "symbol")), number(ticker, key, positive=True)
+        timestamp(ticker),
+        symbol or Symbol(text(ticker, "symbol")),
+        number(ticker, key, positive=True),
+        _day_volume(ticker),
     )
+
+
+def _day_volume(ticker: Payload) -> float | None:
+    """A ticker's 24 h quote volume (proxy candidates' liquidity), None when it has none or an unusable one: a bad
+    volume must not cost the mark it came with."""
+    try:
+        return optional_number(ticker, "quoteVolume")
+    except BadPayload:
+        return None
 
 
 def index_price_from(ticker: Payload, spot: Symbol) -> PriceObserved:

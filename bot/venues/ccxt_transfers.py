@@ -1,8 +1,11 @@
-"""Top-ups over ccxt: Binance's universal transfer from the spot or funding wallet into the USDⓈ-M account.
+"""Top-ups over ccxt: Binance's universal transfer from the spot or funding wallet into the futures account.
 
     transfer  -> client.transfer(code, amount, 'spot' | 'funding', 'swap')   POST /sapi/v1/asset/transfer
     history   -> client.fetch_transfers(code, None, 100, {'fromAccount': wallet, 'toAccount': 'swap'})
                                                                            GET /sapi/v1/asset/transfer
+
+'swap' is ccxt's USDⓈ-M wallet (MAIN_UMFUTURE: stablecoins); on `binancecoinm` the account is COIN-M's wallet of
+the settlement coin, 'inverse' (MAIN_CMFUTURE: the coin itself, the amount in that coin).
 
 The transfer is sent as a state change (`Operation.CREATE`): a timeout is `UnknownOutcome`, resolved from the
 history (bot.execution.transfers), never sent again. The API key needs Binance's "Permits Universal Transfer".
@@ -18,13 +21,13 @@ from bot.risk.topup import ReserveWallet, TopUp
 from bot.venues.ccxt_client import CcxtRest
 from bot.venues.ccxt_errors import Operation
 
-_FUTURES = "swap"  # ccxt's account name for the USDⓈ-M futures wallet
+_FUTURES = {"binancecoinm": "inverse"}  # ccxt's account name for the futures wallet; 'swap' (USDⓈ-M) otherwise
 _HISTORY_ROWS = 100  # Binance's largest page
 
 
 async def transfer_in(rest: CcxtRest, currency: str, top_up: TopUp, now_ms: int) -> VenueTransfer:
     client = rest.client
-    answer = await rest.call(Operation.CREATE, client.transfer, currency, top_up.amount, top_up.wallet, _FUTURES)
+    answer = await rest.call(Operation.CREATE, client.transfer, currency, top_up.amount, top_up.wallet, _futures(rest))
     venue_id = answer.get("id") if isinstance(answer, dict) else None
     if not venue_id:
         raise Retryable(f"transfer answer without an id: {answer!r}")  # it ran: the history resolves it
@@ -32,9 +35,13 @@ async def transfer_in(rest: CcxtRest, currency: str, top_up: TopUp, now_ms: int)
 
 
 async def transfers_in(rest: CcxtRest, currency: str, wallet: ReserveWallet) -> list[VenueTransfer]:
-    params = {"fromAccount": wallet, "toAccount": _FUTURES}
+    params = {"fromAccount": wallet, "toAccount": _futures(rest)}
     rows = await rest.read(rest.client.fetch_transfers, currency, None, _HISTORY_ROWS, params)
     return [row for row in map(_row, rows, [wallet] * len(rows)) if row is not None]
+
+
+def _futures(rest: CcxtRest) -> str:
+    return _FUTURES.get(str(rest.client.id), "swap")
 
 
 def _row(entry: Any, wallet: ReserveWallet) -> VenueTransfer | None:

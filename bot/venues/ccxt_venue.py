@@ -47,7 +47,16 @@ from bot.logs import get_logger
 from bot.risk.topup import ReserveWallet, TopUp
 from bot.venues import ccxt_transfers
 from bot.venues.ccxt_client import CcxtRest, make_client, read_api_keys, read_api_password
-from bot.venues.ccxt_dialect import leverage_params, margin_mode_params, order_params
+from bot.venues.ccxt_dialect import (
+    answers_in_full,
+    fetch_order_by,
+    funding_mark,
+    funding_payment,
+    leverage_params,
+    margin_mode_params,
+    order_params,
+    trades_page,
+)
 from bot.venues.ccxt_errors import Backoff, Operation, StreamStats, already_so
 from bot.venues.ccxt_parse import (
     MALFORMED,
@@ -253,11 +262,14 @@ class CcxtVenue:
     async def cancel_order(self, client_id: ClientOrderId, symbol: Symbol) -> OrderUpdate:
         params = {self.capabilities.client_id_param: client_id}
         answer = await self._rest.call(Operation.CANCEL, self.client.cancel_order, None, symbol, params)
+        if not answers_in_full(answer):  # ids only (bybit): ask what the cancel did
+            return await self.fetch_order(client_id, symbol)
         return self._answered(answer, client_id, symbol, processed=True)
 
     async def fetch_order(self, client_id: ClientOrderId, symbol: Symbol) -> OrderUpdate:
-        params = {self.capabilities.client_id_param: client_id}
-        answer = await self._rest.read(self.client.fetch_order, None, symbol, params)
+        answer = await self._rest.read(
+            fetch_order_by, self.client, symbol, self.capabilities.client_id_param, client_id
+        )
         return self._answered(answer, client_id, symbol)
 
     async def fetch_open_orders(self) -> list[OrderUpdate]:
@@ -289,9 +301,9 @@ class CcxtVenue:
         return changed
 
     async def _final_state(self, client_id: ClientOrderId, symbol: Symbol) -> OrderUpdate | None:
-        params = {self.capabilities.client_id_param: client_id}
         try:
-            answer = await self._rest.read(self.client.fetch_order, None, symbol, params)
+            id_param = self.capabilities.client_id_param
+            answer = await self._rest.read(fetch_order_by, self.client, symbol, id_param, client_id)
         except OrderNotFound:  # purged (Binance drops unfilled cancelled orders after days): stop asking
             self.log.warning("working_order_not_found", client_id=client_id, instrument=symbol)
             self._memory.working.pop(client_id, None)
@@ -353,7 +365,7 @@ class CcxtVenue:
     async def _trades_since(self, symbol: Symbol, since_ms: int) -> list[Payload]:
         """Every trade of ours in `symbol` since `since_ms`, page by page (pages may share a millisecond)."""
         by_id: dict[str, Payload] = {}
-        cursor, page = since_ms, self.settings.fills_page
+        cursor, page = since_ms, trades_page(self.name, self.settings.fills_page)
         while True:
             batch: list[Payload] = await self._rest.read(self.client.fetch_my_trades, symbol, cursor, page)
             fresh = [t for t in batch if str(t.get("id")) not in by_id]
@@ -367,7 +379,9 @@ class CcxtVenue:
         if self.capabilities.fetch_orders:
             orders: list[Payload] = await self._rest.read(self.client.fetch_orders, symbol, since_ms)
         else:
-            orders = [await self._rest.read(self.client.fetch_order, oid, symbol) for oid in sorted(order_ids)]
+            orders = [
+                await self._rest.read(fetch_order_by, self.client, symbol, "id", oid) for oid in sorted(order_ids)
+            ]
         for order in orders:
             update = self._read_order(order)
             if update is not None and update.exchange_id:
@@ -420,7 +434,7 @@ class CcxtVenue:
             rates: list[Payload] = await self._rest.read(self.client.fetch_funding_rate_history, symbol, since_ms)
             for payment in payments:
                 try:
-                    settled.append(self._settlement(payment, rates))
+                    settled.append(self._settlement(funding_payment(self.name, payment), rates))
                 except MALFORMED as exc:
                     self._count_drop("funding", exc)
         return sorted(settled, key=lambda f: (f.ts, f.symbol))
@@ -435,6 +449,7 @@ class CcxtVenue:
             info = row.get("info")
             if isinstance(info, Mapping) and info.get("markPrice") is not None:  # Binance's rows carry the mark
                 mark = number(info, "markPrice", positive=True)
+        mark = mark or funding_mark(payment)  # Bybit's rate rows carry no mark; its payment does
         instrument = self.instruments[Symbol(str(payment.get("symbol")))]
         return funding_settled_from(payment, rate, mark, instrument, str(payment.get("code") or instrument.settle))
 

@@ -11,7 +11,8 @@ symbol by itself, so the resting clips of a daemon that died (kill -9, a lost ho
   on_shutdown = "leave"`) calls: the operator wants them to stay. A stop that cancels them keeps it armed, so
   an order whose cancel failed is still cancelled by the exchange; a crash cannot disarm anything.
 
-Only binanceusdm has the endpoint (per symbol); on another exchange the switch stays off and says so once.
+Binance USDⓈ-M (`/fapi/v1/countdownCancelAll`) and COIN-M (`/dapi/v1/countdownCancelAll`) have the endpoint, per
+symbol; on another exchange the switch stays off and says so once.
 A failed arming is logged and tried again at the next beat: hedging never waits on the switch.
 """
 
@@ -30,6 +31,11 @@ from bot.logs import get_logger
 __all__ = ["DeadManSettings", "DeadManSwitch"]
 
 _BEAT_S = 1.0  # how often resting orders are looked at; a renewal is sent only when `renew` has passed
+# ccxt's method for the endpoint, by exchange id
+_COUNTDOWN_METHODS = {
+    "binanceusdm": "fapiPrivatePostCountdownCancelAll",
+    "binancecoinm": "dapiPrivatePostCountdownCancelAll",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +66,13 @@ class DeadManSwitch:
         return self.settings.countdown_ms > 0 and not self._disarmed and self._supported()
 
     def _supported(self) -> bool:
-        return str(self.client.id) == "binanceusdm" and hasattr(self.client, "fapiPrivatePostCountdownCancelAll")
+        method = _COUNTDOWN_METHODS.get(str(self.client.id))
+        return method is not None and hasattr(self.client, method)
 
     def start(self, resting: Callable[[], Iterable[Symbol]]) -> None:
         """Renew the countdowns of the symbols `resting()` names, every beat, until `stop()`."""
         if self.settings.countdown_ms > 0 and not self._supported():
-            self.log.warning("dead_man_unsupported", reason="countdownCancelAll is Binance USDⓈ-M only")
+            self.log.warning("dead_man_unsupported", reason="countdownCancelAll is Binance USDⓈ-M and COIN-M only")
         if self.on and self._task is None:
             self._task = asyncio.create_task(self._beating(resting), name="dead-man")
 
@@ -108,7 +115,8 @@ class DeadManSwitch:
     async def _send(self, symbol: Symbol, countdown_ms: int) -> bool:
         try:
             market_id = self.client.market(symbol)["id"]
-            await self.client.fapiPrivatePostCountdownCancelAll({"symbol": market_id, "countdownTime": countdown_ms})
+            send = getattr(self.client, _COUNTDOWN_METHODS[str(self.client.id)])
+            await send({"symbol": market_id, "countdownTime": countdown_ms})
         except Exception as exc:  # any failure is retried at the next beat; trading goes on
             self.failures += 1
             self.log.warning("dead_man_request_failed", symbol=symbol, countdown_ms=countdown_ms, error=str(exc))

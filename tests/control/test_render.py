@@ -138,3 +138,18 @@ def test_the_status_decision_line_shows_the_decision_number_and_time_instead_of_
     text = status_text({**STATUS, "last_decision": decision})
     assert "[decision #0 of 2024-01-01 00:00:00 UTC]" in text
     assert "18cc251f400" not in text
+
+
+def test_the_status_block_shows_each_venue_its_state_legs_notional_equity_and_buffer() -> None:
+    venues = {
+        "main": {"exchange": "binanceusdm", "state": "up", "reason": "", "legs": ["ETH/USDT:USDT"],
+                 "notional": -20_100.0, "equity": 49_990.0, "buffer": 4.123},
+        "second": {"exchange": "binanceusdm", "state": "down", "reason": "its REST fails: 503",
+                   "legs": ["BTC/USDT:USDT"], "notional": -15_000.0, "equity": None, "buffer": None},
+    }  # fmt: skip
+    lines = [line for line in status_text({**STATUS, "venues": venues}).splitlines() if line.startswith("venue ")]
+    assert lines[0] == (
+        "venue      main (binanceusdm) up: legs ETH/USDT:USDT, notional -20,100.00, equity 49,990.00,"
+        " buffer 412.3% adverse move"
+    )
+    assert lines[1].startswith("venue      second (binanceusdm) DOWN (its REST fails: 503): legs BTC/USDT:USDT")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import aiohttp
@@ -16,7 +18,8 @@ from bot.domain import MS_PER_HOUR, FundingObserved, Instrument, PriceObserved, 
 from bot.exchange_sim import ExchangeSim, SimSettings
 from bot.execution.market_rules import default_instrument
 from bot.risk import inverse
-from bot.testing.loopback import T0, running_sim
+from bot.testing.live import ManualClock
+from bot.testing.loopback import T0, priced, running_sim
 from bot.venues.ccxt_client import point_at
 
 pytestmark = pytest.mark.asyncio
@@ -36,16 +39,24 @@ async def sim() -> AsyncIterator[ExchangeSim]:
         yield simulator
 
 
-@pytest_asyncio.fixture
-async def coinm(sim: ExchangeSim) -> AsyncIterator[Any]:
+@asynccontextmanager
+async def coinm_client(sim: ExchangeSim) -> AsyncIterator[Any]:
     """A ccxt.pro `binancecoinm` client pointed at the simulator's COIN-M host (`/coinm`)."""
     config = {"apiKey": sim.settings.api_key, "secret": sim.settings.api_secret, "enableRateLimit": False,
               "options": {"fetchCurrencies": False, "warnOnFetchOpenOrdersWithoutSymbol": False}}  # fmt: skip
     exchange = ccxt_pro.binancecoinm(config)
     point_at(exchange, sim.base_url + "/coinm")
-    await exchange.load_markets()
-    yield exchange
-    await exchange.close()
+    try:
+        await exchange.load_markets()
+        yield exchange
+    finally:
+        await exchange.close()
+
+
+@pytest_asyncio.fixture
+async def coinm(sim: ExchangeSim) -> AsyncIterator[Any]:
+    async with coinm_client(sim) as exchange:
+        yield exchange
 
 
 def wallet(balance: dict[str, Any], coin: str) -> float:
@@ -154,7 +165,7 @@ async def test_an_unlisted_symbol_and_an_unserved_endpoint_are_refused(sim: Exch
         async with http.get(f"{sim.base_url}/dapi/v1/premiumIndex?symbol=XRPUSD_PERP") as unlisted:
             assert unlisted.status == 400
             assert (await unlisted.json())["code"] == -1121
-        async with http.post(f"{sim.base_url}/dapi/v1/batchOrders") as unserved:
+        async with http.post(f"{sim.base_url}/dapi/v1/order/test") as unserved:
             assert unserved.status == 404
 
 
@@ -175,3 +186,136 @@ async def test_the_mark_price_stream_of_an_inverse_perpetual_follows_its_coins_i
     assert (first["markPrice"], moved["markPrice"]) == (30_000.0, 31_000.0)
     assert moved["info"]["s"] == "BTCUSD_PERP"
     assert float(moved["info"]["r"]) == pytest.approx(0.0001)  # the funding rate rides on the mark stream
+
+
+async def test_the_entry_price_of_an_inverse_position_is_the_contract_weighted_harmonic_mean_of_its_fills(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    first = await coinm.create_order(BTC_INV, "market", "buy", 30, None)
+    sim.push(PriceObserved(T0 + 60_000, Symbol("BTC/USDT"), 40_000.0))
+    second = await coinm.create_order(BTC_INV, "market", "buy", 10, None)
+    position = (await coinm.fetch_positions([BTC_INV]))[0]
+
+    prices = (first["average"], second["average"])
+    harmonic = 40 / (30 / prices[0] + 10 / prices[1])  # Binance: contracts / Σ(contracts_i / price_i)
+    assert prices[1] > prices[0] * 1.3  # far enough apart for the arithmetic mean to be another figure
+    assert position["entryPrice"] == pytest.approx(harmonic, abs=0.1)  # BTCUSD_PERP's tick
+    assert position["entryPrice"] != pytest.approx((30 * prices[0] + 10 * prices[1]) / 40, abs=1.0)
+
+
+async def test_ccxt_reads_each_coins_own_coin_m_brackets_from_the_leverage_bracket_endpoint(coinm: Any) -> None:
+    tiers = await coinm.fetch_leverage_tiers([BTC_INV, ETH_INV])
+
+    eth = [(t["minNotional"], t["maxNotional"], t["maxLeverage"], t["maintenanceMarginRate"]) for t in tiers[ETH_INV]]
+    assert eth[:2] == [(0, 100, 100, 0.005), (100, 500, 75, 0.0065)]  # ETHUSD's table, in ETH
+    assert [t["maxLeverage"] for t in tiers[BTC_INV]][:2] == [125, 100]
+    assert len(eth) == len(inverse.coinm_table("ETH").brackets)
+    by_pair = await coinm.dapiPrivateGetLeverageBracket({"pair": "ETHUSD"})  # v1: the pair's table
+    assert [(row["pair"], row["brackets"][0]["qtyCap"]) for row in by_pair] == [("ETHUSD", 100)]
+
+
+async def test_a_batch_of_orders_for_two_coins_rests_in_each_coins_book_and_a_batch_cancel_takes_them_back(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    placed = await coinm.create_orders(
+        [
+            {"symbol": BTC_INV, "type": "limit", "side": "buy", "amount": 2, "price": 25_000},
+            {"symbol": ETH_INV, "type": "limit", "side": "buy", "amount": 3, "price": 1_500},
+            {"symbol": BTC_INV, "type": "limit", "side": "buy", "amount": 1, "price": 24_000},
+        ]
+    )
+    btc_ids = [o["id"] for o in placed if o["symbol"] == BTC_INV]
+    cancelled = await coinm.cancel_orders(btc_ids, BTC_INV)
+    remaining = await coinm.fetch_open_orders()
+
+    assert [(o["symbol"], o["amount"], o["price"]) for o in placed] == [
+        (BTC_INV, 2, 25_000), (ETH_INV, 3, 1_500), (BTC_INV, 1, 24_000)
+    ]  # fmt: skip
+    assert [o["status"] for o in cancelled] == ["canceled", "canceled"]
+    assert [(o["symbol"], o["amount"]) for o in remaining] == [(ETH_INV, 3)]
+    assert sim.coinm.desk.engines["ETH"].orders(open_only=True)[0].qty == 3
+
+
+async def test_a_batch_item_for_an_unlisted_symbol_is_refused_in_place_and_the_others_are_placed(coinm: Any) -> None:
+    buy = {"side": "BUY", "type": "LIMIT", "quantity": "1", "timeInForce": "GTC"}
+    items = [{**buy, "symbol": "XRPUSD_PERP", "price": "0.5"}, {**buy, "symbol": "ETHUSD_PERP", "price": "1500"}]
+    answer = await coinm.dapiPrivatePostBatchOrders({"batchOrders": items})  # ccxt encodes the list itself
+    assert answer[0]["code"] == -1121
+    assert answer[1]["symbol"] == "ETHUSD_PERP"
+    assert answer[1]["status"] == "NEW"
+
+
+async def test_a_closing_stop_on_an_inverse_short_fires_on_its_coins_mark_and_closes_the_whole_position(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    await coinm.create_order(BTC_INV, "market", "sell", 30, None)
+    stop = await coinm.create_order(
+        BTC_INV, "STOP_MARKET", "buy", None, None,
+        {"triggerPrice": 33_000, "closePosition": True, "workingType": "MARK_PRICE"},
+    )  # fmt: skip
+    guard = await coinm.create_order(ETH_INV, "TAKE_PROFIT_MARKET", "sell", 5, None, {"triggerPrice": 2_500})
+    sim.push(PriceObserved(T0 + 60_000, Symbol("BTC/USDT"), 32_000.0))
+    before = (await coinm.fetch_positions([BTC_INV]))[0]["contracts"]
+    sim.push(PriceObserved(T0 + 120_000, Symbol("BTC/USDT"), 33_500.0))
+    fired = await coinm.fetch_order(stop["id"], BTC_INV, {"trigger": True})
+    after = await coinm.fetch_positions([BTC_INV])
+
+    assert (stop["status"], stop["info"]["orderType"], stop["info"]["symbol"]) == ("open", "STOP_MARKET", "BTCUSD_PERP")
+    assert guard["id"] != stop["id"]  # each coin's engine numbers its algo orders in its own range
+    assert before == 30
+    assert fired["info"]["algoStatus"] == "FINISHED"
+    assert not after or after[0]["contracts"] == 0
+    assert sim.coinm.desk.engines["ETH"].algos.open(sim.coinm.desk.contracts()[1])  # ETH's waits on
+
+
+async def test_countdown_cancel_all_cancels_one_coins_resting_orders_when_its_countdown_runs_out() -> None:
+    clock = ManualClock(5_000_000)
+    tape = list(priced(T0))
+    async with ExchangeSim(COINM, tape, countdown_clock=clock) as sim, coinm_client(sim) as coinm:
+        await sim.advance(len(tape))
+        armed = await coinm.dapiPrivatePostCountdownCancelAll({"symbol": "BTCUSD_PERP", "countdownTime": 60_000})
+        await coinm.create_order(BTC_INV, "limit", "buy", 2, 25_000, {"clientOrderId": "btc-rest"})
+        await coinm.create_order(ETH_INV, "limit", "buy", 3, 1_500, {"clientOrderId": "eth-rest"})
+        clock.now += 59_999
+        early = sim.expire_countdowns()
+        clock.now += 1
+        expired = sim.expire_countdowns()
+        remaining = [o["clientOrderId"] for o in await coinm.fetch_open_orders()]
+
+    assert armed == {"symbol": "BTCUSD_PERP", "countdownTime": "60000"}
+    assert early == []
+    assert expired == ["BTCUSD_PERP"]
+    assert remaining == ["eth-rest"]
+
+
+async def test_a_universal_transfer_moves_coin_between_the_spot_wallet_and_that_coins_coin_m_wallet(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    sim.exchange.wallets.credit("MAIN", "ETH", 5)
+    sent = await coinm.transfer("ETH", 1.5, "spot", "inverse")  # MAIN_CMFUTURE
+    await coinm.transfer("ETH", 0.5, "inverse", "spot")  # CMFUTURE_MAIN
+    listed = await coinm.fetch_transfers("ETH", None, 10, {"fromAccount": "spot", "toAccount": "inverse"})
+    balance = await coinm.fetch_balance()
+
+    assert wallet(balance, "ETH") == pytest.approx(2.0 + 1.5 - 0.5)
+    assert wallet(balance, "BTC") == pytest.approx(2.0)  # another coin's wallet is untouched
+    assert float(sim.exchange.wallets.free("MAIN", "ETH")) == pytest.approx(4.0)
+    assert [(t["id"], t["amount"], t["currency"]) for t in listed] == [(sent["id"], 1.5, "ETH")]
+    with pytest.raises(ccxt.ExchangeError, match="-5013"):  # no COIN-M wallet of that coin
+        await coinm.sapiPostAssetTransfer({"type": "MAIN_CMFUTURE", "asset": "SOL", "amount": "1"})
+
+
+async def test_an_order_walking_the_book_averages_its_fills_harmonically_in_its_price_and_the_positions_entry() -> None:
+    wide = dataclasses.replace(COINM, level_spacing_ticks=10_000, level_notional=100_000.0)  # levels 1,000 USD apart
+    async with running_sim(wide) as sim, coinm_client(sim) as coinm:
+        await coinm.set_leverage(20, BTC_INV)
+        order = await coinm.create_order(BTC_INV, "market", "buy", 2_500, None)
+        fills = [(t["amount"], t["price"]) for t in await coinm.fetch_my_trades(BTC_INV)]
+        position = (await coinm.fetch_positions([BTC_INV]))[0]
+
+    coins = sum(q * 100 / p for q, p in fills)  # what the fills cost in BTC
+    harmonic, arithmetic = 2_500 * 100 / coins, sum(q * p for q, p in fills) / 2_500
+    assert harmonic < arithmetic - 10  # far enough apart to tell
+    assert order["average"] == pytest.approx(harmonic, abs=0.1)  # Binance: contracts / Σ(contracts_i / price_i)
+    assert float(order["info"]["cumBase"]) == pytest.approx(coins, rel=1e-8)
+    assert position["entryPrice"] == pytest.approx(harmonic, abs=0.1)

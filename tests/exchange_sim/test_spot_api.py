@@ -124,8 +124,9 @@ async def test_the_spot_user_stream_tells_a_balance_change_however_it_came(sim: 
         await sim.spot.hub.wait_user_connections(1)
         sim.exchange.wallets.credit("MAIN", "XYZ", Decimal("40"))  # a deposit
         sim.push(PriceObserved(T0 + 1_000, XYZ, 1.3))
-        event = json.loads((await ws.receive(timeout=5)).data)
+        update, event = [json.loads((await ws.receive(timeout=5)).data) for _ in range(2)]
         await ws.close()
+    assert (update["e"], update["a"], update["d"]) == ("balanceUpdate", "XYZ", "40.00000000")
     assert event["e"] == "outboundAccountPosition"
     assert event["B"] == [{"a": "XYZ", "f": "40.00000000", "l": "0.00000000"}]
 

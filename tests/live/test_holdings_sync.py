@@ -4,6 +4,7 @@ at `reducing` once its last read is older than its age limit."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -32,13 +33,22 @@ async def sim() -> AsyncIterator[ExchangeSim]:
         yield simulator
 
 
-def with_account(sim: ExchangeSim, tmp_path: Path, wallets: tuple[str, ...] = ("spot",)) -> Config:
-    """The live template on the loopback exchange, its SOL also read from the exchange's account (`wallets`)."""
+def with_account(
+    sim: ExchangeSim,
+    tmp_path: Path,
+    wallets: tuple[str, ...] = ("spot",),
+    *,
+    interval: str = "1m",
+    max_age: str = "5m",
+    stream: bool = False,
+) -> Config:
+    """The live template on the loopback exchange, its SOL also read from the exchange's account (`wallets`);
+    without `stream`, only when a test says (`read`) or on the schedule."""
     config = template_on(sim, tmp_path)
     account = {
-        "wallets": list(wallets),
-        "exchange": "binance", "assets": ["SOL"], "endpoint": f"{sim.base_url}/spot", "interval": "1m",
-        "max_age": "5m", "api_key_env": "HEDGEBOT_SPOT_TEST_KEY", "api_secret_env": "HEDGEBOT_SPOT_TEST_SECRET",
+        "wallets": list(wallets), "stream": stream,
+        "exchange": "binance", "assets": ["SOL"], "endpoint": f"{sim.base_url}/spot", "interval": interval,
+        "max_age": max_age, "api_key_env": "HEDGEBOT_SPOT_TEST_KEY", "api_secret_env": "HEDGEBOT_SPOT_TEST_SECRET",
         "api_key_file": str(tmp_path / "api-key"), "api_secret_file": str(tmp_path / "api-secret"),
     }  # fmt: skip
     return with_overrides(config, portfolio={"accounts": [account]})
@@ -83,6 +93,26 @@ async def test_a_deposit_at_the_exchange_mid_run_is_a_holdings_change_and_no_pnl
         assert live.status()["state"] == "active"
 
 
+async def test_a_deposit_is_followed_on_the_user_stream_before_the_next_scheduled_read(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    config = with_account(sim, tmp_path, interval="1h", max_age="2h", stream=True)  # only the stream reads now
+    async with trading(sim, config, tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read: 250 cold + 100 on the exchange")
+        await until(lambda: engine.prices.get(SOL) == 100.0 and engine.price_ts[SOL] >= START, "SOL at START")
+        await sim.spot.ws_api.wait_subscriptions(1)
+        value_net_of_transfers = engine.exposure().total - live.daemon.totals.transfers
+
+        sim.spot.deposit("SOL", Decimal("50"))  # told on the spot user stream (the WebSocket API) at once
+        await until(lambda: engine.holdings.get("SOL") == 400.0, "the deposit, followed on the user stream")
+
+        assert engine.exposure().total - live.daemon.totals.transfers == pytest.approx(value_net_of_transfers)
+        last = live.journal.transfers()[-1]
+        assert (last["asset"], last["qty_before"], last["qty_after"], last["value"]) == ("SOL", 350.0, 400.0, 5_000.0)
+        assert live.status()["state"] == "active"
+
+
 async def test_a_reload_keeps_what_the_accounts_hold_beside_the_static_holdings(
     sim: ExchangeSim, tmp_path: Path
 ) -> None:
@@ -116,6 +146,31 @@ async def test_an_account_that_cannot_be_read_past_its_age_limit_holds_trading_u
         assert live.status()["state"] == "active"
 
 
+async def test_with_its_stream_down_an_unreadable_account_holds_trading_at_its_age_limit_as_without_one(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    async with trading(sim, with_account(sim, tmp_path, stream=True), tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read")
+        await sim.spot.ws_api.wait_subscriptions(1)
+        sim.spot.ws_api.refusing = True  # the stream goes down and stays down ...
+        await sim.spot.ws_api.drop_all()
+        sim.faults.unavailable(times=None, path=ACCOUNT_PATH)  # ... and so does the account's REST
+        await at(live, 4)
+        await read(live)  # the schedule's read (asked now): failed, the last good one within max_age
+        assert live.status()["state"] == "active"
+        await at(live, 6)
+        await read(live)
+        assert live.status()["state"] == "reducing"
+        assert "balances of account binance@" in engine.governor.reason
+
+        sim.faults.clear()
+        sim.spot.ws_api.refusing = False
+        sim.spot.deposit("SOL", Decimal("5"))  # made while the stream is still reconnecting: read once it is live
+        await until(lambda: engine.holdings.get("SOL") == 355.0, "the read when the stream is back")
+        assert live.status()["state"] == "active"
+
+
 async def test_the_funding_wallet_adds_to_the_holding_when_the_account_lists_it(
     sim: ExchangeSim, tmp_path: Path
 ) -> None:
@@ -123,3 +178,24 @@ async def test_the_funding_wallet_adds_to_the_holding_when_the_account_lists_it(
     async with trading(sim, with_account(sim, tmp_path, ("spot", "funding")), tmp_path) as live:
         engine = live.daemon.running_engine()
         await until(lambda: engine.holdings.get("SOL") == 370.0, "250 cold + 100 spot + 20 funding")
+
+
+async def test_earn_positions_add_to_the_holding_and_the_journal_names_the_locked_part(
+    sim: ExchangeSim, tmp_path: Path
+) -> None:
+    sim.exchange.earn.credit("flexible", "SOL", "20")  # Simple Earn: redeemable at any time
+    sim.exchange.earn.credit("locked", "SOL", "5")  # staked for a term: locked, held all the same
+    async with trading(sim, with_account(sim, tmp_path, ("spot", "earn")), tmp_path) as live:
+        engine = live.daemon.running_engine()
+        await until(lambda: engine.holdings.get("SOL") == 375.0, "250 cold + 100 spot + 20 flexible + 5 locked")
+        assert isinstance(live.plan.feed, PricedFeed)
+        reader = live.plan.feed.accounts[0]
+        await until(lambda: reader.reads == 1, "the first read handled (none in flight when the next is asked)")
+        sim.exchange.earn.credit("locked", "SOL", "10")  # more staked from elsewhere: a holdings change
+        await read(live)
+
+        assert engine.holdings["SOL"] == 385.0
+        last = live.journal.transfers()[-1]
+        assert (last["asset"], last["qty_before"], last["qty_after"]) == ("SOL", 375.0, 385.0)
+        command = live.journal.recent("commands", 1)[-1]
+        assert (command["via"], json.loads(command["args"])["locked"]) == ("account", 15.0)

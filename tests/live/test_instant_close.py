@@ -6,12 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
+import pytest
+
 from bot.config import Config, parse_config
-from bot.domain import MarketEvent
+from bot.domain import MS_PER_MINUTE, MarketEvent
+from bot.exchange_sim.server import ExchangeSim
 from bot.live.assembly import paper_venue, synthetic_plan
 from bot.live.daemon import Daemon
 from bot.live.session import Session
 from bot.store.journal import Journal
+from bot.testing.live import BTC_PERP, ETH, Live, config_for, exchange_with_history, trading, until
+from bot.testing.live import START as LIVE_START
+from bot.testing.loopback import priced
 
 START = 1_704_067_200_000
 
@@ -78,3 +84,65 @@ def test_a_realtime_session_closes_instants_and_a_fast_one_does_not(tmp_path: Pa
     Session(daemon, plan.events, realtime=True)
     assert daemon.close_instants
     journal.close()
+
+
+# ---- live, on the loopback exchange: the wall-clock timer and the step's prints ------------------------------
+
+STEP = MS_PER_MINUTE  # the loopback hedge samples every minute
+
+
+def rebalancing_config(sim: ExchangeSim, state: Path) -> Config:
+    """10 ETH hedged by a fixed ratio on the BTC perpetual, band 1 %: ETH from 2,010 to 2,040 (+1.5 %) with BTC
+    still moves the target out of the band, so the step that sees 2,040 decides, and one that does not, does not."""
+    return config_for(
+        sim,
+        state,
+        hedge={"policy": "fixed", "proxy": BTC_PERP, "ratio": 1.0, "rebalance_band": 0.01, "step_deadline": "3s"},
+        risk={"max_funding_age": "48h", "max_price_age": "5m"},
+    )
+
+
+def decided_at(live: Live, ts: int) -> bool:
+    decision = live.daemon.running_engine().last_decision
+    return decision is not None and decision.ts >= ts
+
+
+@pytest.mark.asyncio
+async def test_a_timer_tick_before_a_steps_prints_leaves_the_step_to_be_decided_on_them(tmp_path: Path) -> None:
+    """The race of issue 18: the wall clock passes the step's start and the timer fires before the step's prints
+    arrive. Worked then, the step was sampled on the old prices and not decided again: no rebalance this step."""
+    async with exchange_with_history() as sim, trading(sim, rebalancing_config(sim, tmp_path), tmp_path) as live:
+        await live.hedged("the first hedge")
+        step = LIVE_START + STEP
+        live.clock.now = step + 1  # the wall clock just past the step's start ...
+        await live.daemon.tick()  # ... and the timer fires, the step's prints still at the exchange
+        assert not decided_at(live, step)
+        await live.at(1, eth=2_040.0)  # they arrive: the instant is complete
+        assert decided_at(live, step)
+        assert live.daemon.running_engine().prices[ETH] == 2_040.0
+
+
+@pytest.mark.asyncio
+async def test_a_step_whose_prints_never_arrive_is_decided_at_its_deadline(tmp_path: Path) -> None:
+    """BTC falls 1.7 % (out of the band) on the last prints of a step, then the market streams fall silent: the
+    next step's prints never arrive. The timer holds that step until `hedge.step_deadline` after its start, then
+    decides it on the prices it has, not a step later. (The simulator publishes every perpetual's mark, and
+    with it the index, on one stream: one feed alone cannot fall silent there, so all do.)"""
+    async with exchange_with_history() as sim, trading(sim, rebalancing_config(sim, tmp_path), tmp_path) as live:
+        await live.hedged("the first hedge")
+        engine = live.daemon.running_engine()
+        step = LIVE_START + STEP
+        live.clock.now = step - 1
+        for event in priced(step - 1, 29_500.0, 2_010.0):
+            sim.push(event)
+        await until(lambda: engine.now == step - 1, "the old step's last instant worked")
+        assert not decided_at(live, step - 1)  # its step was sampled at its start: decided at the next one
+        sim.faults.silence(user=False)
+        live.clock.now = step + 2_999
+        await live.daemon.tick()
+        assert not decided_at(live, step)
+        live.clock.now = step + 3_000
+        await live.daemon.tick()
+        assert decided_at(live, step)
+        assert engine.last_decision is not None
+        assert engine.last_decision.ts < step + STEP  # this step's decision, not the next one's

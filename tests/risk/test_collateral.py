@@ -13,6 +13,7 @@ from bot.domain import AccountSnapshot, Instrument, InstrumentKind, Position, Sy
 from bot.risk.brackets import table_for
 from bot.risk.buffer import account_buffer, cut_fraction, legs_of
 from bot.risk.collateral import SOURCE, BufferSteps, CollateralMonitor, Step, liquidation_moves
+from bot.risk.inverse import coinm_table
 from bot.risk.state import Governor, TradingState
 
 STEPS = BufferSteps(warn=0.40, top_up=0.30, reduce=0.20, floor=0.10, hysteresis=0.05)
@@ -200,12 +201,13 @@ def test_at_the_estimated_price_a_linear_account_equity_meets_its_bracket_mainte
         assert estimate.move * estimate.qty < 0  # the adverse direction: up for a short, down for a long
 
 
-@given(qty=_qty.map(lambda q: round(q * 100)), equity=st.floats(0.01, 10), rate=st.floats(0.001, 0.1))
-def test_at_the_estimated_price_an_inverse_account_equity_meets_its_maintenance_margin(
-    qty: float, equity: float, rate: float
+@given(qty=_qty.map(lambda q: round(q * 100)), equity=st.floats(0.01, 10))
+def test_at_the_estimated_price_an_inverse_account_equity_meets_its_coin_m_bracket_maintenance(
+    qty: float, equity: float
 ) -> None:
     face, mark = qty * 100.0, 40_000.0
-    maintenance = rate * abs(face) / mark
+    table = coinm_table("BTC")
+    maintenance = table.maintenance(abs(face) / mark)
     snapshot = AccountSnapshot(0, "BTC", equity, equity, 0.0, maintenance, (Position(BTC_USD, qty),))
     (estimate,) = liquidation_moves(snapshot, {BTC_USD: mark}, INVERSE)
     if maintenance >= equity:
@@ -216,5 +218,5 @@ def test_at_the_estimated_price_an_inverse_account_equity_meets_its_maintenance_
     if estimate.price is None:
         return
     equity_there = equity + face * (1 / mark - 1 / estimate.price)
-    margin_there = rate * abs(face) / estimate.price
-    assert equity_there == pytest.approx(margin_there, rel=1e-6, abs=1e-12)
+    margin_there = table.maintenance(abs(face) / estimate.price)  # the bracket at the moved price, in BTC
+    assert equity_there == pytest.approx(margin_there, rel=1e-6, abs=1e-9)

@@ -95,3 +95,20 @@ def test_what_top_ups_could_still_bring_in_today_is_the_days_cap_or_the_amount_l
     assert planner.available(DAY + 1) == 7_000.0
     assert planner.available(DAY + MS_PER_DAY) == 9_000.0  # a new day: the 9,000 left over the run
     assert ReservePlanner(ReserveLimits()).available(DAY) == 0.0  # no reserve configured
+
+
+def test_a_coin_account_is_topped_up_in_its_coin_to_the_target_buffer_in_steps_of_a_ten_thousandth() -> None:
+    from bot.risk import inverse
+
+    eth_short = (inverse.CoinLeg(Symbol("ETH/USD:ETH"), -2_000.0, 10.0, 2_000.0, inverse.coinm_table("ETH")),)
+    planner = ReservePlanner(ReserveLimits(amount=5.0, max_transfer=5.0, max_daily=5.0))  # in ETH
+    top_up = planner.plan(DAY, 2.0, eth_short, TARGET, "rally")  # 20,000 USD short on 2 ETH: ~25 % from liquidation
+
+    assert top_up is not None
+    after, short_of_it = (inverse.account_buffer(2.0 + top_up.amount + d, eth_short) for d in (0.0, -0.0001))
+    assert 0 < top_up.amount < 5.0
+    assert top_up.amount == round(top_up.amount, 4)
+    assert short_of_it is not None
+    assert short_of_it < TARGET  # one step less falls short ...
+    assert after is None or after >= TARGET  # ... this lifts it to the target (None: no rise liquidates it)
+    assert f"top up {top_up.amount:,.4f} from the spot wallet" in top_up.reason

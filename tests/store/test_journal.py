@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.domain import ClientOrderId, Fill, OrderRequest, OrderStatus, OrderUpdate, Side, Symbol, TradeId
-from bot.store.journal import Journal, JournalError
+from bot.store.journal import Journal, JournalError, Valuation
 from bot.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BTC = Symbol("BTC/USDT:USDT")
@@ -181,3 +182,50 @@ def test_a_corrupt_journal_is_one_line_and_exit_status_2_which_systemd_does_not_
     assert main(["report", "--journal", str(path)]) == 2  # deploy/hedgebot.service: RestartPreventExitStatus=2
     err = capsys.readouterr().err
     assert err == f"hedgebot: {path}: not a usable hedgebot journal (file is not a database)\n"
+
+
+def test_a_valuation_row_is_its_fields_in_order_and_reads_back_equal(tmp_path: Path) -> None:
+    valuation = Valuation(7, 1.5, 2.5, 3.0, -4.0, -4.5, 0.1, 0.2, 0.3, 0.4, 0.9, None)
+    assert valuation.as_row() == astuple(valuation)
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.record_valuation(valuation)
+    assert journal.valuations() == [valuation]
+
+
+def test_rows_are_keyed_by_venue_and_a_fill_is_unique_per_venue(tmp_path: Path) -> None:
+    from bot.domain import ClientOrderId, Fill, Side, Symbol, TradeId
+
+    journal = Journal(tmp_path / "venues.sqlite")
+    journal.venue_of = lambda symbol: "second" if symbol.startswith("BTC") else "main"
+    btc, eth = Symbol("BTC/USDT:USDT"), Symbol("ETH/USDT:USDT")
+    on_btc = Fill(1, TradeId("7"), ClientOrderId("a"), btc, Side.SELL, 0.1, 30_000.0, 0.1, "USDT")
+    assert journal.record_fill(on_btc)
+    assert not journal.record_fill(on_btc)  # once per venue
+    journal.venue_of = lambda _symbol: "main"  # the same instrument and trade id at another venue: another fill
+    assert journal.record_fill(on_btc)
+    assert journal.record_fill(Fill(2, TradeId("7"), ClientOrderId("b"), eth, Side.SELL, 1.0, 2_000.0, 0.1, "USDT"))
+    assert journal.positions("second") == {btc: -0.1}
+    assert journal.positions("main") == {btc: -0.1, eth: -1.0}
+    assert journal.fill_keys_since(0, "second") == {(btc, TradeId("7"))}
+    assert {row["venue"] for row in journal.rows("fills")} == {"main", "second"}
+
+
+def test_a_journal_from_before_venues_is_the_default_venues(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite"
+    with sqlite3.connect(path) as db:
+        for version in range(1, 7):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute("PRAGMA user_version=6")
+        db.execute(
+            "INSERT INTO fills(symbol, trade_id, client_id, side, qty, price, fee, fee_currency, liquidity, ts)"
+            " VALUES ('BTC/USDT:USDT', '1', 'hb-1', 'sell', 0.1, 30000, 0.1, 'USDT', 'taker', 5)"
+        )
+    journal = Journal(path)
+    assert journal.schema_version == SCHEMA_VERSION
+    [row] = journal.rows("fills")
+    assert (row["venue"], row["trade_id"], row["qty"]) == ("main", "1", 0.1)
+    assert journal.positions("main") == {"BTC/USDT:USDT": -0.1}
+    assert journal.catch_up_from("main") == 5
+    assert journal.catch_up_from("second") is None

@@ -45,7 +45,9 @@ class BracketMargin(SimulatedAccount):
 
     @property
     def maintenance_margin(self) -> float:
-        return sum(self.position_maint_margin(p.symbol) for p in self._held())
+        # `position_maint_margin` of each held position, without looking each position up again by its symbol
+        # (asked at every mark of a perpetual: the paper venue's liquidation check)
+        return sum(self.table(p.symbol).maintenance(self._value_at_mark(p)) for p in self._held())
 
     def liquidation_due(self) -> tuple[Symbol, ...]:
         held = self.positions()
