@@ -403,7 +403,8 @@ class Config(_Section):
     prices: PricesSection = PricesSection()  # where holdings are priced on the exchange's market (settings/sources.py)
 
     def _settles_in_one_currency(self) -> None:
-        """Inverse legs: one coin, a USD quote, live on binancecoinm only; posted holdings in that coin."""
+        """Inverse legs (perpetual or dated): one coin, a USD quote, live on binancecoinm only (the one venue that
+        serves them, quarterlies included); posted holdings in that coin."""
         settles_in = settlement_currency(self.hedge.instruments, self.portfolio.quote)
         check_inverse_quote(self.hedge.instruments, self.portfolio.quote)
         check_posted(self.portfolio.posted, self.portfolio.holdings, settles_in)
@@ -412,12 +413,6 @@ class Config(_Section):
                 f"hedge instruments {list(self.hedge.instruments)} are inverse (coin-margined): they trade live on"
                 f" Binance COIN-M (venue.exchange = 'binancecoinm'); on {self.venue.exchange} live trading of inverse"
                 " contracts is not supported yet"
-            )
-        dated = [s for s in self.hedge.instruments if inverse_settle(s) is not None and ("-" in s or "@" in s)]
-        if dated and self.bot.mode == "live":  # the COIN-M loopback lists perpetuals only: untried live
-            raise ValueError(
-                f"hedge instruments {dated} are dated inverse contracts: they trade in paper and backtests so far;"
-                " live, hedge with the inverse perpetual (like 'BTC/USD:BTC')"
             )
 
     @property

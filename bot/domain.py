@@ -357,6 +357,9 @@ class AccountSnapshot:
     initial_margin: float
     maintenance_margin: float
     positions: tuple[Position, ...] = ()
+    # hedge legs on several venues (bot.venues.venue_set): each venue's own account, by venue id, the whole above
+    # being their sum. Each venue liquidates on its own account: the collateral ladder reads these, not the sum.
+    venues: tuple[tuple[str, AccountSnapshot], ...] = ()
 
     @property
     def margin_ratio(self) -> float:

@@ -321,7 +321,7 @@ def deep_array(depth: int) -> str:
         "[risk]\nmax_leverage = inf\n",
         '[hedge]\nratio = "1.0"\n',
         '[bot]\nmode = "live"\n[portfolio]\nquote = "USD"\n[hedge]\ninstruments = ["BTC/USD:BTC-250328"]\n'
-        '[venue]\nexchange = "binancecoinm"\n',  # dated inverse contracts trade in paper and backtests only
+        '[venue]\nexchange = "bybit"\n',  # dated inverse contracts trade live on binancecoinm only
     ],
     ids=["3000-deep", "600-deep", "5000-digits", "4000-digits", "inf", "string-ratio", "dated-inverse-live"],
 )

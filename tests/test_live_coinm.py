@@ -16,6 +16,8 @@ from bot.control.client import ControlClient
 from bot.control.listen import parse_listen
 from bot.domain import FundingObserved, Symbol
 from bot.exchange_sim import ExchangeSim
+from bot.exchange_sim.catalog import Contract
+from bot.exchange_sim.coinm import CoinmExchange
 from bot.exchange_sim.settings import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimSettings
 from bot.store.journal import Journal
 from bot.testing.processes import (
@@ -56,6 +58,13 @@ def funding_rows(state_dir: Path) -> list[tuple[str, float, str]]:
         db.close()
 
 
+def _listed(engine: CoinmExchange, symbol: Symbol) -> Contract:
+    """The COIN-M contract listed as `symbol` (each coin also lists its quarterlies)."""
+    contract = engine.catalog.by_symbol(symbol)
+    assert contract is not None, symbol
+    return contract
+
+
 def exchange_positions(sim: ExchangeSim) -> dict[str, float]:
     return {p.symbol: p.qty for engine in sim.coinm.desk for p in engine.account.positions()}
 
@@ -79,7 +88,7 @@ async def test_hedgebot_live_on_coin_m_hedges_in_contracts_settles_funding_in_et
         async with hedgebot_run(config, KEYS) as process, ControlClient(control_at, TOKEN) as control:
             first = await status_when(control, process, hedged(sim), "the COIN-M hedge")
             engine = sim.coinm.desk.engines["ETH"]
-            mark = engine.market.mark(engine.catalog.all()[0]) or 0.0
+            mark = engine.market.mark(_listed(engine, ETH_INV)) or 0.0
             now = sim.exchange.now_ms
             sim.push(FundingObserved(now, ETH_INV, 0.001, now, 8.0))  # settles now: a short receives ETH
             funding = engine.account.funding_total

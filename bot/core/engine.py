@@ -48,7 +48,7 @@ from bot.hedge.exposure import Exposure, value_holdings
 from bot.hedge.policies import PolicyResult, portfolio_beta, portfolio_correlation
 from bot.hedge.protective import Protection, basket_volatility, protection_settings
 from bot.hedge.triggers import TriggerFired
-from bot.risk.governance import Governance, StaleNotice
+from bot.risk.governance import CutHedge, Governance, StaleNotice
 from bot.risk.inverse import equity_in_quote
 from bot.risk.limits import Limits
 from bot.risk.marking import marked_account
@@ -172,6 +172,9 @@ class Engine:
         self.governance = Governance(config.risk, self.governor)
         self.account_ts: int | None = None
         self.account: AccountSnapshot | None = None
+        # legs on several venues (`[venues]`): each leg's venue id, set by the shell from its routes; empty with one
+        # venue. Each venue's legs are capped by its own account's buffer and leverage (`AccountSnapshot.venues`).
+        self.leg_venues: dict[Symbol, str] = {}
         self._pending: list[Action] = []  # state changes and cuts raised by venue events, emitted at the next instant
         self.stats = EngineStats()
         self.paused = False
@@ -288,8 +291,7 @@ class Engine:
         if verdict.top_up is not None:
             self._pending.append(verdict.top_up)
         if verdict.cut is not None and trading:  # asked again at every evaluation: after warm-up, top-ups first
-            basis = {p.symbol: p.qty for p in snapshot.positions}  # what the fraction was computed on
-            self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut.fraction, verdict.cut.reason, basis))
+            self._pending.extend(self._cut_hedge(snapshot.ts, verdict.cut, snapshot))
 
     def on_transfer(self, transfer: str, executed: bool, ts: int, *, refused: bool = True) -> TopUp | None:
         """The shell's word on a top-up it was asked for: executed (the hedge account holds it), refused, or never
@@ -307,18 +309,24 @@ class Engine:
         if marked is not account:
             self._govern_account(marked)
 
-    def _cut_hedge(self, now: int, fraction: float, reason: str, basis: Mapping[Symbol, float]) -> list[Action]:
-        """Collateral cut (REDUCE step and below): shrink every hedge leg by `fraction` of what the account snapshot
-        (`basis`: its positions) held, in reduce-only clips that no trading state blocks (protective). Asked again
+    def _cut_hedge(self, now: int, cut: CutHedge, snapshot: AccountSnapshot) -> list[Action]:
+        """Collateral cut (REDUCE step and below): shrink every hedge leg by the cut's fraction of what the account
+        snapshot held, in reduce-only clips that no trading state blocks (protective). With legs on several venues,
+        only the legs of the cut's venue, by its own account: the others do not move its liquidation. Asked again
         on every account evaluation while the buffer stays below the reduce step: a leg already at its target (its
         cut filled before a new snapshot shows it) or whose protective parent already cuts as far is left alone,
         so a cut stopped by a kill switch, a pause or a rejected clip is taken up again, and a deeper fall deepens
         it, but a cut is never taken twice."""
+        fraction, reason, one_venue = cut.fraction, cut.reason, bool(cut.venue)
+        account = dict(snapshot.venues).get(cut.venue, snapshot)  # what the fraction was computed on
+        basis = {p.symbol: p.qty for p in account.positions}
         targets: dict[Symbol, HedgeTarget] = {}
         for spec, leg in self.legs.items():
             held = self.leg_position(leg)
             lot = self.instruments[leg.reference].lot_step
             snapshot_held = [qty for symbol, qty in basis.items() if leg.holds(symbol)]
+            if one_venue and not snapshot_held:  # a leg on another venue: its own account is not the one cut
+                continue
             base = sum(snapshot_held) if snapshot_held else held
             target = round_to_step(base * (1 - fraction), lot)
             beyond = held * target >= 0 and abs(held) - abs(target) >= lot / 2  # still more than the target
@@ -346,6 +354,19 @@ class Engine:
         if set(held) != set(self.decider.venue_held):
             self._recheck = True
         self.decider.venue_held = dict(held)
+
+    def venue_of(self, symbol: Symbol) -> str:
+        """The venue that trades `symbol` (a leg, or one of its contracts): "" with one venue."""
+        for spec, venue in self.leg_venues.items():
+            leg = self.legs.get(spec)
+            if leg is not None and (leg.holds(symbol) or leg.reference == symbol):
+                return venue
+        return ""
+
+    def venue_equity(self, venue: str) -> float | None:
+        """That venue's own equity, from its part of the latest account; None when it has not reported."""
+        part = dict(self.account.venues).get(venue) if self.account is not None else None
+        return None if part is None else part.equity
 
     def leg_position(self, leg: HedgeLeg) -> float:
         """Contracts held across the contracts of a leg (near and far during a roll)."""
@@ -566,10 +587,18 @@ class Engine:
         if account is None:
             return None
         marked = marked_account(account, self.prices, self.instruments, now)
-        others = tuple(p for p in marked.positions if not any(leg.holds(p.symbol) for leg in self.legs.values()))
         instruments = {**self.instruments, **self._leg_instruments()}
-        snapshot = replace(marked, positions=others)
+        if marked.venues and self.leg_venues:  # legs on several venues: each by its own account
+            parts = {venue: self._outside_legs(part) for venue, part in marked.venues}
+            cap = self.governance.cap_hedge_by_venue
+            return partial(cap, parts, self.leg_venues, held=planned, marks=prices, instruments=instruments)
+        snapshot = self._outside_legs(marked)
         return partial(self.governance.cap_hedge, snapshot, held=planned, marks=prices, instruments=instruments)
+
+    def _outside_legs(self, account: AccountSnapshot) -> AccountSnapshot:
+        """`account` with only its positions outside the hedge legs (a leftover contract, rare)."""
+        others = tuple(p for p in account.positions if not any(leg.holds(p.symbol) for leg in self.legs.values()))
+        return replace(account, positions=others)
 
     def _protect(self, now: int, exposure: Exposure) -> float:
         """A protective policy's cover (1 for the others) from the hedged basket, the hedge account's equity at the

@@ -104,11 +104,22 @@ class Catalog:
         # nothing is delivered or listed before this time (0: list the first quarterlies now)
         self.next_delivery_ms = 0 if quarterlies else PERPETUAL_DELIVERY_MS
         for base in bases:
-            self._list(default_instrument(perp_symbol(base, quote)), now_ms)
+            self._list(default_instrument(self.perp_symbol(base)), now_ms)
         self.refresh(now_ms)
 
+    # ---- naming: USDⓈ-M's here; a venue with other ids and symbols (COIN-M, coinm.py) overrides these three
+
+    def perp_symbol(self, base: str) -> Symbol:
+        return perp_symbol(base, self.quote)
+
+    def dated_symbol(self, base: str, delivery_ms: int) -> Symbol:
+        return dated_symbol(base, self.quote, delivery_ms)
+
+    def exchange_id(self, instrument: Instrument) -> str:
+        return exchange_id(instrument)
+
     def _list(self, instrument: Instrument, now_ms: int) -> Contract:
-        contract = Contract(exchange_id(instrument), instrument, now_ms)
+        contract = Contract(self.exchange_id(instrument), instrument, now_ms)
         self._by_id[contract.id] = contract
         self._by_symbol[contract.symbol] = contract
         self._sorted = sorted(self._by_id.values(), key=lambda c: (c.instrument.base, c.delivery_ms))
@@ -122,7 +133,7 @@ class Catalog:
         deliveries = quarterly_deliveries_after(now_ms)
         for delivery in deliveries:
             for base in self.bases:
-                symbol = dated_symbol(base, self.quote, delivery)
+                symbol = self.dated_symbol(base, delivery)
                 if symbol not in self._by_symbol:
                     listed.append(self._list(default_instrument(symbol), now_ms))
         self.next_delivery_ms = deliveries[0]
@@ -158,4 +169,4 @@ class Catalog:
         return "NEXT_QUARTER" if contract.delivery_ms > now_ms else "CURRENT_QUARTER"
 
     def perpetual_of(self, contract: Contract) -> Contract | None:
-        return self._by_symbol.get(perp_symbol(contract.instrument.base, contract.instrument.quote))
+        return self._by_symbol.get(self.perp_symbol(contract.instrument.base))

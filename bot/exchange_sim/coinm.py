@@ -1,8 +1,9 @@
 """Binance COIN-M (coin-margined, inverse) futures in the simulator: one engine per margin coin. Pure.
 
 Binance keeps a separate wallet per margin coin (BTCUSD_PERP margins in BTC, ETHUSD_PERP in ETH), so each coin
-gets its own `CoinmExchange`: the USDⓈ-M engine (`SimExchange`: orders, matching, funding schedule, user-stream
-events) over a catalog of that coin's inverse perpetual and a bracketed account in the coin (`BracketMargin`
+gets its own `CoinmExchange`: the USDⓈ-M engine (`SimExchange`: orders, matching, funding schedule, delivery,
+user-stream events) over a catalog of that coin's inverse perpetual and quarterlies (priced as USDⓈ-M's: the
+perpetual plus a basis, market.py) and a bracketed account in the coin (`BracketMargin`
 gives inverse instruments COIN-M's tables and liquidation price). Contract maths are `Instrument`'s (quantity
 in contracts of a USD face value, values in the coin); brackets, maintenance and the
 liquidation price are bot/risk/inverse.py's (Binance's COIN-M FAQ), not a second copy.
@@ -17,7 +18,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from bot.domain import BookObserved, Instrument, MarketEvent, PriceObserved, Symbol
-from bot.exchange_sim.catalog import Catalog, Contract
+from bot.exchange_sim.catalog import Catalog, Contract, exchange_id
 from bot.exchange_sim.conditional_orders import ConditionalOrders
 from bot.exchange_sim.exchange import SimExchange
 from bot.exchange_sim.margin import BracketedAccount
@@ -25,7 +26,7 @@ from bot.exchange_sim.market import MarketState
 from bot.exchange_sim.payloads import Json
 from bot.exchange_sim.public_market import PublicMarket
 from bot.exchange_sim.settings import SimSettings
-from bot.execution.market_rules import default_instrument
+from bot.execution import roll_plan
 
 COINM_QUOTE = "USD"
 _ORDER_ID_SPACING = 100_000_000  # each coin's engine numbers its orders in its own range: ids stay unique
@@ -43,19 +44,23 @@ def coinm_symbol(base: str) -> Symbol:
 
 
 class CoinmCatalog(Catalog):
-    """The inverse perpetual of one coin, under Binance's COIN-M id (no quarterlies)."""
+    """One coin's inverse perpetual and, with quarterlies on, its current and next quarterly: the USDⓈ-M catalog
+    (listing, delivery, contract types) under COIN-M's ids (BTCUSD_PERP, BTCUSD_260327) and ccxt's inverse
+    symbols (BTC/USD:BTC, BTC/USD:BTC-260327)."""
 
-    def __init__(self, base: str, now_ms: int) -> None:
-        super().__init__((), COINM_QUOTE, False, now_ms)
-        self.bases = (base,)
-        self._list(default_instrument(coinm_symbol(base)), now_ms)
+    def __init__(self, base: str, quarterlies: bool, now_ms: int) -> None:
+        super().__init__((base,), COINM_QUOTE, quarterlies, now_ms)
 
-    def _list(self, instrument: Instrument, now_ms: int) -> Contract:
-        contract = Contract(coinm_id(instrument.base), instrument, now_ms)
-        self._by_id[contract.id] = contract
-        self._by_symbol[contract.symbol] = contract
-        self._sorted = sorted(self._by_id.values(), key=lambda c: (c.instrument.base, c.delivery_ms))
-        return contract
+    def perp_symbol(self, base: str) -> Symbol:
+        return coinm_symbol(base)
+
+    def dated_symbol(self, base: str, delivery_ms: int) -> Symbol:
+        return roll_plan.dated_symbol(coinm_symbol(base), delivery_ms)
+
+    def exchange_id(self, instrument: Instrument) -> str:
+        if instrument.expiry_ms is None:
+            return coinm_id(instrument.base)
+        return exchange_id(instrument)  # BTCUSD_260327, as USDⓈ-M's BTCUSDT_260327
 
 
 class CoinmExchange(SimExchange):
@@ -63,11 +68,11 @@ class CoinmExchange(SimExchange):
 
     def __init__(self, settings: SimSettings, base: str, start_ms: int, first_order_id: int) -> None:
         coin_settings = dataclasses.replace(
-            settings, quote=COINM_QUOTE, bases=(base,), quarterlies=False, collateral=settings.coinm_collateral
+            settings, quote=COINM_QUOTE, bases=(base,), collateral=settings.coinm_collateral
         )
         super().__init__(coin_settings, start_ms)
         # the parent built a USDⓈ-M catalog; everything made from it is made again from the COIN-M one
-        self.catalog = CoinmCatalog(base, start_ms)
+        self.catalog = CoinmCatalog(base, coin_settings.quarterlies, start_ms)
         self.market = MarketState(self.catalog, coin_settings, start_ms)
         instruments = [c.instrument for c in self.catalog.all()]
         # the bracket margin takes COIN-M's tables (in the coin) and liquidation price for inverse instruments

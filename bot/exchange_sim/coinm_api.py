@@ -12,7 +12,7 @@ answers; the account, balances, positions and brackets have COIN-M shapes (coinm
 the coin. The USDⓈ-M implementations serve `batchOrders` (a batch is split by coin, each part to its engine,
 the answers in the batch's order), the algo (conditional) order API that ccxt sends COIN-M's STOP_MARKET and
 TAKE_PROFIT_MARKET to, and countdownCancelAll (countdown.py; expired by the server's countdown clock with the
-USDⓈ-M ones). Not served: quarterlies, hedge mode, `order/test`, the USDⓈ-M-only account settings, and wallet
+USDⓈ-M ones). Not served: hedge mode, `order/test`, the USDⓈ-M-only account settings, and wallet
 transfers to or from the COIN-M wallets.
 """
 
@@ -61,11 +61,21 @@ def _usdm_route(method: str, path: str) -> Route | None:
     return ROUTES.get((method, f"/fapi/v1/{tail}"))
 
 
+Recorder = Callable[[str, str, str], None]  # (method, USDⓈ-M path, raw params): the simulator's order-request log
+
+
 class CoinmApi:
     def __init__(
-        self, settings: SimSettings, start_ms: int, faults: Faults, auth_clock: Clock, countdown_clock: Clock
+        self,
+        settings: SimSettings,
+        start_ms: int,
+        faults: Faults,
+        auth_clock: Clock,
+        countdown_clock: Clock,
+        record: Recorder | None = None,
     ) -> None:
         self.settings = settings
+        self._record = record  # order requests join the USDⓈ-M ones in one log: a client id sent twice shows
         self.desk = CoinmDesk(settings, start_ms)
         self.rest_faults = faults  # the simulator's: a rule on "/dapi/v1/account" fails that read
         self.streams = {engine.coin: MarketStreams(engine) for engine in self.desk}
@@ -127,6 +137,8 @@ class CoinmApi:
         return await rest_answer(request, _PREFIX, self.rest_faults, self._handle, self.publish)
 
     def _handle(self, method: str, path: str, raw: str, headers: Mapping[str, str]) -> Any:
+        if self._record is not None and path.startswith("/dapi/v1/"):
+            self._record(method, path.replace("/dapi/", "/fapi/", 1), raw)
         if path == "/dapi/v1/time":
             return {"serverTime": self._auth_clock.now_ms()}
         if path == "/dapi/v1/exchangeInfo":
@@ -140,8 +152,10 @@ class CoinmApi:
             return account(self.engines)
         if method == "GET" and path in _BRACKET_PATHS:
             params = self._signed(raw, headers)
-            v1 = path == "/dapi/v1/leverageBracket"  # by pair, as Binance's v1 answers
-            return [coinm_payloads.leverage_brackets(e, c, by_pair=v1) for e, c in self._chosen(params)]
+            if path == "/dapi/v1/leverageBracket":  # by pair, as Binance's v1 answers: one row per pair
+                by_pair = {c.pair: (e, c) for e, c in reversed(self._chosen(params))}  # the first of each pair
+                return [coinm_payloads.leverage_brackets(e, c, by_pair=True) for e, c in reversed(by_pair.values())]
+            return [coinm_payloads.leverage_brackets(e, c) for e, c in self._chosen(params)]
         if (method, path) == ("GET", "/dapi/v1/positionRisk"):
             params = self._signed(raw, headers)
             return [coinm_payloads.position_row(e, c) for e, c in self._chosen(params)]

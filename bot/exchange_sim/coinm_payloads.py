@@ -92,7 +92,7 @@ def coinm_order(row: Json, face: float) -> Json:
     fixed.pop("cumQuote", None)
     executed, average = float(row.get("executedQty", 0) or 0), float(row.get("avgPrice", 0) or 0)
     fixed["cumBase"] = money(executed * face / average if average > 0 else 0.0)
-    fixed["pair"] = str(row.get("symbol", "")).removesuffix("_PERP")
+    fixed["pair"] = _pair(str(row.get("symbol", "")))
     return fixed
 
 
@@ -102,6 +102,11 @@ def coinm_trade(row: Json, face: float) -> Json:
     fixed.pop("quoteQty", None)
     qty, price = float(row.get("qty", 0) or 0), float(row.get("price", 0) or 0)
     fixed["baseQty"] = money(qty * face / price if price > 0 else 0.0)
-    fixed["pair"] = str(row.get("symbol", "")).removesuffix("_PERP")
+    fixed["pair"] = _pair(str(row.get("symbol", "")))
     fixed["marginAsset"] = row.get("commissionAsset", "")
     return fixed
+
+
+def _pair(symbol_id: str) -> str:
+    """BTCUSD_PERP and BTCUSD_260327 → BTCUSD."""
+    return symbol_id.partition("_")[0]

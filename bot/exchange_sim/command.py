@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"exchange-sim: Binance USDⓈ-M on {sim.base_url} listing {listing}, spot on {sim.base_url}/spot listing"
               f" {spot}; {what} (Ctrl-C stops)", flush=True)  # fmt: skip
         if coinm:
-            perps = ", ".join(f"{base}USD_PERP" for base in coinm)
+            perps = ", ".join(f"{base}USD_PERP" for base in coinm) + " and their quarterlies"
             print(f"exchange-sim: Binance COIN-M on {sim.base_url}/coinm listing {perps}, each wallet"
                   f" {args.coin_collateral:g} of its coin", flush=True)  # fmt: skip
 

@@ -94,7 +94,10 @@ class ExchangeSim:
         # countdownCancelAll runs on the exchange's time, the request clock unless a test moves it on by itself
         # (a killed client's countdown runs out without the test waiting a minute or skewing signed requests)
         self.countdown_clock = countdown_clock or self._auth_clock
-        self.coinm = CoinmApi(settings, self.exchange.now_ms, self.faults, self._auth_clock, self.countdown_clock)
+        self.coinm = CoinmApi(
+            settings, self.exchange.now_ms, self.faults, self._auth_clock, self.countdown_clock,
+            record=self._record_order_request,
+        )  # fmt: skip
         self.exchange.transfers.coin_engines = self.coinm.desk.engines  # MAIN_CMFUTURE moves coin into them
         self.exchange.market.history = kline_history  # a replay's klines, from before its start too
         self._listen_key: str | None = None

@@ -26,7 +26,8 @@ class SimSettings:
     quarterlies: bool = True  # list CURRENT_QUARTER and NEXT_QUARTER contracts
     collateral: float = 100_000.0  # starting USDT wallet balance
     # Binance COIN-M (/dapi, bot/exchange_sim/coinm.py): one inverse perpetual per coin listed here (BTCUSD_PERP),
-    # each margined by its own wallet in that coin, starting at `coinm_collateral` coins; () serves no COIN-M
+    # plus its two quarterlies (BTCUSD_260327) when `quarterlies`, each margined by its own wallet in that coin,
+    # starting at `coinm_collateral` coins; () serves no COIN-M
     coinm_bases: tuple[str, ...] = ()
     coinm_collateral: float = 10.0
     # starting quote-asset balances of the spot ('MAIN') and funding wallets: a reserve the account can move into

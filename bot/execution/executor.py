@@ -64,6 +64,13 @@ class TradingView(Protocol):
     def equity(self) -> float | None: ...
     @property
     def governor(self) -> Governor: ...
+    def venue_of(self, symbol: Symbol) -> str:
+        """The venue that trades `symbol`: "" with one venue."""
+        ...
+
+    def venue_equity(self, venue: str) -> float | None:
+        """That venue's own equity (legs on several venues: each is leveraged on its own account)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -338,6 +345,10 @@ class Executor:
         mark = self.view.prices[symbol]
         terms = order_terms(self.policy, instrument, Side.of(qty), mark, escalated)
         exposed = dict.fromkeys([*self.view.positions, *self.inflight_symbols()])
+        venue, equity = self.view.venue_of(symbol), self.view.equity
+        if venue:  # legs on several venues: leverage on the account the order goes to, its positions only
+            exposed = dict.fromkeys(s for s in exposed if self.view.venue_of(s) == venue)
+            equity = self.view.venue_equity(venue)
         state = PreTradeState(
             now=now,
             trading=self.view.governor.state,
@@ -345,7 +356,7 @@ class Executor:
             marks=self.view.prices,
             mark_ts=self.view.price_ts,
             instruments=self.view.instruments,
-            equity=self.view.equity if self.view.equity is not None else 0.0,
+            equity=equity if equity is not None else 0.0,
             orders_last_minute=self.order_rate.count(now),
         )
         price = mark if terms.price is None else terms.price

@@ -163,6 +163,8 @@ class Daemon:
         symbols = contracts_for(self.config.hedge.instruments, self.clock.now_ms())
         instruments = await self.venue.load_instruments(symbols)
         self.engine = Engine(self.config, instruments, self.trading_from_ms)
+        if isinstance(self.venue, VenueSet):  # each leg's buffer and leverage read from its own venue's account
+            self.engine.leg_venues = {spec: self.venue.routes.venue_of(spec) for spec in self.engine.legs}
         self._resume_rolls(self.engine)
         for choice in self.venue.choices if isinstance(self.venue, VenueSet) else ():  # [venues] candidates
             self.journal.record_execution(self.clock.now_ms(), "venue_choice", choice.symbol, choice.as_record())

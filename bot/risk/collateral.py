@@ -16,6 +16,10 @@ threshold + `hysteresis` (points of move), so a buffer hovering at a threshold d
 The cut (`escalation.reduce_fraction` of every position) is protective: its reduce-only clips pass every
 trading state (`bot.risk.state`), whoever holds it. The margin ratio (equity / maintenance margin) is kept as a
 secondary figure.
+
+Hedge legs on several venues (`AccountSnapshot.venues`): each venue liquidates on its own account, whatever the
+others hold, so the ladder reads the venue whose own buffer is smallest (`worst_venue`), and its cut is that
+venue's legs' (`escalation.venue`): cutting another venue's legs would not move the thin one's liquidation.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class Escalation:
     maintenance_margin: float  # by the brackets, at the marks now
     threshold: float  # the buffer below which `step` applies (+inf for OK)
     reduce_fraction: float  # share of each hedge position to close (REDUCE and FLOOR), else 0
+    venue: str = ""  # legs on several venues: the venue read (the worst), whose positions the cut is of
 
     @property
     def changed(self) -> bool:
@@ -129,6 +134,7 @@ class Escalation:
     @property
     def reason(self) -> str:
         distance = "no move liquidates" if math.isinf(self.buffer) else f"liquidation {self.buffer:.1%} away"
+        distance = f"venue {self.venue}: {distance}" if self.venue else distance
         numbers = (
             f"equity {self.equity:,.2f}, maintenance margin {self.maintenance_margin:,.2f}, "
             f"margin ratio {self.margin_ratio:.2f}"
@@ -155,7 +161,9 @@ class CollateralMonitor:
         marks: Mapping[Symbol, float],
         instruments: Mapping[Symbol, Instrument],
     ) -> Escalation:
-        """The step after this snapshot of the hedge account, its positions valued at `marks`."""
+        """The step after this snapshot of the hedge account, its positions valued at `marks` (with legs on several
+        venues, the step of the venue nearest liquidation)."""
+        venue, snapshot = worst_venue(snapshot, marks, instruments)
         book = book_of(snapshot, marks, instruments)
         equity = snapshot.equity
         if math.isnan(equity):
@@ -177,7 +185,24 @@ class CollateralMonitor:
             maintenance_margin=book.maintenance(),
             threshold=self._steps.threshold(self._step),
             reduce_fraction=cut,
+            venue=venue,
         )
+
+
+def worst_venue(
+    snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: _Instruments
+) -> tuple[str, AccountSnapshot]:
+    """The account the ladder governs: `snapshot` itself ("", one venue), or, merged from several venues, the
+    venue whose own buffer is smallest and its own account. An unreadable (NaN) buffer is the worst: fail closed."""
+    if not snapshot.venues:
+        return "", snapshot
+
+    def buffer(part: AccountSnapshot) -> float:
+        found = math.nan if math.isnan(part.equity) else book_of(part, marks, instruments).buffer(part.equity)
+        distance = math.inf if found is None else found
+        return -math.inf if math.isnan(distance) else distance
+
+    return min(snapshot.venues, key=lambda item: buffer(item[1]))
 
 
 def book_of(snapshot: AccountSnapshot, marks: Mapping[Symbol, float], instruments: _Instruments) -> _Book:
@@ -260,8 +285,11 @@ def liquidation_moves(
 
     Cross margin, by the buffer's own book (`book_of`): linear contracts by each contract's USDⓈ-M brackets at
     the moved price (`bot.risk.buffer`), inverse ones in the coin by the COIN-M brackets (`bot.risk.inverse`),
-    so the status line and the collateral step read the same maintenance margin.
+    so the status line and the collateral step read the same maintenance margin. Legs on several venues: each
+    position on its own venue's account, where it liquidates.
     """
+    if snapshot.venues:
+        return tuple(e for _, part in snapshot.venues for e in liquidation_moves(part, marks, instruments))
     book = book_of(snapshot, marks, instruments)
     estimates = []
     for position in snapshot.positions:

@@ -63,6 +63,7 @@ class CutHedge:
 
     fraction: float
     reason: str
+    venue: str = ""  # legs on several venues: the cut is of this venue's positions only (its own account's)
 
 
 class Governance:
@@ -188,7 +189,7 @@ class Governance:
         changes.extend([change] if change else [])
         cut = None
         if escalation.step >= Step.REDUCE and escalation.reduce_fraction > 0:  # the engine skips a cut under way
-            cut = CutHedge(escalation.reduce_fraction, escalation.reason)
+            cut = CutHedge(escalation.reduce_fraction, escalation.reason, escalation.venue)
         notice = CollateralNotice(str(escalation.step), escalation.reason) if escalation.changed else None
         return AccountVerdict(changes, cut, notice, full_cover, loss_notice, planned)
 
@@ -229,6 +230,36 @@ class Governance:
         snapshot = replace(snapshot, equity=snapshot.equity + reserve)
         return headroom.cap_targets(snapshot, targets, held, marks, instruments, self.buffer_steps.cut_target)
 
+    def cap_hedge_by_venue(
+        self,
+        accounts: Mapping[str, AccountSnapshot],
+        venue_of: Mapping[Symbol, str],
+        targets: dict[Symbol, HedgeTarget],
+        *,
+        held: Mapping[Symbol, float],
+        marks: Mapping[Symbol, float],
+        instruments: Mapping[Symbol, Instrument],
+    ) -> headroom.HedgeCap | None:
+        """`cap_hedge` for legs on several venues: each venue's legs (`venue_of`) by its own account (`accounts`),
+        since each liquidates alone; the share named is the smallest. A leg whose venue has not reported yet is
+        held where it is: nothing is added on an account never read. None with the ladder off."""
+        if self.buffer_steps.top_up <= 0:
+            return None
+        out, target = dict(targets), self.buffer_steps.cut_target
+        shares: list[float] = []
+        for symbol, wanted in targets.items():
+            if venue_of.get(symbol) not in accounts:
+                out[symbol] = _unmoved(wanted, held.get(symbol, 0.0))
+                shares.append(0.0)
+        for venue, account in accounts.items():
+            mine = {s: t for s, t in targets.items() if venue_of.get(s) == venue}
+            cap = self.cap_hedge(account, mine, held=held, marks=marks, instruments=instruments) if mine else None
+            if cap is not None:
+                out.update(cap.targets)
+                shares.append(cap.share)
+                target = cap.target
+        return headroom.HedgeCap(out, min(shares), target) if shares else None
+
     def transfer_settled(self, transfer: str, executed: bool, ts: int, *, refused: bool = True) -> TopUp | None:
         """The shell's word on a top-up; one not executed stops counting as equity (and as moved-in value)."""
         self._quiet = None
@@ -267,6 +298,14 @@ class Governance:
         if state is None:
             return self.governor.release(source, now, "cleared")
         return self.governor.hold(source, state, reason, now)
+
+
+def _unmoved(wanted: HedgeTarget, held: float) -> HedgeTarget:
+    """A leg kept at its position where the decider would add to it (a shrink is the decider's own business)."""
+    if abs(wanted.qty) <= abs(held) and wanted.qty * held >= 0:
+        return wanted
+    notional = wanted.notional * held / wanted.qty if wanted.qty else 0.0
+    return HedgeTarget(wanted.symbol, held, notional, wanted.residual)
 
 
 def _loss_text(breach: drawdown.Breach) -> str:

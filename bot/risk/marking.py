@@ -9,6 +9,9 @@ the engine revalues the latest snapshot at every instant.
 - maintenance margin = the snapshot's, scaled by the positions' value now over their value at entry (venues
   charge it on the position's value at the mark).
 
+An account merged from several venues (`AccountSnapshot.venues`) has each venue's own account revalued too: the
+collateral ladder reads those.
+
 When a position has no entry price, no mark or no known instrument, the snapshot cannot be revalued honestly and
 is returned as the venue sent it.
 """
@@ -36,4 +39,6 @@ def marked_account(
     if not snapshot.positions or value_at_entry <= 0:
         return snapshot
     maintenance = snapshot.maintenance_margin * value_now / value_at_entry
-    return replace(snapshot, ts=now, equity=snapshot.wallet_balance + unrealised, maintenance_margin=maintenance)
+    venues = tuple((venue_id, marked_account(part, marks, instruments, now)) for venue_id, part in snapshot.venues)
+    equity = snapshot.wallet_balance + unrealised
+    return replace(snapshot, ts=now, equity=equity, maintenance_margin=maintenance, venues=venues)

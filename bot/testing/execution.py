@@ -28,6 +28,12 @@ class OneInstrumentView:
     def instruments(self) -> dict[Symbol, Instrument]:
         return {self.instrument.symbol: self.instrument}
 
+    def venue_of(self, symbol: Symbol) -> str:
+        return ""  # one venue
+
+    def venue_equity(self, venue: str) -> float | None:
+        return self.equity
+
     @property
     def prices(self) -> dict[Symbol, float]:
         return {self.instrument.symbol: self.mark}

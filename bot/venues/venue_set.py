@@ -158,6 +158,7 @@ class VenueSet:
             initial_margin=sum(s.initial_margin for s in parts),
             maintenance_margin=sum(s.maintenance_margin for s in parts),
             positions=tuple(p for s in parts for p in s.positions),
+            venues=tuple(snapshots.items()),  # each venue liquidates on its own: the ladder reads these
         )
 
     def with_member(self, venue_id: str, snapshot: AccountSnapshot) -> AccountSnapshot:

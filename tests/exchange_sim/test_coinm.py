@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from bot.domain import MS_PER_HOUR, FundingObserved, Instrument, PriceObserved, Symbol
 from bot.exchange_sim import ExchangeSim, SimSettings
+from bot.exchange_sim.catalog import Contract
 from bot.execution.market_rules import default_instrument
 from bot.risk import inverse
 from bot.testing.live import ManualClock
@@ -27,6 +28,13 @@ pytestmark = pytest.mark.asyncio
 BTC_INV, ETH_INV = Symbol("BTC/USD:BTC"), Symbol("ETH/USD:ETH")
 COINM = SimSettings(coinm_bases=("BTC", "ETH"), coinm_collateral=2.0)
 T = TypeVar("T")
+
+
+def _listed(sim: ExchangeSim, symbol: Symbol) -> Contract:
+    """The COIN-M contract listed as `symbol` (each coin also lists its quarterlies)."""
+    contract = next((c for c in sim.coinm.desk.contracts() if c.symbol == symbol), None)
+    assert contract is not None, symbol
+    return contract
 
 
 async def guarded(waiting: Awaitable[T]) -> T:
@@ -265,7 +273,7 @@ async def test_a_closing_stop_on_an_inverse_short_fires_on_its_coins_mark_and_cl
     assert before == 30
     assert fired["info"]["algoStatus"] == "FINISHED"
     assert not after or after[0]["contracts"] == 0
-    assert sim.coinm.desk.engines["ETH"].algos.open(sim.coinm.desk.contracts()[1])  # ETH's waits on
+    assert sim.coinm.desk.engines["ETH"].algos.open(_listed(sim, ETH_INV))  # ETH's waits on
 
 
 async def test_countdown_cancel_all_cancels_one_coins_resting_orders_when_its_countdown_runs_out() -> None:
@@ -319,3 +327,56 @@ async def test_an_order_walking_the_book_averages_its_fills_harmonically_in_its_
     assert order["average"] == pytest.approx(harmonic, abs=0.1)  # Binance: contracts / Σ(contracts_i / price_i)
     assert float(order["info"]["cumBase"]) == pytest.approx(coins, rel=1e-8)
     assert position["entryPrice"] == pytest.approx(harmonic, abs=0.1)
+
+
+async def test_each_coin_lists_its_current_and_next_quarterly_priced_at_the_perpetual_plus_a_basis(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    march, june = Symbol("BTC/USD:BTC-260327"), Symbol("BTC/USD:BTC-260626")  # T0 is 2026-01-01
+    infos = {m["id"]: m["info"] for m in coinm.markets.values() if m["settle"] == "BTC"}
+    perp, front = await coinm.fetch_mark_price(BTC_INV), await coinm.fetch_mark_price(march)
+
+    assert (coinm.market(march)["id"], coinm.market(june)["id"]) == ("BTCUSD_260327", "BTCUSD_260626")
+    assert coinm.market(Symbol("ETH/USD:ETH-260327"))["contractSize"] == 10.0
+    assert coinm.market(march)["inverse"]
+    assert coinm.market(march)["future"]
+    assert coinm.market(march)["contractSize"] == 100.0
+    assert [infos[i]["contractType"] for i in ("BTCUSD_260327", "BTCUSD_260626")] == ["CURRENT_QUARTER", "NEXT_QUARTER"]
+    assert {infos[i]["pair"] for i in infos} == {"BTCUSD"}
+    assert infos["BTCUSD_260327"]["deliveryDate"] == coinm.market(march)["expiry"]
+    years = (coinm.market(march)["expiry"] - T0) / (365 * 24 * MS_PER_HOUR)
+    assert front["markPrice"] == pytest.approx(perp["markPrice"] * (1 + 0.05 * years), rel=1e-4)
+
+
+async def test_a_quarterly_sell_fills_into_a_position_in_its_coin_and_its_mark_streams(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    march = Symbol("ETH/USD:ETH-260327")
+    order = await coinm.create_order(march, "market", "sell", 20, None, {"clientOrderId": "q-1"})
+    positions = {p["symbol"]: p for p in await coinm.fetch_positions()}
+    first = await guarded(coinm.watch_mark_price(march))
+    sim.push(PriceObserved(T0 + 60_000, Symbol("ETH/USDT"), 2_100.0))
+    moved = await guarded(coinm.watch_mark_price(march))
+
+    assert (order["status"], order["filled"], order["info"]["pair"]) == ("closed", 20, "ETHUSD")
+    assert positions[march]["contracts"] == 20
+    assert positions[march]["side"] == "short"
+    assert ETH_INV not in positions or positions[ETH_INV]["contracts"] == 0
+    assert moved["info"]["s"] == "ETHUSD_260327"
+    assert moved["markPrice"] > first["markPrice"]
+    assert moved["markPrice"] > 2_100.0  # the basis over the perpetual
+
+
+async def test_a_quarterly_position_is_settled_at_its_delivery_and_the_next_quarter_is_listed(
+    sim: ExchangeSim, coinm: Any
+) -> None:
+    march = Symbol("BTC/USD:BTC-260327")
+    await coinm.create_order(march, "market", "sell", 30, None)
+    assert sim.coinm.desk.engines["BTC"].account.position(march).qty == -30
+    expiry = coinm.market(march)["expiry"]
+    sim.push(PriceObserved(expiry + 60_000, Symbol("BTC/USDT"), 30_000.0))
+    held = sim.coinm.desk.engines["BTC"].account.position(march).qty
+    listed = await coinm.fetch_markets()
+
+    assert held == 0  # delivered: the position is closed at the index
+    assert "BTC/USD:BTC-260925" in {m["symbol"] for m in listed}  # September: next quarter after June's

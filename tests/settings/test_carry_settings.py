@@ -53,14 +53,17 @@ def test_a_bad_carry_setting_is_one_line_naming_it(
     assert expected in err
 
 
-def test_a_dated_inverse_contract_live_is_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("exchange", "expected"), [("binancecoinm", 0), ("bybit", 2), ("binanceusdm", 2)])
+def test_a_dated_inverse_contract_live_is_accepted_on_binancecoinm_and_refused_in_one_line_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exchange: str, expected: int
 ) -> None:
     text = (
-        '[bot]\nmode = "live"\n[market]\nsource = "exchange"\n[venue]\nexchange = "binancecoinm"\n'
+        f'[bot]\nmode = "live"\n[market]\nsource = "exchange"\n[venue]\nexchange = "{exchange}"\n'
         '[portfolio]\nquote = "USDT"\n[hedge]\ninstruments = ["BTC/USD:BTC@quarterly"]\n'
+        '[prices]\nexchange = "binance"\n'
     )
     code, _, err = _check(tmp_path, text, capsys)
-    assert code == 2
-    assert err.count("\n") == 1
-    assert "dated inverse contracts: they trade in paper and backtests so far" in err
+    assert code == expected, err
+    if expected:
+        assert err.count("\n") == 1
+        assert "trade live on Binance COIN-M (venue.exchange = 'binancecoinm')" in err
