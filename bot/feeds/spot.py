@@ -30,6 +30,7 @@ from bot.execution.venue_errors import Fatal, VenueError
 from bot.feeds.account_stream import AccountStream
 from bot.feeds.accounts import AccountReader
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
+from bot.feeds.venue_feeds import VenueFeeds
 from bot.logs import get_logger
 from bot.settings.sources import INDEX, PriceSource
 from bot.venues.ccxt_client import CcxtRest, make_spot_client, unless_closed, wake_on_messages
@@ -155,7 +156,7 @@ class PricedFeed:
 
     def __init__(
         self,
-        derivatives: ExchangeFeed,
+        derivatives: ExchangeFeed | VenueFeeds,  # VenueFeeds: hedge legs on several venues, each priced by its own
         spots: Mapping[str, SpotFeed],
         sources: Mapping[Symbol, tuple[PriceSource, ...]],
         max_age_ms: int,
@@ -279,7 +280,11 @@ def spot_feeds(config: Config, settings: FeedSettings, overrides: Mapping[str, A
 
 
 def priced_feed(
-    config: Config, derivatives: ExchangeFeed, settings: FeedSettings, overrides: Mapping[str, Any], clock: Clock
+    config: Config,
+    derivatives: ExchangeFeed | VenueFeeds,
+    settings: FeedSettings,
+    overrides: Mapping[str, Any],
+    clock: Clock,
 ) -> PricedFeed:
     """The derivatives feed with the holdings' spot sources (`[prices]`) and account readers merged in."""
     max_age = parse_duration_ms(config.risk.max_price_age)
@@ -288,8 +293,12 @@ def priced_feed(
 
 
 def with_spot_sources(
-    config: Config, derivatives: ExchangeFeed, settings: FeedSettings, overrides: Mapping[str, Any], clock: Clock
-) -> ExchangeFeed | PricedFeed:
+    config: Config,
+    derivatives: ExchangeFeed | VenueFeeds,
+    settings: FeedSettings,
+    overrides: Mapping[str, Any],
+    clock: Clock,
+) -> ExchangeFeed | VenueFeeds | PricedFeed:
     """`derivatives` alone when every holding is priced by the hedge venue's index and no account is read, else
     a PricedFeed. Fatal when an account's keys are missing."""
     spot = any(not src.is_index for listed in holding_symbols(config).values() for src in listed)
@@ -298,7 +307,7 @@ def with_spot_sources(
     return priced_feed(config, derivatives, settings, overrides, clock)
 
 
-def spot_clients(feed: ExchangeFeed | PricedFeed) -> dict[str, Any]:
+def spot_clients(feed: ExchangeFeed | VenueFeeds | PricedFeed) -> dict[str, Any]:
     """The spot exchanges' clients of a feed made by `with_spot_sources`, by exchange id (none for a plain one)."""
     return {exchange: spot.client for exchange, spot in feed.spots.items()} if isinstance(feed, PricedFeed) else {}
 

@@ -29,6 +29,7 @@ from bot.execution.venue_errors import Fatal, RateLimited, VenueError
 from bot.execution.venue_routes import VenueRoutes
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.feeds.spot import PricedFeed, index_priced, spot_clients, warmup_series, with_spot_sources
+from bot.feeds.venue_feeds import VenueFeeds
 from bot.live.assembly import durable, paper_venue, paper_venues, perpetuals, warmup_ms
 from bot.live.daemon import Daemon
 from bot.live.holdings_sync import HoldingsSync
@@ -63,7 +64,8 @@ class LivePlan:
     """A run on the exchange's streams: history to warm up on, the feed (which never ends by itself), the venue."""
 
     warmup: tuple[PriceObserved, ...]
-    feed: ExchangeFeed | PricedFeed  # PricedFeed: holdings priced from spot markets too (bot/feeds/spot.py)
+    # PricedFeed: holdings priced from spot markets too (bot/feeds/spot.py); VenueFeeds: legs on several venues
+    feed: ExchangeFeed | VenueFeeds | PricedFeed
     venue: Venue
     trading_from_ms: int
     clock: Clock
@@ -153,38 +155,64 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
     clock = clock or WallClock()
     tuning = tuning or LiveTuning()
     venue: Venue
-    if config.bot.mode == "live" and config.venues:  # hedge legs on several venues: the streams are [venue]'s
+    if config.bot.mode == "live" and config.venues:  # hedge legs on several venues, each priced by its own streams
         venue = await open_live_venues(config, clock, tuning)
-        client = _default_member(venue).client
-        owns_client = False
     elif config.bot.mode == "live":
-        live = await open_live_venue(config, clock, tuning)
-        venue, client, owns_client = live, live.client, False
-    elif config.venues:
-        venue, client, owns_client = (
-            paper_venues(config, clock),
-            make_client(config.venue, overrides=tuning.ccxt_overrides),
-            True,
-        )
+        venue = await open_live_venue(config, clock, tuning)
     else:
-        venue, client, owns_client = (
-            paper_venue(config),
-            make_client(config.venue, overrides=tuning.ccxt_overrides),
-            True,
-        )
+        venue = paper_venues(config, clock) if config.venues else paper_venue(config)
+    clients = market_clients(config, venue, tuning)
     settings = FeedSettings(backoff=tuning.backoff, stall_timeout_s=tuning.stall_timeout_s)
-    # dated legs: the contracts listed now (a quarterly listed later is priced after a restart)
-    contracts = contracts_for(config.hedge.instruments, clock.now_ms())
-    derivatives = ExchangeFeed(client, (*index_priced(config), *contracts), settings, owns_client=owns_client)
+    derivatives = derivatives_feed(config, venue, clients, settings, clock.now_ms())
     plan = LivePlan((), derivatives, venue, clock.now_ms(), clock)
     try:
         feed = with_spot_sources(config, derivatives, settings, tuning.ccxt_overrides, clock)  # Fatal: no account key
         plan = LivePlan((), feed, venue, clock.now_ms(), clock)
-        warmup = await warmup_history(client, config, plan.trading_from_ms, tuning.backoff, spot_clients(feed))
+        client, legs = clients[DEFAULT_VENUE][0], _leg_clients(config, venue, clients)
+        warmup = await warmup_history(client, config, plan.trading_from_ms, tuning.backoff, spot_clients(feed), legs)
     except BaseException:
         await plan.close()
         raise
     return LivePlan(warmup, feed, venue, plan.trading_from_ms, clock)
+
+
+def market_clients(config: Config, venue: Venue, tuning: LiveTuning) -> dict[str, tuple[Any, bool]]:
+    """The ccxt client each venue's market streams run on, by venue id, and whether its feed owns (closes) it:
+    live, the venue's own client; paper, a public client of its `[venue]` / `[venues.<id>]` (no key needed).
+    `[venues]`: only the venues that trade legs (a candidate chosen elsewhere at start has none)."""
+    ids = venue.routes.ids if isinstance(venue, VenueSet) else (DEFAULT_VENUE,)
+    clients: dict[str, tuple[Any, bool]] = {}
+    for venue_id in ids:
+        member = venue.members[venue_id] if isinstance(venue, VenueSet) else venue
+        if isinstance(member, CcxtVenue):
+            clients[venue_id] = (member.client, False)
+        else:
+            section = config.venue_sections()[venue_id]
+            clients[venue_id] = (make_client(section, overrides=tuning.ccxt_overrides), True)
+    return clients
+
+
+def derivatives_feed(
+    config: Config, venue: Venue, clients: Mapping[str, tuple[Any, bool]], settings: FeedSettings, now_ms: int
+) -> ExchangeFeed | VenueFeeds:
+    """The market streams of the hedge legs: one ExchangeFeed per venue, on its own client, for the contracts of
+    its own legs (the default venue's also prices the holdings priced by its index); merged when several.
+    Dated legs: the contracts listed now (a quarterly listed later is priced after a restart)."""
+    feeds = {}
+    for venue_id, (client, owned) in clients.items():
+        legs = venue.routes.legs_on(venue_id) if isinstance(venue, VenueSet) else config.hedge.instruments
+        contracts = contracts_for(legs, now_ms)
+        symbols = (*index_priced(config), *contracts) if venue_id == DEFAULT_VENUE else tuple(contracts)
+        feeds[venue_id] = ExchangeFeed(client, symbols, settings, owns_client=owned)
+    return feeds[DEFAULT_VENUE] if len(feeds) == 1 else VenueFeeds(feeds)
+
+
+def _leg_clients(config: Config, venue: Venue, clients: Mapping[str, tuple[Any, bool]]) -> dict[Symbol, Any]:
+    """The client whose candles warm up each hedge perpetual traded on a venue other than the default."""
+    if not isinstance(venue, VenueSet):
+        return {}
+    placed = ((symbol, venue.routes.venue_of(symbol)) for symbol in perpetuals(config))
+    return {symbol: clients[venue_id][0] for symbol, venue_id in placed if venue_id != DEFAULT_VENUE}
 
 
 async def open_live_venues(config: Config, clock: Clock, tuning: LiveTuning) -> VenueSet:
@@ -240,12 +268,6 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _default_member(venues: VenueSet) -> LiveCcxtVenue:
-    member = venues.members[DEFAULT_VENUE]
-    assert isinstance(member, LiveCcxtVenue)
-    return member
-
-
 def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLine | None = None) -> Daemon:
     """The daemon of a run on the exchange's streams; every reconnect of a market stream or a user stream is
     told to its observer (whichever the session installs: metrics count them)."""
@@ -279,16 +301,23 @@ def candle_timeframe(timeframes: Iterable[str], sample_ms: int) -> tuple[str, in
 
 
 async def warmup_history(
-    client: Any, config: Config, until_ms: int, backoff: Backoff, spot: Mapping[str, Any] | None = None
+    client: Any,
+    config: Config,
+    until_ms: int,
+    backoff: Backoff,
+    spot: Mapping[str, Any] | None = None,
+    legs: Mapping[Symbol, Any] | None = None,
 ) -> tuple[PriceObserved, ...]:
     """Mark-price candles of the window before `until_ms`, so the estimators are ready at the first decision.
 
     Each hedge instrument is read by its own mark price, as the feed prices it; a spot holding by its
     perpetual's mark (the feed uses that perpetual's index, whose candles the loopback exchange does not
-    serve; the basis between the two is small next to the returns measured). A close is stamped at the
-    candle's close time as Binance reports it (open + interval − 1 ms), and only candles closed before
-    `until_ms` are used: history never shows a price before it happened, and the last candle lies in the
-    sampling step before the first live one, which therefore samples at once.
+    serve; the basis between the two is small next to the returns measured). `client` is the default venue's;
+    a perpetual in `legs` (a hedge leg on another venue, `[venues]`) is read from the client given there, that
+    of the venue whose streams price it. A close is stamped at the candle's close time as Binance reports it
+    (open + interval − 1 ms), and only candles closed before `until_ms` are used: history never shows a price
+    before it happened, and the last candle lies in the sampling step before the first live one, which
+    therefore samples at once.
 
     No warm-up (an empty tuple, with a warning) when the sampling step is not a whole number of candles, or
     the exchange cannot serve them now: the estimators then fill from live data, and no hedge is decided
@@ -303,14 +332,14 @@ async def warmup_history(
         return ()
     timeframe, length = chosen
     since = until_ms - warmup_ms(config)
-    rest = CcxtRest(client, backoff, 3, random.Random())  # noqa: S311 -- jitter, not cryptography
     events: list[PriceObserved] = []
     try:
         for series, exchange, source in _warmup_sources(config):
             spot_client = (spot or {}).get(exchange)  # a holding priced by a spot market: that market's candles
-            reader = rest if spot_client is None else CcxtRest(spot_client, backoff, 3, random.Random())  # noqa: S311
+            reading = spot_client or (legs or {}).get(series, client)
+            reader = CcxtRest(reading, backoff, 3, random.Random())  # noqa: S311 -- jitter, not cryptography
             params = dict(_MARK_CANDLES) if spot_client is None else {}
-            candles = await _candles(reader, spot_client or client, source, timeframe, length, since, until_ms, params)
+            candles = await _candles(reader, reading, source, timeframe, length, since, until_ms, params)
             events.extend(_closes(series, candles, length, until_ms))
     except Fatal:
         raise

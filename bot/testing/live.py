@@ -189,9 +189,12 @@ class Live:
     def positions(self) -> dict[str, float]:
         return {s: round(q, 3) for s, q in self.status()["positions"].items()}
 
-    async def at(self, minutes: float, eth: float, btc: float = 30_000.0, *, delivered: bool = True) -> None:
+    async def at(
+        self, minutes: float, eth: float, btc: float = 30_000.0, *, delivered: bool = True, silent: Iterable[str] = ()
+    ) -> None:
         """The clock moves to START + minutes, prices of that time reach the exchange (and, unless its streams are
-        silent, the daemon: awaited by value and time), then the daemon's timer ticks. The clock moves first, as
+        silent, the daemon: awaited by value and time, but for the `silent` symbols, whose venue's streams are
+        down under `[venues]`), then the daemon's timer ticks. The clock moves first, as
         a wall clock is never behind the exchange's event times: the daemon decides an instant on the print that
         completes it, and what it fetches then (the account) is stamped at that time, not at the last minute's."""
         ts = START + int(minutes * MS_PER_MINUTE)
@@ -199,7 +202,7 @@ class Live:
         for event in priced(ts, btc, eth):
             self.sim.push(event)
         if delivered:
-            wanted = {ETH_PERP: eth, ETH: eth, BTC_PERP: btc}
+            wanted = {s: p for s, p in {ETH_PERP: eth, ETH: eth, BTC_PERP: btc}.items() if s not in silent}
             engine = self.daemon.engine
             assert engine is not None
             await until(
