@@ -284,18 +284,31 @@ def wake_on_messages(client: Any, wake: asyncio.Event) -> None:
 
 
 class FreshEntries:
-    """Which entries of ccxt's caches have not been read yet.
+    """Which entries of ccxt's caches have not been read yet, or have changed since they were.
 
-    ccxt replaces a cache entry when it updates it, so identity tells a new entry from one already read. The
-    entries last seen are held, so an id cannot be reused by another object while it is remembered.
+    ccxt's order cache (`ArrayCacheBySymbolById`) updates an order it already holds in place: the same object
+    carries the new status. So an entry is unread when its object was not there at the last read, or when its
+    content differs from the copy taken then (an order read "open" and since filled). The entries last seen are
+    held, so an id cannot be reused by another object while it is remembered.
     """
 
     def __init__(self) -> None:
-        self._read: dict[str, dict[int, object]] = {}
+        self._read: dict[str, dict[int, tuple[object, object]]] = {}  # cache -> id -> (entry, copy when read)
 
     def fresh(self, cache: str, items: Iterable[tuple[K, V]]) -> list[tuple[K, V]]:
-        """The (key, entry) pairs of `cache` whose entry was not there at the last call, in their order."""
+        """The (key, entry) pairs of `cache` that are new or changed since the last call, in their order."""
         before = self._read.get(cache, {})
         now = {id(entry): (key, entry) for key, entry in items}
-        self._read[cache] = {ident: entry for ident, (_, entry) in now.items()}
-        return [(key, entry) for ident, (key, entry) in now.items() if before.get(ident) is not entry]
+        self._read[cache] = {ident: (entry, _copy(entry)) for ident, (_, entry) in now.items()}
+        return [(key, entry) for ident, (key, entry) in now.items() if _changed(before.get(ident), entry)]
+
+
+def _copy(entry: object) -> object:
+    return dict(entry) if isinstance(entry, dict) else entry  # ccxt's entries are dicts; a shallow copy suffices
+
+
+def _changed(seen: tuple[object, object] | None, entry: object) -> bool:
+    """Whether `entry` differs from what was read of it (`seen`: the object then and its copy)."""
+    if seen is None or seen[0] is not entry:
+        return True
+    return isinstance(entry, dict) and entry != seen[1]

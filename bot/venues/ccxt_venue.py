@@ -16,7 +16,6 @@ stream error (a revoked key) is raised by the next `drain()` or `create_order`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from bot.domain import (
 )
 from bot.execution.legs import contracts_for
 from bot.execution.transfers import VenueTransfer
-from bot.execution.venue_errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome, VenueError
+from bot.execution.venue_errors import Fatal, OrderNotFound, Rejected, Retryable, UnknownOutcome
 from bot.logs import get_logger
 from bot.risk.topup import ReserveWallet, TopUp
 from bot.venues import ccxt_transfers
@@ -258,9 +257,6 @@ class CcxtVenue:
         await self.dead_man.before_create(symbol)
         create = self.client.create_order
         answer = await self._rest.call(Operation.CREATE, create, symbol, kind, side, qty, price, params)
-        if not answers_in_full(answer):  # ids only (bybit): ask what the order did, as Binance's answer says
-            with contextlib.suppress(VenueError):  # not readable yet: its updates come on the user stream
-                return await self.fetch_order(request.client_id, symbol)
         return self._answered(answer, request.client_id, symbol, processed=True)
 
     async def cancel_order(self, client_id: ClientOrderId, symbol: Symbol) -> OrderUpdate:
