@@ -35,6 +35,7 @@ from typing import Any
 from bot.config import Config
 from bot.domain import InstrumentKind, MarketEvent, Symbol, perp_symbol
 from bot.execution.venue_errors import Fatal, VenueError
+from bot.feeds.volume_poll import VolumePoll
 from bot.logs import get_logger
 from bot.venues.ccxt_client import CcxtRest, make_client, unless_closed, wake_on_messages
 from bot.venues.ccxt_dialect import fetch_bids_asks, fetch_tickers
@@ -62,6 +63,7 @@ class FeedSettings:
     stall_timeout_s: float | None = 30.0  # silent this long: re-sync by REST (None: never)
     books: bool = True  # best bid/ask streams
     read_attempts: int = 2  # REST re-sync tries before the stream backs off again
+    volume_poll_s: float | None = None  # perpetuals' 24 h quote volumes read this often (bot.feeds.volume_poll)
 
 
 def exchange_feed(
@@ -111,6 +113,7 @@ class ExchangeFeed:
         self._queue: asyncio.Queue[MarketEvent | BaseException] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._plan: _Plan | None = None
+        self.volume_poll: VolumePoll | None = None
         self._last: dict[tuple[str, Symbol], MarketEvent] = {}  # (kind, symbol) -> newest event handed over
         self._read: dict[tuple[str, Symbol], object] = {}  # cache entries already read (kept: ids stay unique)
         self._closed = False
@@ -158,6 +161,8 @@ class ExchangeFeed:
         if self._plan is not None:
             return
         plan = self._plan = await self._make_plan()
+        if self.settings.volume_poll_s is not None and plan.perpetuals:
+            await self._start_volume_poll(sorted(plan.perpetuals), self.settings.volume_poll_s)
         stream = self._stream
         if plan.marks:
             stream("marks", self._watch_marks(plan), self._read_marks, self._mark_snapshot)
@@ -170,6 +175,21 @@ class ExchangeFeed:
                 stream(
                     f"books_{kind}", watch, functools.partial(self._read_books, symbols), self._book_snapshot(symbols)
                 )
+
+    async def _start_volume_poll(self, symbols: list[Symbol], every_s: float) -> None:
+        """Proxy candidates' 24 h volumes where the marks carry none: read once before the streams start, so
+        the first marks carry them, then every `every_s` (a bug in it reaches the consumer, as a stream's does)."""
+        poll = self.volume_poll = VolumePoll(self._rest, symbols, every_s)
+        await poll.poll()
+
+        async def run() -> None:
+            try:
+                await poll.run()
+            except Exception as exc:
+                self.log.error("volume_poll_stopped", error=str(exc))
+                self._queue.put_nowait(exc)
+
+        self._tasks.append(asyncio.create_task(run(), name="exchange-feed-volumes"))
 
     async def close(self) -> None:
         self._closed = True
@@ -337,4 +357,6 @@ class ExchangeFeed:
         if last is not None and (event.ts < last.ts or event == last):
             return
         self._last[key] = event
+        if kind == "mark" and self.volume_poll is not None:
+            event = self.volume_poll.attach(event)  # the last polled 24 h volume rides on the next mark
         self._queue.put_nowait(event)

@@ -30,6 +30,7 @@ from bot.execution.venue_routes import VenueRoutes
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
 from bot.feeds.spot import PricedFeed, index_priced, spot_clients, warmup_series, with_spot_sources
 from bot.feeds.venue_feeds import VenueFeeds
+from bot.feeds.volume_poll import volume_poll_s
 from bot.live.assembly import durable, paper_venue, paper_venues, perpetuals, warmup_ms
 from bot.live.daemon import Daemon
 from bot.live.holdings_sync import HoldingsSync
@@ -162,7 +163,8 @@ async def open_live_plan(config: Config, *, clock: Clock | None = None, tuning: 
     else:
         venue = paper_venues(config, clock) if config.venues else paper_venue(config)
     clients = market_clients(config, venue, tuning)
-    settings = FeedSettings(backoff=tuning.backoff, stall_timeout_s=tuning.stall_timeout_s)
+    volumes_s = volume_poll_s(config.hedge)  # liquidity tiers: Binance's marks carry no 24 h volume
+    settings = FeedSettings(backoff=tuning.backoff, stall_timeout_s=tuning.stall_timeout_s, volume_poll_s=volumes_s)
     derivatives = derivatives_feed(config, venue, clients, settings, clock.now_ms())
     plan = LivePlan((), derivatives, venue, clock.now_ms(), clock)
     try:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from bot.settings.values import Float, Int, PositiveFloat, Section
+from bot.settings.values import Float, Int, PositiveDuration, PositiveFloat, Section
 
 
 class LiquidityTierSpec(Section):
@@ -24,6 +24,8 @@ class LiquiditySection(Section):
     tiers: tuple[LiquidityTierSpec, ...] = ()
     days: Annotated[Int, Field(ge=1, le=365)] = 30
     hysteresis: Annotated[Float, Field(ge=0, lt=1)] = 0.2  # 1 would keep a proxy whose volume is gone
+    # live and paper on an exchange: how often the venue's 24 h tickers are read (bot/feeds/volume_poll.py)
+    volume_poll: PositiveDuration = "15m"
 
     @field_validator("tiers")
     @classmethod
