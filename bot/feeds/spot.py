@@ -17,19 +17,19 @@ holding.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.domain import MarketEvent, PriceObserved, Symbol, parse_duration_ms, spot_symbol
+from bot.domain import PriceObserved, Symbol, parse_duration_ms, spot_symbol
 from bot.execution.venue_errors import Fatal, VenueError
 from bot.feeds.account_stream import AccountStream
 from bot.feeds.accounts import AccountReader
 from bot.feeds.exchange import ExchangeFeed, FeedSettings
+from bot.feeds.merged import MergedFeed
 from bot.feeds.venue_feeds import VenueFeeds
 from bot.logs import get_logger
 from bot.settings.sources import INDEX, PriceSource
@@ -151,7 +151,7 @@ class SpotFeed:
             await self.client.close()
 
 
-class PricedFeed:
+class PricedFeed(MergedFeed):
     """The derivatives feed and the spot feeds as one stream, holdings priced by `SourceChoice`."""
 
     def __init__(
@@ -162,6 +162,7 @@ class PricedFeed:
         max_age_ms: int,
         accounts: Iterable[AccountReader] = (),
     ) -> None:
+        super().__init__("priced-feed")
         self.derivatives = derivatives
         self.spots = dict(spots)  # by exchange id
         self.accounts = tuple(accounts)  # spot balances read on a schedule: started and closed with the feed
@@ -177,11 +178,7 @@ class PricedFeed:
             for src in listed:
                 if not src.is_index:
                     self._holdings_of.setdefault((src.exchange, src.symbol), []).append(holding)
-        self._queue: asyncio.Queue[MarketEvent | BaseException] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
         self._on_reconnect: Callable[[str], None] | None = None
-        self._started = False
-        self._closed = False
 
     @property
     def on_reconnect(self) -> Callable[[str], None] | None:
@@ -194,28 +191,7 @@ class PricedFeed:
         for spot in self.spots.values():
             spot.on_reconnect = observer
 
-    def __aiter__(self) -> PricedFeed:
-        return self
-
-    async def __anext__(self) -> MarketEvent:
-        if self._closed:
-            raise StopAsyncIteration
-        if not self._started:
-            self._start()
-        item = await self._queue.get()
-        if isinstance(item, BaseException):
-            self._queue.put_nowait(item)  # it ended the feed: every later call raises it too
-            raise item
-        return item
-
-    async def __aenter__(self) -> PricedFeed:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
     def _start(self) -> None:
-        self._started = True
         self._spawn("derivatives", self._pump_derivatives())
         for exchange, spot in self.spots.items():
             self._spawn(spot.name, spot.run(functools.partial(self._from_spot, exchange)))
@@ -223,17 +199,6 @@ class PricedFeed:
             self._spawn(f"account-{reader.account.name}", reader.run())
         for stream in self.account_streams:
             self._spawn(f"account-stream-{stream.reader.account.name}", stream.run())
-
-    def _spawn(self, name: str, work: Awaitable[None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # Fatal, or a bug: the consumer hears of it
-                self._queue.put_nowait(exc)
-
-        self._tasks.append(asyncio.create_task(guarded(), name=f"priced-feed-{name}"))
 
     async def _pump_derivatives(self) -> None:
         async for event in self.derivatives:
@@ -250,13 +215,7 @@ class PricedFeed:
                 self._queue.put_nowait(priced)
 
     async def close(self) -> None:
-        self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._tasks.clear()
+        await super().close()
         await self.derivatives.close()
         for spot in self.spots.values():
             await spot.close()

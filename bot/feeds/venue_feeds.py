@@ -12,27 +12,22 @@ prices of its own legs, and the engine's per-symbol staleness gate holds only th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 
-from bot.domain import MarketEvent
 from bot.feeds.exchange import ExchangeFeed
+from bot.feeds.merged import MergedFeed
 from bot.settings.venues import DEFAULT_VENUE
 
 __all__ = ["VenueFeeds"]
 
 
-class VenueFeeds:
+class VenueFeeds(MergedFeed):
     """The ExchangeFeeds of several venues, by venue id, merged (see the module docstring)."""
 
     def __init__(self, feeds: Mapping[str, ExchangeFeed]) -> None:
+        super().__init__("venue-feed")
         self.feeds = dict(feeds)
-        self._queue: asyncio.Queue[MarketEvent | BaseException] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
         self._on_reconnect: Callable[[str], None] | None = None
-        self._started = False
-        self._closed = False
 
     @property
     def on_reconnect(self) -> Callable[[str], None] | None:
@@ -46,49 +41,17 @@ class VenueFeeds:
         for venue_id, feed in self.feeds.items():
             feed.on_reconnect = None if observer is None else _named(observer, venue_id)
 
-    def __aiter__(self) -> VenueFeeds:
-        return self
-
-    async def __anext__(self) -> MarketEvent:
-        if self._closed:
-            raise StopAsyncIteration
-        if not self._started:
-            self._start()
-        item = await self._queue.get()
-        if isinstance(item, BaseException):
-            self._queue.put_nowait(item)  # it ended the feed: every later call raises it too
-            raise item
-        return item
-
-    async def __aenter__(self) -> VenueFeeds:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
     def _start(self) -> None:
-        self._started = True
         for venue_id, feed in self.feeds.items():
-            self._tasks.append(asyncio.create_task(self._pump(feed), name=f"venue-feed-{venue_id}"))
+            self._spawn(venue_id, self._pump(feed))
 
     async def _pump(self, feed: ExchangeFeed) -> None:
-        try:
-            async for event in feed:
-                self._queue.put_nowait(event)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # Fatal, or a bug: the consumer hears of it
-            self._queue.put_nowait(exc)
+        async for event in feed:
+            self._queue.put_nowait(event)
 
     async def close(self) -> None:
         """Stop every venue's streams (closing twice is harmless)."""
-        self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._tasks.clear()
+        await super().close()
         for feed in self.feeds.values():
             await feed.close()
 
