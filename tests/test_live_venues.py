@@ -232,3 +232,47 @@ async def _priced(feed: VenueFeeds, symbols: set[str]) -> None:
         seen.add(event.symbol)
         if symbols <= seen:
             return
+
+
+async def test_a_venue_whose_market_streams_go_silent_holds_only_its_legs_while_the_book_stays_active(
+    tmp_path: Path,
+) -> None:
+    async with exchange_with_history() as main, exchange_with_history() as second:
+        config = _two_venue_config(main, second, tmp_path)
+        async with trading(main, config, tmp_path) as live:
+            await _at(live, second, 1, eth=2_010.0)
+            await until(
+                lambda: (
+                    _exchange_positions(main, second) == {BTC_PERP: -0.5, ETH_PERP: -10.0}
+                    and live.status()["open_orders"] == 0
+                ),
+                "both legs hedged, each on its own exchange",
+            )
+            sent_to_second = list(second.sent_client_order_ids())
+
+            second.faults.silence(user=False)  # its market streams fall silent; its REST and user stream stay up
+            await _at(live, second, 4, eth=2_010.0, second_down=True)  # its BTC mark 3 minutes old: past 2m
+            await until(lambda: live.status()["venues"]["second"]["state"] == "down", "the second venue held")
+            assert "prices stale" in live.status()["venues"]["second"]["reason"]
+            assert live.status()["state"] == "active"  # not the whole book reducing
+            assert live.status()["venues"]["main"]["state"] == "up"
+
+            await live.daemon.command(SetHolding(asset="ETH", qty=15.0), {"asset": "ETH", "qty": 15.0})
+            await _at(live, second, 5, eth=2_010.0, second_down=True)
+            await until(
+                lambda: _exchange_positions(main).get(ETH_PERP) == -15.0 and live.status()["open_orders"] == 0,
+                "the main venue's leg follows the holding",
+            )
+            assert second.sent_client_order_ids() == sent_to_second  # nothing sent to the venue held
+            assert _exchange_positions(second) == {BTC_PERP: -0.5}  # its position kept
+
+            second.faults.speak()  # its prices flow again
+            await _at(live, second, 6, eth=2_010.0)
+            await until(lambda: live.status()["venues"]["second"]["state"] == "up", "the hold lifted")
+            await live.daemon.command(SetHolding(asset="BTC", qty=1.0), {"asset": "BTC", "qty": 1.0})
+            await _at(live, second, 7, eth=2_010.0)
+            await until(
+                lambda: _exchange_positions(second).get(BTC_PERP) == -1.0 and live.status()["open_orders"] == 0,
+                "the second venue's leg trading again",
+            )
+            assert live.status()["state"] == "active"

@@ -175,6 +175,8 @@ class Engine:
         # legs on several venues (`[venues]`): each leg's venue id, set by the shell from its routes; empty with one
         # venue. Each venue's legs are capped by its own account's buffer and leverage (`AccountSnapshot.venues`).
         self.leg_venues: dict[Symbol, str] = {}
+        self._venue_down: dict[Symbol, str] = {}  # legs held because their venue is down (the shell's watch) → why
+        self._venue_stale: dict[str, str] = {}  # venues held because their legs' prices are stale → why
         self._pending: list[Action] = []  # state changes and cuts raised by venue events, emitted at the next instant
         self.stats = EngineStats()
         self.paused = False
@@ -348,12 +350,28 @@ class Engine:
     def hold_venue_legs(self, held: Mapping[Symbol, str]) -> None:
         """The legs whose venue is down (`held`: leg → why; bot.live.venue_watch): their working parents end (no
         order goes there), their positions are held, the others re-decide at once to take over."""
+        self._venue_down = dict(held)
+        self._hold_legs()
+
+    def _hold_legs(self) -> None:
+        """Hold the legs of the venues down and of those whose prices are stale (one path for both)."""
+        stale = {
+            spec: f"venue {venue} prices stale: {self._venue_stale[venue]}"
+            for spec, venue in self.leg_venues.items()
+            if venue in self._venue_stale
+        }
+        held = {**stale, **self._venue_down}  # down says more than stale: its why wins
         for spec in held.keys() - self.decider.venue_held.keys():
             for symbol in [s for s in self.executor.parents if self.legs[spec].holds(s)]:
                 self.executor.hand_over(symbol)
         if set(held) != set(self.decider.venue_held):
             self._recheck = True
         self.decider.venue_held = dict(held)
+
+    @property
+    def venues_stale(self) -> dict[str, str]:
+        """The venues whose legs are held because their prices are stale (`[venues]`), with why."""
+        return dict(self._venue_stale)
 
     def venue_of(self, symbol: Symbol) -> str:
         """The venue that trades `symbol` (a leg, or one of its contracts): "" with one venue."""
@@ -387,6 +405,7 @@ class Engine:
         dropped = self._drop_stale_proxies(now)  # before sampling: the sampler must not wait for them
         if now >= self.trading_from_ms:  # warm-up trades nothing
             actions.extend(dropped)
+            actions.extend(self._hold_stale_venues(now))
             change, stale = self._gate_on_staleness(now)
             actions.extend([change] if change is not None else [])
             actions.extend(RiskNotice(now, "stale_feed", notice.key, notice.reason) for notice in stale)
@@ -431,7 +450,7 @@ class Engine:
     def _gate_on_staleness(self, now: int) -> tuple[StateChanged | None, list[StaleNotice]]:
         """Fail closed on stale prices of the hedge instruments or of the holdings, funding of the perpetuals, or the
         account: a holding valued at an old price is an exposure the hedge cannot be sized on."""
-        held = {**self.decider.proxy_choice.stale, **self.decider.venue_held}  # dropped, or their venue is down
+        held = {**self.decider.proxy_choice.stale, **self.decider.venue_held}  # dropped, venue down or stale
         legs = [leg for leg in self.legs.values() if leg.spec not in held]
         references = [leg.reference for leg in legs]
         references += [spot_symbol(base, self.quote) for base, qty in self.exposure_quantities().items() if qty > 0]
@@ -442,6 +461,52 @@ class Engine:
             {s: self.funding[s].ts if s in self.funding else None for s in perpetuals},
             self.account_ts,
         )
+
+    def _hold_stale_venues(self, now: int) -> list[RiskNotice]:
+        """`[venues]`: a venue whose legs' prices are all stale (its market streams silent) holds its own legs, as
+        a venue down does, instead of gating the whole book; lifted at the first instant they are fresh again."""
+        stale, before = self._stale_venues(now), self._venue_stale
+        if stale.keys() == before.keys():  # the same venues held: their why stays as first said (ages move on)
+            return []
+        self._venue_stale = stale
+        self._hold_legs()
+        notices = []
+        for venue in stale.keys() - before.keys():
+            legs = ", ".join(spec for spec, v in self.leg_venues.items() if v == venue)
+            why = f"prices stale ({stale[venue]})"
+            message = f"venue {venue} {why}: its legs ({legs}) held, positions kept; the others trade on"
+            notices.append(RiskNotice(now, "venue_down", venue, message))
+        down = {self.leg_venues.get(spec) for spec in self._venue_down}
+        for venue in before.keys() - stale.keys() - down:  # one gone down meanwhile stays held: not "fresh"
+            notices.append(
+                RiskNotice(now, "venue_down", f"{venue} back", f"venue {venue} prices fresh: its legs trade again")
+            )
+        return notices
+
+    def _stale_venues(self, now: int) -> dict[str, str]:
+        """The venues to hold for stale prices, with why. The rule, kept simple and fail-closed: only with legs on
+        several venues; a venue qualifies when the mark of EVERY leg it trades (not already held: dropped proxy,
+        venue down) is older than `max_price_age` (a silent market stream ages them all; one stale symbol among
+        fresh ones is no venue outage and gates the book as before); and only while at least one venue with such
+        legs stays fresh (stale on every venue: nothing is trusted, the whole book gates). Holdings' prices and
+        funding are not considered here: they gate the whole book as before."""
+        if not self.leg_venues:
+            return {}
+        excluded = {**self.decider.proxy_choice.stale, **self._venue_down}
+        by_venue: dict[str, list[HedgeLeg]] = {}
+        for spec, leg in self.legs.items():
+            if spec not in excluded:
+                by_venue.setdefault(self.leg_venues.get(spec, ""), []).append(leg)
+        limits = self.governance.staleness_limits
+        found = stale_prices(
+            now, limits, {leg.spec: self.price_ts.get(leg.reference) for leg in self.legs.values()}, {}
+        )
+        stale = {
+            venue: ", ".join(found[leg.spec].describe() for leg in legs)
+            for venue, legs in by_venue.items()
+            if all(leg.spec in found for leg in legs)
+        }
+        return stale if len(stale) < len(by_venue) else {}
 
     def _drop_stale_proxies(self, now: int) -> list[RiskNotice]:
         """With proxy selection on, a candidate proxy whose price or funding stopped is done without rather than

@@ -53,7 +53,7 @@ class HedgeDecider:
         self._traded_gross: float | None = None  # Σ |target notional| of the last proposal let through
         self._jump_held = False  # the last decision was a jump held for confirmation
         self._volumes = DailyVolumes()  # proxy candidates' daily quote volumes (bot.hedge.liquidity)
-        self.venue_held: dict[Symbol, str] = {}  # legs whose venue is down → why (set by the engine)
+        self.venue_held: dict[Symbol, str] = {}  # legs whose venue is down or priced stale → why (set by the engine)
         self.configure(config)
 
     def configure(self, config: Config) -> None:

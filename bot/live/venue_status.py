@@ -26,6 +26,7 @@ def venues_status(
 ) -> dict[str, Any]:
     """Per venue id: up or down (and why), its legs, positions, hedge notional, equity and buffer."""
     held = watch.held if watch is not None else {}
+    held = {**{v: f"prices stale ({why})" for v, why in engine.venues_stale.items()}, **held}  # same hold, shown down
     now_parts = _now_parts(venues, account)
     out: dict[str, Any] = {}
     for venue_id, member in venues.members.items():
