@@ -25,6 +25,7 @@ def status_text(status: Mapping[str, Any]) -> str:
         _buffer_line(status),
         _margin_line(status),
         *_venue_lines(status),
+        *_account_lines(status),
         *_tail_risk_lines(status),
         *_hedge_lines(status),
         *_roll_lines(status),
@@ -183,6 +184,38 @@ def _venue_lines(status: Mapping[str, Any]) -> list[str]:
             f" notional {_money(row.get('notional'))}, equity {_money(row.get('equity'))}, buffer {buffer_text}"
         )
     return lines
+
+
+def _account_lines(status: Mapping[str, Any]) -> list[str]:
+    """`[[portfolio.accounts]]`: one line per account read as holdings (bot.report.accounts_status), e.g.
+    'account    main (binance: spot, earn) read 12s ago, stream live (2 reconnects)'."""
+    accounts = status.get("accounts")
+    return [_account_line(_mapping(row)) for row in (accounts if isinstance(accounts, list) else ())]
+
+
+def _account_line(row: Mapping[str, Any]) -> str:
+    listed = row.get("wallets")
+    wallets = ", ".join(str(w) for w in listed) if isinstance(listed, list) and listed else "-"
+    age = row.get("read_age_s")
+    read = f"read {age:g}s ago" if _is_number(age) else "not read yet"
+    held = row.get("held")  # the hold is judged at each read: a stale account is held from its next one on
+    stale = f", STALE past max_age {_num(row.get('max_age_s'))}s: " + (
+        f"trading held {held}" if held else "held at its next read"
+    )
+    error = row.get("last_error")
+    return (
+        f"account    {_text(row.get('name'))} ({_text(row.get('exchange'))}: {wallets}) {read}"
+        f"{stale if row.get('stale') else ''}, {_stream_text(_mapping(row.get('stream')))}"
+        f"{f'; last error: {error}' if error else ''}"
+    )
+
+
+def _stream_text(stream: Mapping[str, Any]) -> str:
+    if not stream.get("followed"):
+        return "stream not followed (scheduled reads)"
+    reconnects = stream.get("reconnects")
+    state = "live" if stream.get("live") else "DOWN"
+    return f"stream {state} ({_num(reconnects)} reconnects)"
 
 
 def _tail_risk_lines(status: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 
 from bot.execution.venue_errors import Fatal, VenueError
@@ -40,6 +41,8 @@ class AccountStream:
         self.rng = rng
         self.stats = StreamStats()
         self.woken = 0  # reads asked for by the stream (events, re-syncs)
+        self.live = False  # subscribed now: set once synced, cleared by a failure or a refusal
+        self.on_reconnect: Callable[[str], None] | None = None  # told the account's name at each failure
         self.log = get_logger(component="account_stream", account=reader.account.name)
 
     @staticmethod
@@ -60,6 +63,7 @@ class AccountStream:
         except Fatal as exc:
             if getattr(client, "closed_by_user", False):  # the feed closed the client: shutting down, not refused
                 return
+            self.live, self.stats.last_error = False, str(exc)
             self.log.error("account_stream_refused", error=redact(str(exc))[:300], fallback="scheduled reads")
 
     async def _watch(self) -> Any:
@@ -80,7 +84,11 @@ class AccountStream:
         self.reader.read_now()
 
     def _on_failure(self, error: VenueError) -> None:
+        self.live = False
+        if self.on_reconnect is not None:
+            self.on_reconnect(self.reader.account.name)
         self.log.warning("account_stream_failed", error=redact(str(error))[:300], reconnects=self.stats.reconnects)
 
     def _on_synced(self) -> None:
+        self.live = True
         self.log.info("account_stream_live")

@@ -82,6 +82,8 @@ class AccountReader:
         self.on_read: Callable[[AccountRead], Awaitable[None]] | None = None
         self.interval_s = parse_duration_ms(account.interval) / 1000
         self.reads = 0  # reads done and handled (`on_read` returned)
+        self.read_ms: int | None = None  # the last good read's time (`ctl status`: its age)
+        self.error = ""  # the last read's error; "" once a read succeeds
         self.log = get_logger(component="account_reader", account=account.name)
         self._rest = CcxtRest(client, backoff, 2, random.Random())  # noqa: S311 -- jitter, not cryptography
         self._wake = asyncio.Event()
@@ -113,6 +115,9 @@ class AccountReader:
 
     async def read_once(self) -> AccountRead:
         read = await self._read()
+        self.error = read.error
+        if read.balances is not None:
+            self.read_ms = read.ts
         if self.on_read is not None:
             await self.on_read(read)
         self.reads += 1  # counted once handled: whoever waits for a read sees what it changed

@@ -58,6 +58,7 @@ from bot.live.venue_watch import VenueWatch
 from bot.logs import get_logger
 from bot.money import funding_in_quote
 from bot.ops.observer import Observer
+from bot.report.accounts_status import AccountView, accounts_status
 from bot.report.carry import carry_json, switches_from_rows
 from bot.report.coin_account import coin_account_status
 from bot.report.run_summary import RunSummary, Totals
@@ -100,6 +101,8 @@ class Daemon:
         self.reloader: Callable[[], Config] | None = None  # re-reads the config file for `reload` and SIGHUP
         self.speed = 1.0  # market time per wall time (a sped-up paper run): durations like set-ratio's are market time
         self.observer = Observer()  # metrics and alerts; the silent one unless the run wires OpsObserver
+        # `[[portfolio.accounts]]` read live: what `ctl status` shows of them (bot.report.accounts_status)
+        self.accounts_view: Callable[[], tuple[AccountView, ...]] | None = None
         # A fast run's journal writes of this many instants share one commit (0: each write commits on its own,
         # the per-event path). Never live: there an order intent must be durable before its request is sent.
         self.batch_instants = 0
@@ -331,7 +334,10 @@ class Daemon:
         assert self.engine is not None
         account_now = getattr(self.venue, "account_now", None)  # paper: as it stands, not as last read (hourly)
         account = account_now() if account_now is not None else None
-        status = {**engine_status(self.engine, self.clock.now_ms(), self.totals, account), "speed": self.speed}
+        now = self.clock.now_ms()
+        status = {**engine_status(self.engine, now, self.totals, account), "speed": self.speed}
+        if self.accounts_view is not None:
+            status["accounts"] = accounts_status(self.accounts_view(), now)
         if isinstance(self.venue, VenueSet):  # exposure, collateral and buffer per venue
             status["venues"] = venues_status(self.engine, self.venue, self.venue_watch, account)
         return status
@@ -444,7 +450,8 @@ class Daemon:
 
     async def _risk_notice(self, _now: int, action: RiskNotice) -> None:
         self.log.warning("risk_notice", kind=action.kind, step=action.key, reason=action.message)
-        severity = "info" if action.key == "ok" else "warning"
+        back = action.key == "ok" or action.key.endswith(" back")  # an input fresh again, a venue's legs trading again
+        severity = "info" if back else "warning"
         self.observer.alert(action.kind, action.key, f"{action.kind}: {action.message}", severity)
 
     async def _parent_closed(self, _now: int, action: ParentClosed) -> None:

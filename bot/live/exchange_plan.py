@@ -286,6 +286,10 @@ def live_daemon(config: Config, plan: LivePlan, journal: Journal, human: HumanLi
         sync = HoldingsSync(daemon, config, plan.trading_from_ms)
         for reader in plan.feed.accounts:
             reader.on_read = sync.on_read
+        for stream in plan.feed.account_streams:
+            stream.on_reconnect = lambda name: daemon.observer.reconnect(f"account.{name}")
+        feed = plan.feed  # `ctl status` and the gauges: each account's reads and stream
+        daemon.accounts_view = lambda: sync.views(feed.accounts, feed.account_streams)
     return daemon
 
 

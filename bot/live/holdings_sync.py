@@ -12,15 +12,17 @@ deposit). While an account's last good read is older than its `max_age`, trading
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.commands import Actor, CommandError, SetHolding
 from bot.config import Config
 from bot.domain import parse_duration_ms
-from bot.feeds.accounts import AccountRead
+from bot.feeds.account_stream import AccountStream
+from bot.feeds.accounts import AccountRead, AccountReader
 from bot.live.daemon import Daemon
 from bot.logs import get_logger
+from bot.report.accounts_status import AccountView
 
 SOURCE = "holdings"
 _DUST = 1e-9
@@ -36,6 +38,7 @@ class HoldingsSync:
         self.locked: dict[str, dict[str, float]] = {name: {} for name in self.accounts}  # of it, locked
         self.read_ts: dict[str, int] = dict.fromkeys(self.accounts, started_ms)  # grace from the start
         self.changes = 0
+        self.held: frozenset[str] = frozenset()  # the accounts trading is held for now (`ctl status`)
         self.log = get_logger(component="holdings_sync")
 
     async def on_read(self, read: AccountRead) -> None:
@@ -70,9 +73,33 @@ class HoldingsSync:
 
     async def _govern(self, now: int, error: str) -> None:
         stale = [name for name, ts in self.read_ts.items() if now - ts > self.max_age_ms[name]]
+        self.held = frozenset(stale)
         if not stale:
             await self.daemon.hold_input(SOURCE, "account balances", None)
             return
         why = f" ({error})" if error else ""
         reason = f"stale: balances of account {', '.join(stale)} not read for longer than its max_age{why}"
         await self.daemon.hold_input(SOURCE, "account balances", reason)
+
+    def views(self, readers: Iterable[AccountReader], streams: Iterable[AccountStream]) -> tuple[AccountView, ...]:
+        """Each account as `ctl status` shows it: its reader's last read, its stream, and the age this sync
+        judges staleness by (the last good read, or the session's start before the first)."""
+        followed: Mapping[str, AccountStream] = {stream.reader.account.name: stream for stream in streams}
+        return tuple(self._view(reader, followed.get(reader.account.name)) for reader in readers)
+
+    def _view(self, reader: AccountReader, stream: AccountStream | None) -> AccountView:
+        account = reader.account
+        return AccountView(
+            name=account.name,
+            exchange=account.exchange,
+            wallets=tuple(account.wallets),
+            max_age_ms=self.max_age_ms[account.name],
+            held=account.name in self.held,
+            since_ms=self.read_ts[account.name],
+            read_ms=reader.read_ms,
+            read_error=reader.error,
+            streamed=stream is not None,
+            live=stream is not None and stream.live,
+            reconnects=0 if stream is None else stream.stats.reconnects,
+            stream_error="" if stream is None else stream.stats.last_error,
+        )

@@ -74,6 +74,24 @@ class Metrics:
             registry=r,
         )
         self._feed_age = Gauge("hedgebot_feed_age_seconds", "Age of the newest message", ["feed"], registry=r)
+        self._account_read_age = Gauge(
+            "hedgebot_account_read_age_seconds",
+            "Age of an exchange account's last good balance read ([[portfolio.accounts]])",
+            ["account"],
+            registry=r,
+        )
+        self._account_stale = Gauge(
+            "hedgebot_account_stale",
+            "1 while an account's last good read is older than its max_age (trading then held reducing), else 0",
+            ["account"],
+            registry=r,
+        )
+        self._account_stream_live = Gauge(
+            "hedgebot_account_stream_live",
+            "1 while an account's user stream is subscribed, 0 while down, refused or not followed",
+            ["account"],
+            registry=r,
+        )
         self._tail_risk = Gauge(
             "hedgebot_tail_risk_quote",
             "One-day 99 % value at risk (var) and expected shortfall (es) of the book, from the rolling returns",
@@ -141,6 +159,13 @@ class Metrics:
 
     def set_feed_age(self, feed: str, seconds: float) -> None:
         self._feed_age.labels(feed=feed).set(seconds)
+
+    def set_account(self, account: str, read_age: float | None, stale: bool, stream_live: bool) -> None:
+        """One `[[portfolio.accounts]]` account; no age before its first good read (its stale gauge says)."""
+        if read_age is not None:
+            self._account_read_age.labels(account=account).set(read_age)
+        self._account_stale.labels(account=account).set(1.0 if stale else 0.0)
+        self._account_stream_live.labels(account=account).set(1.0 if stream_live else 0.0)
 
     def set_tail_risk(self, method: str, book: str, measure: str, value: float) -> None:
         """`method` historical or filtered, `book` hedged or unhedged, `measure` var or es (a loss, in quote)."""

@@ -91,6 +91,7 @@ class OpsObserver(Observer):
             metrics.set_hedge_ratio(symbol, -target["notional"] / exposure, -actual / exposure)
         for feed, age in status["feed_age_s"].items():
             metrics.set_feed_age(feed, age)
+        _account_gauges(metrics, status.get("accounts") or ())  # holdings read from exchange accounts
         tail = status.get("tail_risk") or {}  # None until the estimator's window holds enough samples
         for method in ("historical", "filtered"):
             for book, figures in tail.get(method, {}).items():
@@ -100,3 +101,10 @@ class OpsObserver(Observer):
     def alert(self, kind: str, key: str, message: str, severity: str = "warning") -> None:
         if self.alerter:
             self.alerter.alert(kind, key, message, severity)
+
+
+def _account_gauges(metrics: Metrics, accounts: Any) -> None:
+    """Each `[[portfolio.accounts]]` row of the status (bot.report.accounts_status) as its gauges."""
+    for account in accounts:
+        live = bool(account["stream"]["live"])
+        metrics.set_account(account["name"], account["read_age_s"], bool(account["stale"]), live)

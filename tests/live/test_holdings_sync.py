@@ -8,9 +8,12 @@ import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.commands import Reload
 from bot.config import Config, with_overrides
@@ -63,6 +66,26 @@ async def read(live: Live) -> None:
     await until(lambda: reader.reads > reads, "the account read")
 
 
+def account_row(live: Live) -> dict[str, Any]:
+    """The one account's row of the status (`ctl status`, the control API's /status)."""
+    [row] = live.status()["accounts"]
+    return dict(row)
+
+
+async def scrape(live: Live) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The session's /metrics, over HTTP: (name, labels) -> value."""
+    assert live.session.ops is not None
+    url = f"http://127.0.0.1:{live.session.ops.metrics_port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        text = await response.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 async def at(live: Live, minutes: float) -> None:
     ts = START + int(minutes * MS_PER_MINUTE)
     for event in [*priced(ts, 30_000.0, 2_010.0), PriceObserved(ts, SOL, 100.0)]:
@@ -97,11 +120,13 @@ async def test_a_deposit_is_followed_on_the_user_stream_before_the_next_schedule
     sim: ExchangeSim, tmp_path: Path
 ) -> None:
     config = with_account(sim, tmp_path, interval="1h", max_age="2h", stream=True)  # only the stream reads now
+    config = with_overrides(config, metrics={"enabled": True, "listen": "127.0.0.1:0"})  # scraped below
     async with trading(sim, config, tmp_path) as live:
         engine = live.daemon.running_engine()
         await until(lambda: engine.holdings.get("SOL") == 350.0, "the first read: 250 cold + 100 on the exchange")
         await until(lambda: engine.prices.get(SOL) == 100.0 and engine.price_ts[SOL] >= START, "SOL at START")
         await sim.spot.ws_api.wait_subscriptions(1)
+        await until(lambda: account_row(live)["stream"]["live"], "the account's stream live in the status")
         value_net_of_transfers = engine.exposure().total - live.daemon.totals.transfers
 
         sim.spot.deposit("SOL", Decimal("50"))  # told on the spot user stream (the WebSocket API) at once
@@ -111,6 +136,24 @@ async def test_a_deposit_is_followed_on_the_user_stream_before_the_next_schedule
         last = live.journal.transfers()[-1]
         assert (last["asset"], last["qty_before"], last["qty_after"], last["value"]) == ("SOL", 350.0, 400.0, 5_000.0)
         assert live.status()["state"] == "active"
+
+        await sim.spot.ws_api.drop_all()  # a network loss: the stream reconnects, counted for the operator
+        await until(lambda: account_row(live)["stream"]["reconnects"] >= 1, "the account stream's reconnect")
+        await until(lambda: account_row(live)["stream"]["live"], "the account's stream live again")
+        await live.daemon.tick()  # the gauges, published as every live tick does
+        samples = await scrape(live)
+        row = account_row(live)
+
+    name = config.portfolio.accounts[0].name
+    assert (row["name"], row["exchange"], row["wallets"], row["stale"], row["held"]) == (
+        name, "binance", ["spot"], False, None
+    )  # fmt: skip
+    assert row["read_age_s"] is not None
+    assert row["read_age_s"] >= 0
+    assert samples[("hedgebot_reconnects_total", frozenset({("stream", f"account.{name}")}))] >= 1
+    assert samples[("hedgebot_account_read_age_seconds", frozenset({("account", name)}))] >= 0
+    assert samples[("hedgebot_account_stream_live", frozenset({("account", name)}))] == 1.0
+    assert samples[("hedgebot_account_stale", frozenset({("account", name)}))] == 0.0
 
 
 async def test_a_reload_keeps_what_the_accounts_hold_beside_the_static_holdings(
@@ -140,6 +183,9 @@ async def test_an_account_that_cannot_be_read_past_its_age_limit_holds_trading_u
         assert live.status()["state"] == "reducing"
         assert "balances of account binance@" in engine.governor.reason
         assert engine.holdings["SOL"] == 350.0  # a failed read changes no holding
+        row = account_row(live)  # what `ctl status` shows the operator of it
+        assert (row["stale"], row["held"], row["read_age_s"]) == (True, "reducing", 360.0)
+        assert row["last_error"]
 
         sim.faults.clear()
         await read(live)

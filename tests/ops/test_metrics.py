@@ -127,6 +127,22 @@ def test_the_collateral_buffer_is_exposed_as_the_move_that_would_liquidate() -> 
     assert value(samples(metrics.exposition().decode()), "hedgebot_collateral_buffer") == 0.25
 
 
+def test_an_account_read_as_holdings_exposes_its_read_age_staleness_and_stream_and_counts_its_reconnects() -> None:
+    metrics = Metrics()
+    metrics.set_account("main", 12.0, stale=False, stream_live=True)
+    metrics.set_account("cold", None, stale=True, stream_live=False)  # not read yet: no age, stale says
+    metrics.reconnect("account.main")
+
+    scraped = samples(metrics.exposition().decode())
+
+    assert value(scraped, "hedgebot_account_read_age_seconds", account="main") == 12.0
+    assert ("hedgebot_account_read_age_seconds", frozenset({("account", "cold")})) not in scraped
+    assert value(scraped, "hedgebot_account_stale", account="cold") == 1.0
+    assert value(scraped, "hedgebot_account_stream_live", account="main") == 1.0
+    assert value(scraped, "hedgebot_account_stream_live", account="cold") == 0.0
+    assert value(scraped, "hedgebot_reconnects_total", stream="account.main") == 1.0
+
+
 def test_two_metrics_objects_in_one_process_do_not_share_values() -> None:
     first, second = Metrics(), Metrics()
     first.fill()
