@@ -232,7 +232,7 @@ def _venue_silent(
     if order.status is OrderStatus.NEW:
         reason = "abandoned: journaled but never sent (found at reconciliation)"
         draft.updates.append(OrderUpdate(journal.now, client_id, symbol, OrderStatus.CANCELLED, reason=reason))
-    elif order.status is OrderStatus.SUBMITTED and journal.now - order.updated_ts < journal.sent_grace_ms:
+    elif order.status is OrderStatus.SUBMITTED and _may_still_arrive(journal, order):
         draft.waiting.append(client_id)
     elif order.status is OrderStatus.SUBMITTED:
         reason = "never reached the venue (no trace at reconciliation)"
@@ -240,6 +240,12 @@ def _venue_silent(
     else:  # it was working; venues purge old orders that ended unfilled. Its fills, if any, come as fills
         reason = "the venue no longer knows this working order (purged after it ended)"
         draft.updates.append(OrderUpdate(journal.now, client_id, symbol, OrderStatus.EXPIRED, reason=reason))
+
+
+def _may_still_arrive(journal: JournalView, order: JournaledOrder) -> bool:
+    """A sent order the venue does not know may still reach it within its grace; never with no grace (an in-process
+    venue: whatever the clocks say, such as a restarted accelerated paper run's clock starting before the order)."""
+    return journal.sent_grace_ms > 0 and journal.now - order.updated_ts < journal.sent_grace_ms
 
 
 def _moved(draft: _Draft, order: JournaledOrder, update: OrderUpdate) -> bool:

@@ -180,6 +180,15 @@ def test_the_wait_for_a_sent_order_is_its_request_window_plus_a_clock_margin() -
     assert grace > window_ms  # a request may reach the venue until its window has passed on the venue's clock
 
 
+def test_an_in_process_venue_declares_an_order_it_never_saw_lost_even_when_stamped_after_the_clock() -> None:
+    # a restarted accelerated paper run's clock may start before the killed run's last order: with no grace (the
+    # venue is in this process) an order it does not know never arrived, whatever the two clocks say
+    later = World({cid(1): journaled(request(1), S.SUBMITTED, at=NOW + 5_000)})
+    lost = plan(later, venue(looked_up={cid(1): None}), sent_grace=0)
+    assert lost.verdict.ok, lost.verdict.reason
+    assert [u.status for u in lost.updates] == [S.REJECTED]
+
+
 def test_a_working_order_the_venue_purged_is_expired() -> None:
     world = World({cid(1): journaled(request(1), S.ACCEPTED)})
     result = plan(world, venue(looked_up={cid(1): None}))
